@@ -1,0 +1,52 @@
+"""One exception hierarchy for mixflow.
+
+Every error raised on purpose by mixflow derives from :class:`MixflowError`. Messages name the
+offending field, column, row or value and say what was expected; the CLI maps these classes to
+exit codes (and the service, later, to HTTP problems) in one place.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class MixflowError(Exception):
+    """Base class of every error mixflow raises on purpose."""
+
+    exit_code: int = 1
+
+
+class DataError(MixflowError):
+    """The input data breaks the data contract (missing column, bad value, gaps ...)."""
+
+    exit_code = 2
+
+
+class SpecError(MixflowError):
+    """The configuration or model specification is invalid."""
+
+    exit_code = 2
+
+
+class ConvergenceError(MixflowError):
+    """Inference did not produce a usable posterior."""
+
+    exit_code = 1
+
+
+class RunDirError(MixflowError):
+    """A run directory is missing files or was written by an incompatible version."""
+
+    exit_code = 2
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """Return ``" (did you mean 'x'?)"`` for the closest candidate, or ``""`` if none is close."""
+    pool = [str(c) for c in candidates]
+    matches = difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
+    if not matches:
+        lowered = {c.lower(): c for c in pool}
+        if name.lower() in lowered:
+            matches = [lowered[name.lower()]]
+    return f" (did you mean '{matches[0]}'?)" if matches else ""
