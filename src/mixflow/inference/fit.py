@@ -1,0 +1,120 @@
+"""Inference: NUTS (default), MAP and SVI over the NumPyro model.
+
+``fit_design(design, spec, config)`` returns raw posterior draws keyed by site name, each
+``(chains, draws, ...)``, plus diagnostics. Randomness comes only from ``config.seed``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jax
+import numpy as np
+import numpyro
+from numpyro.infer import MCMC, NUTS, SVI, Trace_ELBO, init_to_median
+from numpyro.infer.autoguide import AutoDelta, AutoMultivariateNormal
+
+from mixflow.errors import ConvergenceError
+from mixflow.inference.diagnostics import Diagnostics, compute_diagnostics
+from mixflow.model.design import Design
+from mixflow.model.mmm import mmm_model
+from mixflow.spec.model_spec import FitConfig, FitMethod, ModelSpec
+
+
+@dataclass(frozen=True)
+class FitOutput:
+    """Posterior draws ``{site: (chains, draws, ...)}`` and how they were obtained."""
+
+    samples: dict[str, np.ndarray]
+    diagnostics: Diagnostics
+    method: FitMethod
+
+
+def _model_for(spec: ModelSpec) -> Callable[[dict[str, np.ndarray]], None]:
+    def model(arrays: dict[str, np.ndarray]) -> None:
+        mmm_model(arrays, spec)
+
+    return model
+
+
+def resolve_chain_method(requested: str, chains: int) -> str:
+    """``auto``: one chain per device when there are enough devices, else vectorized."""
+    if requested != "auto":
+        return requested
+    if chains == 1:
+        return "sequential"
+    return "parallel" if jax.local_device_count() >= chains else "vectorized"
+
+
+def fit_design(design: Design, spec: ModelSpec, config: FitConfig) -> FitOutput:
+    """Fit the model to a design with the configured method."""
+    arrays = design.arrays()
+    if config.method is FitMethod.NUTS:
+        return _fit_nuts(arrays, spec, config)
+    return _fit_optim(arrays, spec, config)
+
+
+def _fit_nuts(arrays: dict[str, np.ndarray], spec: ModelSpec, config: FitConfig) -> FitOutput:
+    kernel = NUTS(
+        _model_for(spec),
+        dense_mass=True,
+        target_accept_prob=config.target_accept,
+        max_tree_depth=config.max_tree_depth,
+        init_strategy=init_to_median(num_samples=15),
+    )
+    mcmc = MCMC(
+        kernel,
+        num_warmup=config.warmup,
+        num_samples=config.draws,
+        num_chains=config.chains,
+        chain_method=resolve_chain_method(config.chain_method, config.chains),
+        progress_bar=config.progress_bar,
+    )
+    start = time.perf_counter()
+    mcmc.run(jax.random.PRNGKey(config.seed), arrays, extra_fields=("num_steps", "diverging"))
+    samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+    extra = mcmc.get_extra_fields(group_by_chain=True)
+    elapsed = time.perf_counter() - start
+    _check_finite(samples)
+    diag = compute_diagnostics(
+        samples,
+        np.asarray(extra["diverging"]),
+        np.asarray(extra["num_steps"]),
+        elapsed,
+        "nuts",
+    )
+    return FitOutput(samples, diag, FitMethod.NUTS)
+
+
+def _fit_optim(arrays: dict[str, np.ndarray], spec: ModelSpec, config: FitConfig) -> FitOutput:
+    model = _model_for(spec)
+    guide = (
+        AutoDelta(model, init_loc_fn=init_to_median(num_samples=15))
+        if config.method is FitMethod.MAP
+        else AutoMultivariateNormal(model, init_loc_fn=init_to_median(num_samples=15), init_scale=0.05)
+    )
+    optim = numpyro.optim.ClippedAdam(step_size=0.01, clip_norm=10.0)
+    svi = SVI(model, guide, optim, Trace_ELBO())
+    key_fit, key_draw = jax.random.split(jax.random.PRNGKey(config.seed))
+    start = time.perf_counter()
+    result = svi.run(key_fit, config.svi_steps, arrays, progress_bar=config.progress_bar)
+    n_draws = 1 if config.method is FitMethod.MAP else config.draws
+    draws = guide.sample_posterior(key_draw, result.params, sample_shape=(n_draws,))
+    elapsed = time.perf_counter() - start
+    samples = {k: np.asarray(v)[None, ...] for k, v in draws.items() if k != "y"}
+    losses = np.asarray(result.losses)
+    if not np.isfinite(losses[-1]):
+        raise ConvergenceError(
+            f"{config.method.value} optimisation diverged (loss {losses[-1]}); try --method nuts"
+        )
+    _check_finite(samples)
+    diag = compute_diagnostics(samples, None, None, elapsed, config.method.value)
+    return FitOutput(samples, diag, config.method)
+
+
+def _check_finite(samples: dict[str, np.ndarray]) -> None:
+    bad = [k for k, v in samples.items() if not np.all(np.isfinite(v))]
+    if bad:
+        raise ConvergenceError(f"the posterior has non-finite draws for {bad}")

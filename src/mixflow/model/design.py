@@ -1,0 +1,201 @@
+"""The design: the dataset scaled for a well-conditioned sampler, plus what maps back.
+
+Scaling (documented in docs/model.md):
+- KPI: per capita (geo models), divided by ``kpi_scale`` = mean per-capita KPI, so ``y`` has
+  mean 1.
+- Media: per capita exposure divided by ``media_scale[c]`` = the channel's mean non-zero
+  per-capita exposure, so a typical active week is 1.
+- Controls: standardized (mean 0, sd 1 over the panel).
+- Time runs over the data window plus ``max_lag`` padding periods with no new media, so each
+  channel's carryover after the last period is counted in its contribution and ROI.
+Quantities in original units come back through ``value_weight`` (currency per scaled KPI unit).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from mixflow.data.dataset import MMMDataset
+from mixflow.errors import SpecError
+from mixflow.spec.model_spec import ModelSpec, PriorParameterization, Trend
+from mixflow.transforms.adstock import lag_stack
+
+
+@dataclass(frozen=True, eq=False)
+class Design:
+    """Arrays fed to the NumPyro model; ``T' = T + max_lag`` (padded time).
+
+    Attributes:
+        y: ``(G, T)`` scaled KPI.
+        obs_mask: ``(T,)`` True for periods in the likelihood (not held out).
+        x_lag: ``(G, T', C, L+1)`` lag stack of scaled exposure.
+        fourier: ``(T', 2F)`` seasonality features.
+        trend_t: ``(T',)`` time scaled to 0..1 over the data window.
+        knots: ``(T', n_knots)`` hinge features ``max(t - knot, 0)`` (piecewise trend).
+        controls: ``(G, T', K)`` standardized controls (held at the last value in padding).
+        events: ``(G, T', E)`` event dummies (0 in padding).
+        value_weight: ``(G, T')`` currency per scaled KPI unit (kpi_scale * population * rpk).
+        spend_total: ``(C,)`` spend over the data window.
+        roi_loc, roi_scale: ``(C,)`` log-median and log-sd of the ROI priors.
+        coef_sigma: ``(C,)`` half-normal scales (coefficient parameterization).
+    """
+
+    y: np.ndarray
+    obs_mask: np.ndarray
+    x_lag: np.ndarray
+    fourier: np.ndarray
+    trend_t: np.ndarray
+    knots: np.ndarray
+    controls: np.ndarray
+    events: np.ndarray
+    value_weight: np.ndarray
+    spend_total: np.ndarray
+    roi_loc: np.ndarray
+    roi_scale: np.ndarray
+    coef_sigma: np.ndarray
+    kpi_scale: float
+    media_scale: np.ndarray
+    control_mean: np.ndarray
+    control_std: np.ndarray
+    population: np.ndarray
+    intercept_loc: float
+    n_times: int
+    max_lag: int
+
+    @property
+    def n_geos(self) -> int:
+        return int(self.y.shape[0])
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.x_lag.shape[2])
+
+    @property
+    def is_geo(self) -> bool:
+        return self.n_geos > 1
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays the model function takes (a pytree of float32 arrays)."""
+        names = (
+            "y x_lag fourier trend_t knots controls events value_weight spend_total "
+            "roi_loc roi_scale coef_sigma"
+        ).split()
+        out = {n: np.asarray(getattr(self, n), dtype=np.float32) for n in names}
+        out["obs_mask"] = np.asarray(self.obs_mask, dtype=bool)
+        out["intercept_loc"] = np.float32(self.intercept_loc)
+        return out
+
+
+def fourier_features(n: int, period: float, terms: int) -> np.ndarray:
+    """``(n, 2 * terms)`` sin/cos pairs of the period (in periods)."""
+    t = np.arange(n, dtype=np.float64)
+    cols = []
+    for k in range(1, terms + 1):
+        angle = 2.0 * math.pi * k * t / period
+        cols += [np.sin(angle), np.cos(angle)]
+    return np.stack(cols, axis=-1) if cols else np.zeros((n, 0))
+
+
+def _pad_time(a: np.ndarray, pad: int, mode: str) -> np.ndarray:
+    """Pad axis 1 of a ``(G, T, ...)`` array with zeros or the last value."""
+    if pad == 0:
+        return a
+    if mode == "zeros":
+        tail = np.zeros((a.shape[0], pad, *a.shape[2:]), dtype=a.dtype)
+    else:
+        tail = np.repeat(a[:, -1:], pad, axis=1)
+    return np.concatenate([a, tail], axis=1)
+
+
+def media_scale_of(exposure_pc: np.ndarray) -> np.ndarray:
+    """``(C,)`` mean non-zero per-capita exposure per channel (1 where a channel is all zero)."""
+    c = exposure_pc.shape[-1]
+    flat = exposure_pc.reshape(-1, c)
+    nonzero = flat > 0
+    counts = nonzero.sum(axis=0)
+    sums = np.where(nonzero, flat, 0.0).sum(axis=0)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), 1.0)
+
+
+def scale_exposure(exposure: np.ndarray, population: np.ndarray, media_scale: np.ndarray) -> np.ndarray:
+    """``(G, T, C)`` scaled exposure from original units."""
+    return exposure / population[:, None, None] / media_scale[None, None, :]
+
+
+def build_design(data: MMMDataset, spec: ModelSpec, holdout_weeks: int = 0) -> Design:
+    """Scale ``data`` for the model; the last ``holdout_weeks`` periods are left out of the likelihood."""
+    g, t, c = data.n_geos, data.n_times, data.n_channels
+    lag = spec.max_lag
+    if holdout_weeks >= t - 10:
+        raise SpecError(f"fit.holdout_weeks={holdout_weeks} leaves fewer than 10 of {t} periods to fit")
+    pop = data.population
+    kpi_pc = data.kpi / pop[:, None]
+    kpi_scale = float(np.mean(kpi_pc))
+    if not kpi_scale > 0:
+        raise SpecError("the KPI's mean is not positive; mixflow models a positive KPI")
+    y = kpi_pc / kpi_scale
+
+    exposure_pc = data.exposure / pop[:, None, None]
+    media_scale = media_scale_of(exposure_pc)
+    x = _pad_time(exposure_pc / media_scale, lag, "zeros")
+    x_lag = lag_stack(x, lag)
+
+    t_all = t + lag
+    denom = max(t - holdout_weeks - 1, 1)
+    trend_t = np.arange(t_all, dtype=np.float64) / denom
+    n_knots = spec.trend_knots if spec.trend is Trend.PIECEWISE else 0
+    knot_pos = np.linspace(0.0, 1.0, n_knots + 2)[1:-1]
+    knots = np.maximum(trend_t[:, None] - knot_pos[None, :], 0.0) if n_knots else np.zeros((t_all, 0))
+
+    ctrl = data.controls
+    c_mean = ctrl.reshape(-1, ctrl.shape[-1]).mean(axis=0) if ctrl.shape[-1] else np.zeros(0)
+    c_std = ctrl.reshape(-1, ctrl.shape[-1]).std(axis=0) if ctrl.shape[-1] else np.zeros(0)
+    c_std = np.where(c_std > 0, c_std, 1.0)
+    controls = _pad_time((ctrl - c_mean) / c_std, lag, "last")
+    events = _pad_time(data.events, lag, "zeros")
+    rpk = _pad_time(data.revenue_per_kpi, lag, "last")
+    value_weight = kpi_scale * pop[:, None] * rpk
+
+    spend_total = data.spend.sum(axis=(0, 1))
+    total_value = float(data.kpi_value.sum())
+    default_roi = spec.priors.media_share * total_value / max(float(spend_total.sum()), 1e-12)
+    roi_prior = dict(spec.priors.roi)
+    roi_loc = np.array(
+        [math.log(roi_prior[ch].median) if ch in roi_prior else math.log(default_roi) for ch in data.channels]
+    )
+    roi_scale = np.array(
+        [roi_prior[ch].sigma if ch in roi_prior else spec.priors.roi_sigma for ch in data.channels]
+    )
+    coef = dict(spec.priors.coefficient_sigma)
+    coef_sigma = np.array([coef.get(ch, 1.0) for ch in data.channels])
+    if spec.priors.parameterization is PriorParameterization.ROI and np.any(spend_total <= 0):
+        bad = [ch for ch, s in zip(data.channels, spend_total, strict=True) if s <= 0]
+        raise SpecError(f"ROI priors need spend for every channel; no spend for {bad}")
+
+    obs_mask = np.arange(t) < t - holdout_weeks
+    return Design(
+        y=y,
+        obs_mask=obs_mask,
+        x_lag=x_lag,
+        fourier=fourier_features(t_all, spec.seasonality_period, spec.fourier_terms),
+        trend_t=trend_t,
+        knots=knots,
+        controls=controls,
+        events=events,
+        value_weight=value_weight,
+        spend_total=spend_total,
+        roi_loc=roi_loc,
+        roi_scale=roi_scale,
+        coef_sigma=coef_sigma,
+        kpi_scale=kpi_scale,
+        media_scale=media_scale,
+        control_mean=c_mean,
+        control_std=c_std,
+        population=pop,
+        intercept_loc=float(np.mean(y[:, obs_mask])) * (1.0 - spec.priors.media_share),
+        n_times=t,
+        max_lag=lag,
+    )

@@ -1,0 +1,175 @@
+"""The NumPyro model: the only module with ``numpyro.sample``.
+
+KPI (scaled) = intercept_g + trend_t + seasonality_t + controls + events
+             + sum_c beta_gc * saturation_c(adstock_c(x_gtc)) + noise.
+
+With ROI priors (the default) each channel's ROI is sampled and its coefficient derived from it:
+``beta_c = roi_c * spend_c / sum_gt value_weight_gt * m_gc * s_gtc`` with geo multipliers
+``m_gc = exp(tau_c * z_gc)`` (non-centred partial pooling), so the sampled ``roi`` is exactly the
+channel's ROI over the data window, carryover included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import jax.numpy as jnp
+import numpyro
+import numpyro.distributions as dist
+
+from mixflow.spec.model_spec import Likelihood, ModelSpec, PriorParameterization, Trend
+from mixflow.transforms.adstock import apply_adstock
+from mixflow.transforms.registry import adstock_component, saturation_component
+
+Params = Mapping[str, jnp.ndarray]
+Arrays = Mapping[str, jnp.ndarray]
+
+
+def sample_params(arrays: Arrays, spec: ModelSpec) -> dict[str, jnp.ndarray]:
+    """Draw every model parameter from its prior (inside a NumPyro trace)."""
+    g, _, c, _ = arrays["x_lag"].shape
+    p: dict[str, jnp.ndarray] = {}
+    with numpyro.plate("channels", c):
+        for comp in (adstock_component(spec.adstock), saturation_component(spec.saturation)):
+            for par in comp.params:
+                p[par.name] = numpyro.sample(par.name, par.prior(spec.max_lag))
+        if spec.priors.parameterization is PriorParameterization.ROI:
+            p["roi"] = numpyro.sample("roi", dist.LogNormal(arrays["roi_loc"], arrays["roi_scale"]))
+        else:
+            p["coef"] = numpyro.sample("coef", dist.HalfNormal(arrays["coef_sigma"]))
+        if g > 1:
+            p["geo_tau"] = numpyro.sample("geo_tau", dist.HalfNormal(0.3))
+    if g > 1:
+        with numpyro.plate("geos", g, dim=-2), numpyro.plate("geo_channels", c, dim=-1):
+            p["geo_z"] = numpyro.sample("geo_z", dist.Normal(0.0, 1.0))
+        p["intercept"] = numpyro.sample("intercept", dist.Normal(arrays["intercept_loc"], 1.0))
+        p["intercept_sd"] = numpyro.sample("intercept_sd", dist.HalfNormal(0.5))
+        with numpyro.plate("geo_intercepts", g):
+            p["intercept_z"] = numpyro.sample("intercept_z", dist.Normal(0.0, 1.0))
+    else:
+        p["intercept"] = numpyro.sample("intercept", dist.Normal(arrays["intercept_loc"], 0.5))
+    if spec.trend is not Trend.NONE:
+        p["trend"] = numpyro.sample("trend", dist.Normal(0.0, 0.5))
+    n_knots = arrays["knots"].shape[-1]
+    if n_knots:
+        with numpyro.plate("knots", n_knots):
+            p["trend_delta"] = numpyro.sample("trend_delta", dist.Laplace(0.0, 0.3))
+    n_f = arrays["fourier"].shape[-1]
+    if n_f:
+        with numpyro.plate("fourier_terms", n_f):
+            p["season"] = numpyro.sample("season", dist.Normal(0.0, 0.3))
+    n_k = arrays["controls"].shape[-1]
+    if n_k:
+        with numpyro.plate("controls", n_k):
+            p["control"] = numpyro.sample("control", dist.Normal(0.0, 0.3))
+    n_e = arrays["events"].shape[-1]
+    if n_e:
+        with numpyro.plate("events", n_e):
+            p["event"] = numpyro.sample("event", dist.Normal(0.0, 0.5))
+    p["sigma"] = numpyro.sample("sigma", dist.HalfNormal(0.3))
+    if spec.likelihood is Likelihood.STUDENT_T:
+        p["nu"] = numpyro.sample("nu", dist.Gamma(2.0, 0.1))
+    return p
+
+
+def saturated_media(params: Params, x_lag: jnp.ndarray, spec: ModelSpec) -> jnp.ndarray:
+    """``(G, T', C)`` saturation(adstock(x)) for a lag stack ``(G, T', C, L+1)``."""
+    ads = adstock_component(spec.adstock)
+    sat = saturation_component(spec.saturation)
+    weights = ads.weights({k.name: params[k.name] for k in ads.params}, spec.max_lag)
+    adstocked = apply_adstock(x_lag, weights)
+    return sat.curve(adstocked, {k.name: params[k.name] for k in sat.params})
+
+
+def adstock_weights(params: Params, spec: ModelSpec) -> jnp.ndarray:
+    """``(C, L+1)`` lag weights."""
+    ads = adstock_component(spec.adstock)
+    return ads.weights({k.name: params[k.name] for k in ads.params}, spec.max_lag)
+
+
+def geo_multiplier(params: Params, n_geos: int) -> jnp.ndarray:
+    """``(G, C)`` geo deviations of the media effect (ones for a national model)."""
+    if n_geos == 1 or "geo_z" not in params:
+        return jnp.ones((1, params_channels(params)))
+    return jnp.exp(params["geo_tau"] * params["geo_z"])
+
+
+def params_channels(params: Params) -> int:
+    key = "roi" if "roi" in params else "coef"
+    return int(params[key].shape[-1])
+
+
+def media_coefficients(params: Params, arrays: Arrays, spec: ModelSpec) -> jnp.ndarray:
+    """``(G, C)`` media coefficients in scaled KPI units, derived from ROI when so parameterized."""
+    g = arrays["x_lag"].shape[0]
+    mult = geo_multiplier(params, g)
+    if "roi" in params:
+        s = saturated_media(params, arrays["x_lag"], spec)
+        denom = jnp.sum(arrays["value_weight"][:, :, None] * s * mult[:, None, :], axis=(0, 1))
+        beta = params["roi"] * arrays["spend_total"] / denom
+    else:
+        beta = params["coef"]
+    return beta[None, :] * mult
+
+
+def baseline_components(params: Params, arrays: Arrays) -> dict[str, jnp.ndarray]:
+    """Baseline parts, each broadcastable to ``(G, T')``."""
+    g = arrays["x_lag"].shape[0]
+    t_all = arrays["trend_t"].shape[0]
+    if "intercept_z" in params:
+        intercept = params["intercept"] + params["intercept_sd"] * params["intercept_z"]
+    else:
+        intercept = jnp.broadcast_to(params["intercept"], (g,))
+    trend = jnp.zeros(t_all)
+    if "trend" in params:
+        trend = params["trend"] * arrays["trend_t"]
+    if "trend_delta" in params:
+        trend = trend + jnp.sum(arrays["knots"] * params["trend_delta"], axis=-1)
+    season = (
+        jnp.sum(arrays["fourier"] * params["season"], axis=-1) if "season" in params else jnp.zeros(t_all)
+    )
+    controls = (
+        jnp.sum(arrays["controls"] * params["control"], axis=-1)
+        if "control" in params
+        else jnp.zeros((g, t_all))
+    )
+    events = (
+        jnp.sum(arrays["events"] * params["event"], axis=-1)
+        if "event" in params
+        else jnp.zeros((g, t_all))
+    )
+    return {
+        "intercept": intercept[:, None] * jnp.ones((1, t_all)),
+        "trend": jnp.broadcast_to(trend, (g, t_all)),
+        "seasonality": jnp.broadcast_to(season, (g, t_all)),
+        "controls": controls,
+        "events": events,
+    }
+
+
+def predict(params: Params, arrays: Arrays, spec: ModelSpec) -> dict[str, jnp.ndarray]:
+    """Mean KPI and its parts in scaled units over padded time.
+
+    Returns ``mu (G, T')``, ``media (G, T', C)``, ``beta (G, C)`` and the baseline parts.
+    """
+    beta = media_coefficients(params, arrays, spec)
+    s = saturated_media(params, arrays["x_lag"], spec)
+    media = s * beta[:, None, :]
+    base = baseline_components(params, arrays)
+    baseline = sum(base.values(), jnp.zeros_like(base["intercept"]))
+    return {"mu": baseline + media.sum(-1), "media": media, "beta": beta, "baseline": baseline, **base}
+
+
+def mmm_model(arrays: Arrays, spec: ModelSpec) -> None:
+    """The NumPyro model function (observed ``y`` is ``arrays['y']`` under ``obs_mask``)."""
+    params = sample_params(arrays, spec)
+    out = predict(params, arrays, spec)
+    t = arrays["y"].shape[1]
+    mu = out["mu"][:, :t]
+    if spec.likelihood is Likelihood.STUDENT_T:
+        like: dist.Distribution = dist.StudentT(params["nu"], mu, params["sigma"])
+    else:
+        like = dist.Normal(mu, params["sigma"])
+    mask = jnp.broadcast_to(arrays["obs_mask"][None, :], mu.shape)
+    with numpyro.handlers.mask(mask=mask):
+        numpyro.sample("y", like.to_event(0), obs=arrays["y"])

@@ -1,0 +1,34 @@
+"""Adstock and saturation transforms (pure jax.numpy) and their registry."""
+
+from mixflow.transforms.adstock import (
+    apply_adstock,
+    binomial_weights,
+    geometric_weights,
+    lag_stack,
+    weibull_weights,
+)
+from mixflow.transforms.registry import (
+    ADSTOCKS,
+    SATURATIONS,
+    AdstockComponent,
+    SaturationComponent,
+    adstock_component,
+    saturation_component,
+)
+from mixflow.transforms.saturation import hill, logistic
+
+__all__ = [
+    "ADSTOCKS",
+    "SATURATIONS",
+    "AdstockComponent",
+    "SaturationComponent",
+    "adstock_component",
+    "apply_adstock",
+    "binomial_weights",
+    "geometric_weights",
+    "hill",
+    "lag_stack",
+    "logistic",
+    "saturation_component",
+    "weibull_weights",
+]
