@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import jax
 import numpy as np
@@ -30,6 +30,7 @@ class FitOutput:
     samples: dict[str, np.ndarray]
     diagnostics: Diagnostics
     method: FitMethod
+    sample_stats: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _model_for(spec: ModelSpec) -> Callable[[dict[str, np.ndarray]], None]:
@@ -85,7 +86,11 @@ def _fit_nuts(arrays: dict[str, np.ndarray], spec: ModelSpec, config: FitConfig)
         elapsed,
         "nuts",
     )
-    return FitOutput(samples, diag, FitMethod.NUTS)
+    stats = {
+        "diverging": np.asarray(extra["diverging"]),
+        "n_steps": np.asarray(extra["num_steps"]),
+    }
+    return FitOutput(samples, diag, FitMethod.NUTS, stats)
 
 
 def _fit_optim(arrays: dict[str, np.ndarray], spec: ModelSpec, config: FitConfig) -> FitOutput:

@@ -1,0 +1,201 @@
+"""The analysis of a fit: channel table (ROI, mROI, contribution share, CPA), decomposition over
+time, response curves, adstock curves, fit quality; as JSON-ready dicts and pandas tables."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mixflow.analysis.draws import BASELINE_PARTS, DrawQuantities, compute_draws
+from mixflow.analysis.metrics import fit_metrics
+from mixflow.analysis.stats import hdi, stat
+from mixflow.data.dataset import KpiType
+from mixflow.posterior.posterior import SCHEMA_VERSION, Posterior
+
+Z90 = 1.6448536269514722
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    summary: dict[str, Any]
+    contributions: pd.DataFrame
+    response_curves: pd.DataFrame
+    adstock: pd.DataFrame
+    prior_posterior: pd.DataFrame
+
+
+def _channel_table(posterior: Posterior, q: DrawQuantities) -> dict[str, Any]:
+    data, design = posterior.dataset, posterior.design
+    t_obs = data.n_times
+    spend = data.spend.sum(axis=(0, 1))
+    spend_share = spend / spend.sum()
+    total_fitted = q.fitted_kpi[:, :t_obs].sum(axis=1)  # (S,)
+    share = q.media_kpi.sum(axis=1) / total_fitted[:, None]  # (S, C) data window
+    roi = q.contribution_value / spend[None, :]
+    conversions = data.kpi_type is KpiType.CONVERSIONS
+    out: dict[str, Any] = {}
+    for i, ch in enumerate(data.channels):
+        out[ch] = {
+            "spend": float(spend[i]),
+            "spend_share": float(spend_share[i]),
+            "roi": stat(roi[:, i]),
+            "mroi": stat(q.mroi[:, i]),
+            "contribution": stat(q.contribution_value[:, i]),
+            "contribution_kpi": stat(q.contribution_kpi[:, i]),
+            "contribution_share": stat(share[:, i]),
+            "cpa": stat(spend[i] / np.maximum(q.contribution_kpi[:, i], 1e-12)) if conversions else None,
+            "roi_prior": {
+                "median": float(math.exp(design.roi_loc[i])),
+                "sigma": float(design.roi_scale[i]),
+            },
+        }
+    return out
+
+
+def _fit_section(posterior: Posterior, q: DrawQuantities) -> dict[str, Any]:
+    actual = posterior.dataset.kpi
+    pred = q.fitted_kpi_geo.mean(axis=0)
+    mask = posterior.design.obs_mask
+    train = fit_metrics(actual[:, mask], pred[:, mask])
+    out: dict[str, Any] = dict(train)
+    hw = posterior.holdout_weeks
+    out["holdout_weeks"] = hw
+    hold = fit_metrics(actual[:, ~mask], pred[:, ~mask]) if hw else {}
+    for k in ("r2", "mape", "nrmse"):
+        out[f"holdout_{k}"] = hold.get(k) if hw else None
+    return out
+
+
+def _contributions_frame(posterior: Posterior, q: DrawQuantities) -> pd.DataFrame:
+    data = posterior.dataset
+    band = hdi(q.fitted_kpi)
+    frame = pd.DataFrame(
+        {
+            "date": pd.to_datetime(data.dates).strftime("%Y-%m-%d"),
+            "actual": data.kpi.sum(axis=0),
+            "fitted": q.fitted_kpi.mean(axis=0),
+            "fitted_hdi_lo": band[:, 0],
+            "fitted_hdi_hi": band[:, 1],
+            "is_holdout": (~posterior.design.obs_mask).astype(int),
+            "baseline": q.baseline_kpi["baseline"].mean(axis=0),
+        }
+    )
+    for part in BASELINE_PARTS:
+        frame[part] = q.baseline_kpi[part].mean(axis=0)
+    for i, ch in enumerate(data.channels):
+        frame[ch] = q.media_kpi[:, :, i].mean(axis=0)
+    return frame
+
+
+def _curves_frame(posterior: Posterior, q: DrawQuantities) -> pd.DataFrame:
+    spend = posterior.dataset.spend.sum(axis=(0, 1))
+    rows = []
+    kpi_band = hdi(q.curve_kpi)  # (M, C, 2)
+    value_band = hdi(q.curve_value)
+    for i, ch in enumerate(posterior.dataset.channels):
+        for m_idx, m in enumerate(q.multipliers):
+            value_mean = float(q.curve_value[:, m_idx, i].mean())
+            s = float(m * spend[i])
+            rows.append(
+                {
+                    "channel": ch,
+                    "multiplier": float(m),
+                    "spend": s,
+                    "incremental_kpi_mean": float(q.curve_kpi[:, m_idx, i].mean()),
+                    "incremental_kpi_hdi_lo": float(kpi_band[m_idx, i, 0]),
+                    "incremental_kpi_hdi_hi": float(kpi_band[m_idx, i, 1]),
+                    "incremental_value_mean": value_mean,
+                    "incremental_value_hdi_lo": float(value_band[m_idx, i, 0]),
+                    "incremental_value_hdi_hi": float(value_band[m_idx, i, 1]),
+                    "roi_mean": value_mean / s if s > 0 else float("nan"),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _adstock_frame(posterior: Posterior, q: DrawQuantities) -> pd.DataFrame:
+    band = hdi(q.adstock)
+    rows = []
+    for i, ch in enumerate(posterior.dataset.channels):
+        for lag in range(q.adstock.shape[-1]):
+            rows.append(
+                {
+                    "channel": ch,
+                    "lag": lag,
+                    "weight_mean": float(q.adstock[:, i, lag].mean()),
+                    "weight_hdi_lo": float(band[i, lag, 0]),
+                    "weight_hdi_hi": float(band[i, lag, 1]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _prior_posterior_frame(channels: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for ch, v in channels.items():
+        prior = v["roi_prior"]
+        rows.append(
+            {
+                "channel": ch,
+                "quantity": "roi",
+                "prior_median": prior["median"],
+                "prior_hdi_lo": prior["median"] * math.exp(-Z90 * prior["sigma"]),
+                "prior_hdi_hi": prior["median"] * math.exp(Z90 * prior["sigma"]),
+                "posterior_median": v["roi"]["median"],
+                "posterior_hdi_lo": v["roi"]["hdi_90"][0],
+                "posterior_hdi_hi": v["roi"]["hdi_90"][1],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def analyze(posterior: Posterior, max_draws: int | None = 2000) -> Analysis:
+    """Everything a report needs, from the posterior alone (deterministic)."""
+    from mixflow import __version__
+
+    q = compute_draws(posterior, max_draws=max_draws)
+    data = posterior.dataset
+    spec = posterior.spec
+    channels = _channel_table(posterior, q)
+    summary: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "mixflow_version": __version__,
+        "name": posterior.config.name or "mixflow-model",
+        "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "kpi_type": data.kpi_type.value,
+        "value_unit": "revenue" if (data.kpi_type is KpiType.REVENUE or data.has_revenue_per_kpi) else "kpi",
+        "data": {
+            "start": str(data.dates[0]),
+            "end": str(data.dates[-1]),
+            "n_periods": data.n_times,
+            "n_geos": data.n_geos,
+            "geos": list(data.geos),
+            "channels": list(data.channels),
+            "fingerprint": data.fingerprint(),
+        },
+        "model": {
+            "adstock": spec.adstock.value,
+            "saturation": spec.saturation.value,
+            "max_lag": spec.max_lag,
+            "trend": spec.trend.value,
+            "fourier_terms": spec.fourier_terms,
+            "likelihood": spec.likelihood.value,
+            "prior_parameterization": spec.priors.parameterization.value,
+        },
+        "method": posterior.method.value,
+        "channels": channels,
+        "diagnostics": posterior.diagnostics.to_dict(),
+        "fit": _fit_section(posterior, q),
+    }
+    return Analysis(
+        summary=summary,
+        contributions=_contributions_frame(posterior, q),
+        response_curves=_curves_frame(posterior, q),
+        adstock=_adstock_frame(posterior, q),
+        prior_posterior=_prior_posterior_frame(channels),
+    )

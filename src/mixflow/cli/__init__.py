@@ -1,0 +1,1 @@
+"""The mixflow command line."""

@@ -1,0 +1,144 @@
+"""The fitted result: posterior draws + the config they came from + the data, saved and loaded.
+
+A run directory holds ``posterior.nc`` (ArviZ InferenceData, netCDF4/HDF5), ``config.json`` (the
+validated config), ``dataset.parquet``/``dataset.json`` (the canonical data) and
+``posterior.json`` (fit metadata, schema version). Loading rebuilds the exact design, so every
+analysis of a loaded posterior equals the analysis of the fresh one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mixflow.data.dataset import MMMDataset
+from mixflow.data.io import atomic_write_text
+from mixflow.errors import RunDirError
+from mixflow.inference.diagnostics import Diagnostics
+from mixflow.model.design import Design, build_design
+from mixflow.spec.config import MixflowConfig, parse_config
+from mixflow.spec.model_spec import FitMethod, ModelSpec, model_spec_from_config
+
+SCHEMA_VERSION = 1
+POSTERIOR_FILE = "posterior.nc"
+
+
+@dataclass(frozen=True, eq=False)
+class Posterior:
+    """Posterior draws ``{site: (chains, draws, ...)}`` with everything needed to use them."""
+
+    samples: dict[str, np.ndarray]
+    config: MixflowConfig
+    dataset: MMMDataset
+    diagnostics: Diagnostics
+    method: FitMethod
+    sample_stats: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @cached_property
+    def spec(self) -> ModelSpec:
+        return model_spec_from_config(self.config)
+
+    @property
+    def holdout_weeks(self) -> int:
+        return self.config.fit.holdout_weeks
+
+    @cached_property
+    def design(self) -> Design:
+        return build_design(self.dataset, self.spec, self.holdout_weeks)
+
+    @property
+    def n_draws(self) -> int:
+        first = next(iter(self.samples.values()))
+        return int(first.shape[0] * first.shape[1])
+
+    def flat_samples(self, max_draws: int | None = None) -> dict[str, np.ndarray]:
+        """Draws with chains merged: ``{site: (S, ...)}``, evenly thinned to ``max_draws``."""
+        flat = {k: v.reshape(-1, *v.shape[2:]) for k, v in self.samples.items()}
+        n = self.n_draws
+        if max_draws is not None and n > max_draws:
+            idx = np.linspace(0, n - 1, max_draws).round().astype(int)
+            flat = {k: v[idx] for k, v in flat.items()}
+        return flat
+
+    # ------------------------------------------------------------------------ ArviZ
+    def to_inference_data(self) -> Any:
+        import arviz as az
+
+        coords = {"channel": list(self.dataset.channels), "geo": list(self.dataset.geos)}
+        dims = {}
+        c = self.dataset.n_channels
+        for k, v in self.samples.items():
+            shape = v.shape[2:]
+            if shape == (c,):
+                dims[k] = ["channel"]
+            elif len(self.dataset.geos) > 1 and shape == (self.dataset.n_geos, c):
+                dims[k] = ["geo", "channel"]
+            elif len(self.dataset.geos) > 1 and shape == (self.dataset.n_geos,):
+                dims[k] = ["geo"]
+        return az.from_dict(
+            posterior=self.samples,
+            sample_stats=self.sample_stats or None,
+            coords=coords,
+            dims=dims,
+            attrs={"mixflow_schema_version": SCHEMA_VERSION, "method": self.method.value},
+        )
+
+    # ------------------------------------------------------------------------ save / load
+    def save(self, directory: Path) -> None:
+        """Write the posterior files into ``directory`` (each write atomic)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        idata = self.to_inference_data()
+        fd, tmp = tempfile.mkstemp(prefix=".posterior.", suffix=".nc.tmp", dir=directory)
+        os.close(fd)
+        try:
+            idata.to_netcdf(tmp, engine="h5netcdf")
+            os.replace(tmp, directory / POSTERIOR_FILE)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        self.dataset.save(directory)
+        atomic_write_text(directory / "config.json", self.config.model_dump_json(indent=2))
+        meta = {
+            "schema_version": SCHEMA_VERSION,
+            "method": self.method.value,
+            "diagnostics": self.diagnostics.to_dict(),
+            "data_fingerprint": self.dataset.fingerprint(),
+        }
+        atomic_write_text(directory / "posterior.json", json.dumps(meta, indent=2))
+
+    @classmethod
+    def load(cls, directory: Path) -> Posterior:
+        import arviz as az
+
+        directory = Path(directory)
+        for name in (POSTERIOR_FILE, "config.json", "posterior.json", "dataset.parquet", "dataset.json"):
+            if not (directory / name).is_file():
+                raise RunDirError(f"{directory}: missing {name}; is this a mixflow run directory?")
+        meta = json.loads((directory / "posterior.json").read_text())
+        if meta.get("schema_version") != SCHEMA_VERSION:
+            raise RunDirError(
+                f"{directory}: schema_version {meta.get('schema_version')} is not supported "
+                f"(this mixflow reads {SCHEMA_VERSION})"
+            )
+        config = parse_config(json.loads((directory / "config.json").read_text()), "config.json")
+        idata = az.from_netcdf(directory / POSTERIOR_FILE, engine="h5netcdf")
+        samples = {str(k): np.asarray(v.values) for k, v in idata.posterior.data_vars.items()}
+        stats: dict[str, np.ndarray] = {}
+        if "sample_stats" in idata.groups():
+            stats = {str(k): np.asarray(v.values) for k, v in idata.sample_stats.data_vars.items()}
+        d = meta["diagnostics"]
+        diag = Diagnostics(
+            **{k: (tuple(v) if k == "flags" else v) for k, v in d.items() if k != "ok"}
+        )
+        dataset = MMMDataset.load(directory)
+        if dataset.fingerprint() != meta["data_fingerprint"]:
+            raise RunDirError(f"{directory}: dataset does not match the fingerprint the fit recorded")
+        return cls(samples, config, dataset, diag, FitMethod(meta["method"]), stats)

@@ -1,0 +1,102 @@
+"""Number formatting for humans: thousands separators, percentages, intervals.
+
+Every function takes ``None`` (or NaN) and returns :data:`MISSING` for it, so tables can pass
+values straight from ``summary.json``, where absent statistics are ``null``. Results are plain
+text; the HTML layer escapes them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+#: Shown where a value is absent (``null`` in the file, or not computed for this method).
+MISSING: Final = "—"
+
+Formatter = Callable[[float | None], str]
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def fmt_amount(value: Any) -> str:
+    """Money or KPI units: ``1,234,567`` for large values, ``12.35`` below 100."""
+    number = _number(value)
+    if number is None:
+        return MISSING
+    return f"{number:,.0f}" if abs(number) >= 100 else f"{number:,.2f}"
+
+
+def fmt_int(value: Any) -> str:
+    """A count with thousands separators: ``12,000``."""
+    number = _number(value)
+    return MISSING if number is None else f"{round(number):,d}"
+
+
+def fmt_ratio(value: Any, decimals: int = 2) -> str:
+    """A ratio such as ROI or R²: ``1.23``."""
+    number = _number(value)
+    return MISSING if number is None else f"{number:,.{decimals}f}"
+
+
+def fmt_pct(value: Any, decimals: int = 1) -> str:
+    """A share in 0..1 as a percentage: ``0.4`` -> ``40.0%``."""
+    number = _number(value)
+    return MISSING if number is None else f"{100 * number:,.{decimals}f}%"
+
+
+def fmt_interval(stat: Mapping[str, Any] | None, fmt: Formatter = fmt_ratio) -> str:
+    """A posterior statistic as ``mean [lo, hi]`` using its 90% HDI: ``1.23 [0.98, 1.51]``."""
+    if not stat:
+        return MISSING
+    point = fmt(stat.get("mean"))
+    hdi = stat.get("hdi_90")
+    if point == MISSING or not isinstance(hdi, Sequence) or len(hdi) != 2:
+        return point
+    return f"{point} [{fmt(hdi[0])}, {fmt(hdi[1])}]"
+
+
+def fmt_timestamp(value: Any) -> str:
+    """An ISO-8601 timestamp as ``2026-11-28 20:00 UTC``; unparseable text is returned as is."""
+    if value is None:
+        return MISSING
+    text = str(value)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d %H:%M")
+    offset = moment.utcoffset()
+    zone = "UTC" if offset is not None and offset.total_seconds() == 0 else moment.strftime("%z")
+    return f"{moment.strftime('%Y-%m-%d %H:%M')} {zone}"
+
+
+def fmt_compact(value: float) -> str:
+    """An axis tick: ``1.2M``, ``350k``, ``12``; keeps charts readable at large scales."""
+    magnitude = abs(value)
+    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if magnitude >= threshold:
+            return f"{value / threshold:,.3g}{suffix}"
+    return f"{value:,.3g}"
+
+
+def fmt_general(value: Any) -> str:
+    """A value of unknown scale: ``1,234`` from 100 up, ``0.12`` from 0.1, else 3 significant digits."""
+    number = _number(value)
+    if number is None:
+        return MISSING
+    if abs(number) >= 100:
+        return f"{number:,.0f}"
+    if abs(number) >= 0.1 or number == 0:
+        return f"{number:.2f}"
+    return f"{number:.3g}"

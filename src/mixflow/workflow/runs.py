@@ -1,0 +1,95 @@
+"""End-to-end steps shared by the CLI (and later the service): config -> fit -> run directory."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from mixflow.analysis.summary import Analysis, analyze
+from mixflow.data.dataset import MMMDataset
+from mixflow.data.io import atomic_write_bytes, atomic_write_text
+from mixflow.data.loaders import load_dataset
+from mixflow.inference.fit import fit_design
+from mixflow.posterior.posterior import Posterior
+from mixflow.spec.config import MixflowConfig, load_config
+from mixflow.spec.model_spec import FitMethod, fit_config_from_config, model_spec_from_config
+from mixflow.model.design import build_design
+
+
+def validate_config(path: Path) -> tuple[MixflowConfig, MMMDataset]:
+    """Load and check a config and its data; raises SpecError/DataError with the reason."""
+    cfg, base = load_config(path)
+    spec = model_spec_from_config(cfg)
+    data = load_dataset(cfg.data, base)
+    build_design(data, spec, cfg.fit.holdout_weeks)  # checks holdout length, spend for ROI priors
+    return cfg, data
+
+
+def with_overrides(cfg: MixflowConfig, **fit_overrides: Any) -> MixflowConfig:
+    """A copy of ``cfg`` with fit settings replaced (``None`` values are ignored)."""
+    changes = {k: v for k, v in fit_overrides.items() if v is not None}
+    if not changes:
+        return cfg
+    return cfg.model_copy(update={"fit": cfg.fit.model_copy(update=changes)})
+
+
+def fit_dataset(cfg: MixflowConfig, data: MMMDataset) -> Posterior:
+    """Fit the model described by ``cfg`` to ``data``."""
+    spec = model_spec_from_config(cfg)
+    fit_cfg = fit_config_from_config(cfg)
+    design = build_design(data, spec, fit_cfg.holdout_weeks)
+    out = fit_design(design, spec, fit_cfg)
+    return Posterior(out.samples, cfg, data, out.diagnostics, out.method, out.sample_stats)
+
+
+def write_run(posterior: Posterior, analysis: Analysis, out_dir: Path, config_file: Path | None = None) -> None:
+    """Write the run directory: posterior, summary.json, tables. Each file is written atomically."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    posterior.save(out_dir)
+    atomic_write_text(out_dir / "summary.json", json.dumps(analysis.summary, indent=2, allow_nan=False))
+    for name, frame in (
+        ("contributions.csv", analysis.contributions),
+        ("response_curves.csv", analysis.response_curves),
+        ("adstock.csv", analysis.adstock),
+        ("prior_posterior.csv", analysis.prior_posterior),
+    ):
+        atomic_write_bytes(out_dir / name, frame.to_csv(index=False).encode())
+    if config_file is not None:
+        atomic_write_bytes(out_dir / "config.yaml", Path(config_file).read_bytes())
+
+
+def load_run(run_dir: Path) -> Posterior:
+    return Posterior.load(Path(run_dir))
+
+
+def fit_run(
+    config_path: Path,
+    out_dir: Path,
+    method: FitMethod | None = None,
+    progress_bar: bool | None = None,
+) -> tuple[Posterior, Analysis]:
+    """Validate, fit, analyse and write ``out_dir``: what ``mixflow fit`` does."""
+    cfg, data = validate_config(config_path)
+    cfg = with_overrides(cfg, method=method.value if method else None, progress_bar=progress_bar)
+    posterior = fit_dataset(cfg, data)
+    analysis = analyze(posterior)
+    write_run(posterior, analysis, out_dir, config_file=config_path)
+    return posterior, analysis
+
+
+def clear_dir(path: Path) -> None:
+    if path.exists():
+        shutil.rmtree(path)
+
+
+__all__ = [
+    "fit_dataset",
+    "fit_run",
+    "load_run",
+    "validate_config",
+    "with_overrides",
+    "write_run",
+]
