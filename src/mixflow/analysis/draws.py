@@ -13,7 +13,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mixflow.model.mmm import adstock_weights, baseline_components, media_coefficients, saturated_media
+from mixflow.model.mmm import (
+    adstock_weights,
+    baseline_components,
+    media_coefficients,
+    saturated_media,
+)
 from mixflow.posterior.posterior import Posterior
 from mixflow.spec.model_spec import ModelSpec
 
@@ -110,7 +115,9 @@ def compute_draws(
 
     @jax.jit
     def run(draws: dict[str, jnp.ndarray]) -> dict[str, jnp.ndarray]:
-        return jax.lax.map(lambda p: _per_draw(p, arrays, kpi_unit, mult, spec), draws, batch_size=50)
+        return jax.lax.map(
+            lambda p: _per_draw(p, arrays, kpi_unit, mult, spec), draws, batch_size=50
+        )
 
     out = {k: np.asarray(v, dtype=np.float64) for k, v in run(flat).items()}
     spend = np.asarray(design.spend_total, dtype=np.float64)

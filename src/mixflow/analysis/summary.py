@@ -48,7 +48,9 @@ def _channel_table(posterior: Posterior, q: DrawQuantities) -> dict[str, Any]:
             "contribution": stat(q.contribution_value[:, i]),
             "contribution_kpi": stat(q.contribution_kpi[:, i]),
             "contribution_share": stat(share[:, i]),
-            "cpa": stat(spend[i] / np.maximum(q.contribution_kpi[:, i], 1e-12)) if conversions else None,
+            "cpa": stat(spend[i] / np.maximum(q.contribution_kpi[:, i], 1e-12))
+            if conversions
+            else None,
             "roi_prior": {
                 "median": float(math.exp(design.roi_loc[i])),
                 "sigma": float(design.roi_scale[i]),
@@ -168,7 +170,9 @@ def analyze(posterior: Posterior, max_draws: int | None = 2000) -> Analysis:
         "name": posterior.config.name or "mixflow-model",
         "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "kpi_type": data.kpi_type.value,
-        "value_unit": "revenue" if (data.kpi_type is KpiType.REVENUE or data.has_revenue_per_kpi) else "kpi",
+        "value_unit": "revenue"
+        if (data.kpi_type is KpiType.REVENUE or data.has_revenue_per_kpi)
+        else "kpi",
         "data": {
             "start": str(data.dates[0]),
             "end": str(data.dates[-1]),

@@ -58,7 +58,9 @@ def fit(
     config: Annotated[Path, typer.Argument(help="YAML config file")],
     out: Annotated[Path, typer.Option("--out", help="run directory to write")],
     method: Annotated[Method | None, typer.Option(help="override fit.method")] = None,
-    no_progress: Annotated[bool, typer.Option("--no-progress", help="hide the progress bar")] = False,
+    no_progress: Annotated[
+        bool, typer.Option("--no-progress", help="hide the progress bar")
+    ] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="skip the HTML report")] = False,
 ) -> None:
     """Fit a model and write posterior, summary.json, tables and report.html to OUT."""
@@ -71,7 +73,7 @@ def fit(
         setup_jax(cfg.fit.chains)
         from mixflow.workflow import fit_run
 
-        posterior, analysis = fit_run(
+        _, analysis = fit_run(
             config,
             out,
             method=FitMethod(method.value) if method else None,
@@ -97,12 +99,16 @@ def _print_summary(summary: dict, out: Path) -> None:  # type: ignore[type-arg]
     typer.echo(f"fit: R² {f['r2']:.3f}  MAPE {f['mape']:.1%}  NRMSE {f['nrmse']:.3f}")
     health = "ok" if d["ok"] else "WARNING: " + "; ".join(d["flags"])
     rhat = f"{d['rhat_max']:.3f}" if d["rhat_max"] is not None else "n/a"
-    typer.echo(f"diagnostics: R-hat max {rhat}, {d['divergences']} divergences, {d['fit_seconds']:.1f} s: {health}")
+    typer.echo(
+        f"diagnostics: R-hat max {rhat}, {d['divergences']} divergences, {d['fit_seconds']:.1f} s: {health}"
+    )
     typer.echo(f"wrote {out}")
 
 
 @app.command()
-def report(run_dir: Annotated[Path, typer.Argument(help="run directory written by `mixflow fit`")]) -> None:
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="run directory written by `mixflow fit`")],
+) -> None:
     """(Re)build RUN_DIR/report.html from a run directory."""
     from mixflow.report import render_report
 
@@ -116,7 +122,9 @@ def report(run_dir: Annotated[Path, typer.Argument(help="run directory written b
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="folder for data, run and report")] = Path("runs/demo"),
+    out: Annotated[Path, typer.Option("--out", help="folder for data, run and report")] = Path(
+        "runs/demo"
+    ),
     seed: Annotated[int, typer.Option(help="simulation and fit seed")] = 7,
     quick: Annotated[bool, typer.Option("--quick", help="fewer draws (for smoke tests)")] = False,
 ) -> None:

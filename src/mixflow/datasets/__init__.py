@@ -8,4 +8,10 @@ from mixflow.datasets.simulate import (
     simulate_brand,
 )
 
-__all__ = ["DEFAULT_CHANNELS", "BrandSimulation", "ChannelTruth", "SimulatedBrand", "simulate_brand"]
+__all__ = [
+    "DEFAULT_CHANNELS",
+    "BrandSimulation",
+    "ChannelTruth",
+    "SimulatedBrand",
+    "simulate_brand",
+]

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
@@ -37,13 +38,40 @@ class ChannelTruth:
 
 
 DEFAULT_CHANNELS: tuple[ChannelTruth, ...] = (
-    ChannelTruth("tv", 60_000.0, flighted=True, effect_share=0.08, retention=0.6, half_saturation=1.2, slope=1.8),
-    ChannelTruth("search", 25_000.0, effect_share=0.06, retention=0.1, half_saturation=0.8, slope=1.2),
-    ChannelTruth("social", 30_000.0, effect_share=0.04, retention=0.3, half_saturation=1.0, slope=1.0,
-                 has_exposure=True, cost_per_exposure=0.005),
-    ChannelTruth("display", 15_000.0, effect_share=0.02, retention=0.2, half_saturation=1.5, slope=1.4),
-    ChannelTruth("radio", 20_000.0, flighted=True, effect_share=0.03, retention=0.5, half_saturation=1.0,
-                 slope=0.8),
+    ChannelTruth(
+        "tv",
+        60_000.0,
+        flighted=True,
+        effect_share=0.08,
+        retention=0.6,
+        half_saturation=1.2,
+        slope=1.8,
+    ),
+    ChannelTruth(
+        "search", 25_000.0, effect_share=0.06, retention=0.1, half_saturation=0.8, slope=1.2
+    ),
+    ChannelTruth(
+        "social",
+        30_000.0,
+        effect_share=0.04,
+        retention=0.3,
+        half_saturation=1.0,
+        slope=1.0,
+        has_exposure=True,
+        cost_per_exposure=0.005,
+    ),
+    ChannelTruth(
+        "display", 15_000.0, effect_share=0.02, retention=0.2, half_saturation=1.5, slope=1.4
+    ),
+    ChannelTruth(
+        "radio",
+        20_000.0,
+        flighted=True,
+        effect_share=0.03,
+        retention=0.5,
+        half_saturation=1.0,
+        slope=0.8,
+    ),
 )
 
 
@@ -92,18 +120,22 @@ def _spend_pattern(ch: ChannelTruth, n: int, rng: np.random.Generator) -> np.nda
     return ch.weekly_spend * wobble * rng.lognormal(0.0, 0.3, n)
 
 
+def _f(x: float | np.ndarray) -> jnp.ndarray:
+    return jnp.asarray(x, dtype=jnp.float32)
+
+
 def _weights(sim: BrandSimulation, ch: ChannelTruth) -> np.ndarray:
     if sim.adstock == "geometric":
-        return np.asarray(ad.geometric_weights(np.float32(ch.retention), sim.max_lag))
+        return np.asarray(ad.geometric_weights(_f(ch.retention), sim.max_lag))
     if sim.adstock == "weibull":
-        return np.asarray(ad.weibull_weights(np.float32(1.0 + 2 * ch.retention), np.float32(2.0), sim.max_lag))
-    return np.asarray(ad.binomial_weights(np.float32(ch.retention * 0.6), sim.max_lag))
+        return np.asarray(ad.weibull_weights(_f(1.0 + 2 * ch.retention), _f(2.0), sim.max_lag))
+    return np.asarray(ad.binomial_weights(_f(ch.retention * 0.6), sim.max_lag))
 
 
 def _saturate(sim: BrandSimulation, ch: ChannelTruth, x: np.ndarray) -> np.ndarray:
     if sim.saturation == "hill":
-        return np.asarray(sat.hill(x, np.float32(ch.half_saturation), np.float32(ch.slope)), dtype=np.float64)
-    return np.asarray(sat.logistic(x, np.float32(ch.lam)), dtype=np.float64)
+        return np.asarray(sat.hill(_f(x), _f(ch.half_saturation), _f(ch.slope)), dtype=np.float64)
+    return np.asarray(sat.logistic(_f(x), _f(ch.lam)), dtype=np.float64)
 
 
 def simulate_brand(sim: BrandSimulation, rng: np.random.Generator) -> SimulatedBrand:
@@ -116,8 +148,14 @@ def simulate_brand(sim: BrandSimulation, rng: np.random.Generator) -> SimulatedB
     t = np.arange(n + lag)
     season = np.zeros(n + lag)
     for k in range(1, sim.fourier_terms + 1):
-        season += sim.season_amplitude / k * (rng.normal() * np.sin(2 * math.pi * k * t / 52.18)
-                                             + rng.normal() * np.cos(2 * math.pi * k * t / 52.18))
+        season += (
+            sim.season_amplitude
+            / k
+            * (
+                rng.normal() * np.sin(2 * math.pi * k * t / 52.18)
+                + rng.normal() * np.cos(2 * math.pi * k * t / 52.18)
+            )
+        )
     trend = sim.trend_total * t / max(n - 1, 1)
     geo_level = np.ones(g) if g == 1 else rng.lognormal(0.0, 0.15, g)
     base_rel = geo_level[:, None] * (1.0 + trend + season)[None, :]  # (G, T')

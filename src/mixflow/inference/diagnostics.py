@@ -33,6 +33,12 @@ class Diagnostics:
     def ok(self) -> bool:
         return not self.flags
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Diagnostics:
+        fields = {k: v for k, v in d.items() if k != "ok"}
+        fields["flags"] = tuple(fields.get("flags", ()))
+        return cls(**fields)
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["flags"] = list(self.flags)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import jax
 import numpy as np
@@ -33,8 +34,8 @@ class FitOutput:
     sample_stats: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def _model_for(spec: ModelSpec) -> Callable[[dict[str, np.ndarray]], None]:
-    def model(arrays: dict[str, np.ndarray]) -> None:
+def _model_for(spec: ModelSpec) -> Callable[[dict[str, Any]], None]:
+    def model(arrays: dict[str, Any]) -> None:
         mmm_model(arrays, spec)
 
     return model
@@ -98,7 +99,9 @@ def _fit_optim(arrays: dict[str, np.ndarray], spec: ModelSpec, config: FitConfig
     guide = (
         AutoDelta(model, init_loc_fn=init_to_median(num_samples=15))
         if config.method is FitMethod.MAP
-        else AutoMultivariateNormal(model, init_loc_fn=init_to_median(num_samples=15), init_scale=0.05)
+        else AutoMultivariateNormal(
+            model, init_loc_fn=init_to_median(num_samples=15), init_scale=0.05
+        )
     )
     optim = numpyro.optim.ClippedAdam(step_size=0.01, clip_norm=10.0)
     svi = SVI(model, guide, optim, Trace_ELBO())

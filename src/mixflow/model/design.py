@@ -79,13 +79,23 @@ class Design:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays the model function takes (a pytree of float32 arrays)."""
-        names = (
-            "y x_lag fourier trend_t knots controls events value_weight spend_total "
-            "roi_loc roi_scale coef_sigma"
-        ).split()
+        names = [
+            "y",
+            "x_lag",
+            "fourier",
+            "trend_t",
+            "knots",
+            "controls",
+            "events",
+            "value_weight",
+            "spend_total",
+            "roi_loc",
+            "roi_scale",
+            "coef_sigma",
+        ]
         out = {n: np.asarray(getattr(self, n), dtype=np.float32) for n in names}
         out["obs_mask"] = np.asarray(self.obs_mask, dtype=bool)
-        out["intercept_loc"] = np.float32(self.intercept_loc)
+        out["intercept_loc"] = np.asarray(self.intercept_loc, dtype=np.float32)
         return out
 
 
@@ -120,17 +130,21 @@ def media_scale_of(exposure_pc: np.ndarray) -> np.ndarray:
     return np.where(counts > 0, sums / np.maximum(counts, 1), 1.0)
 
 
-def scale_exposure(exposure: np.ndarray, population: np.ndarray, media_scale: np.ndarray) -> np.ndarray:
+def scale_exposure(
+    exposure: np.ndarray, population: np.ndarray, media_scale: np.ndarray
+) -> np.ndarray:
     """``(G, T, C)`` scaled exposure from original units."""
     return exposure / population[:, None, None] / media_scale[None, None, :]
 
 
 def build_design(data: MMMDataset, spec: ModelSpec, holdout_weeks: int = 0) -> Design:
     """Scale ``data`` for the model; the last ``holdout_weeks`` periods are left out of the likelihood."""
-    g, t, c = data.n_geos, data.n_times, data.n_channels
+    t = data.n_times
     lag = spec.max_lag
     if holdout_weeks >= t - 10:
-        raise SpecError(f"fit.holdout_weeks={holdout_weeks} leaves fewer than 10 of {t} periods to fit")
+        raise SpecError(
+            f"fit.holdout_weeks={holdout_weeks} leaves fewer than 10 of {t} periods to fit"
+        )
     pop = data.population
     kpi_pc = data.kpi / pop[:, None]
     kpi_scale = float(np.mean(kpi_pc))
@@ -148,7 +162,9 @@ def build_design(data: MMMDataset, spec: ModelSpec, holdout_weeks: int = 0) -> D
     trend_t = np.arange(t_all, dtype=np.float64) / denom
     n_knots = spec.trend_knots if spec.trend is Trend.PIECEWISE else 0
     knot_pos = np.linspace(0.0, 1.0, n_knots + 2)[1:-1]
-    knots = np.maximum(trend_t[:, None] - knot_pos[None, :], 0.0) if n_knots else np.zeros((t_all, 0))
+    knots = (
+        np.maximum(trend_t[:, None] - knot_pos[None, :], 0.0) if n_knots else np.zeros((t_all, 0))
+    )
 
     ctrl = data.controls
     c_mean = ctrl.reshape(-1, ctrl.shape[-1]).mean(axis=0) if ctrl.shape[-1] else np.zeros(0)
@@ -164,7 +180,10 @@ def build_design(data: MMMDataset, spec: ModelSpec, holdout_weeks: int = 0) -> D
     default_roi = spec.priors.media_share * total_value / max(float(spend_total.sum()), 1e-12)
     roi_prior = dict(spec.priors.roi)
     roi_loc = np.array(
-        [math.log(roi_prior[ch].median) if ch in roi_prior else math.log(default_roi) for ch in data.channels]
+        [
+            math.log(roi_prior[ch].median) if ch in roi_prior else math.log(default_roi)
+            for ch in data.channels
+        ]
     )
     roi_scale = np.array(
         [roi_prior[ch].sigma if ch in roi_prior else spec.priors.roi_sigma for ch in data.channels]

@@ -126,7 +126,9 @@ def baseline_components(params: Params, arrays: Arrays) -> dict[str, jnp.ndarray
     if "trend_delta" in params:
         trend = trend + jnp.sum(arrays["knots"] * params["trend_delta"], axis=-1)
     season = (
-        jnp.sum(arrays["fourier"] * params["season"], axis=-1) if "season" in params else jnp.zeros(t_all)
+        jnp.sum(arrays["fourier"] * params["season"], axis=-1)
+        if "season" in params
+        else jnp.zeros(t_all)
     )
     controls = (
         jnp.sum(arrays["controls"] * params["control"], axis=-1)
@@ -157,7 +159,13 @@ def predict(params: Params, arrays: Arrays, spec: ModelSpec) -> dict[str, jnp.nd
     media = s * beta[:, None, :]
     base = baseline_components(params, arrays)
     baseline = sum(base.values(), jnp.zeros_like(base["intercept"]))
-    return {"mu": baseline + media.sum(-1), "media": media, "beta": beta, "baseline": baseline, **base}
+    return {
+        "mu": baseline + media.sum(-1),
+        "media": media,
+        "beta": beta,
+        "baseline": baseline,
+        **base,
+    }
 
 
 def mmm_model(arrays: Arrays, spec: ModelSpec) -> None:

@@ -119,7 +119,13 @@ class Posterior:
         import arviz as az
 
         directory = Path(directory)
-        for name in (POSTERIOR_FILE, "config.json", "posterior.json", "dataset.parquet", "dataset.json"):
+        for name in (
+            POSTERIOR_FILE,
+            "config.json",
+            "posterior.json",
+            "dataset.parquet",
+            "dataset.json",
+        ):
             if not (directory / name).is_file():
                 raise RunDirError(f"{directory}: missing {name}; is this a mixflow run directory?")
         meta = json.loads((directory / "posterior.json").read_text())
@@ -134,11 +140,10 @@ class Posterior:
         stats: dict[str, np.ndarray] = {}
         if "sample_stats" in idata.groups():
             stats = {str(k): np.asarray(v.values) for k, v in idata.sample_stats.data_vars.items()}
-        d = meta["diagnostics"]
-        diag = Diagnostics(
-            **{k: (tuple(v) if k == "flags" else v) for k, v in d.items() if k != "ok"}
-        )
+        diag = Diagnostics.from_dict(meta["diagnostics"])
         dataset = MMMDataset.load(directory)
         if dataset.fingerprint() != meta["data_fingerprint"]:
-            raise RunDirError(f"{directory}: dataset does not match the fingerprint the fit recorded")
+            raise RunDirError(
+                f"{directory}: dataset does not match the fingerprint the fit recorded"
+            )
         return cls(samples, config, dataset, diag, FitMethod(meta["method"]), stats)

@@ -170,7 +170,9 @@ def format_validation_error(err: ValidationError, source: str = "config") -> str
 def parse_config(raw: Any, source: str = "config") -> MixflowConfig:
     """Validate a parsed YAML/JSON mapping into a :class:`MixflowConfig`."""
     if not isinstance(raw, dict):
-        raise SpecError(f"{source}: expected a mapping with keys data, model, fit; got {type(raw).__name__}")
+        raise SpecError(
+            f"{source}: expected a mapping with keys data, model, fit; got {type(raw).__name__}"
+        )
     try:
         return MixflowConfig.model_validate(raw)
     except ValidationError as err:

@@ -92,7 +92,9 @@ class ModelSpec:
         if self.max_lag < 0:
             raise SpecError(f"model.max_lag must be >= 0, got {self.max_lag}")
         if self.fourier_terms < 0:
-            raise SpecError(f"model.seasonality.fourier_terms must be >= 0, got {self.fourier_terms}")
+            raise SpecError(
+                f"model.seasonality.fourier_terms must be >= 0, got {self.fourier_terms}"
+            )
 
 
 @dataclass(frozen=True)

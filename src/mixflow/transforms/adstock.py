@@ -88,5 +88,7 @@ def adstock_series(x: jnp.ndarray, weights: jnp.ndarray) -> jnp.ndarray:
     n_lags = weights.shape[-1]
     t = x.shape[-1]
     padded = jnp.concatenate([jnp.zeros((*x.shape[:-1], n_lags - 1), x.dtype), x], axis=-1)
-    cols = [padded[..., n_lags - 1 - lag : n_lags - 1 - lag + t] * weights[lag] for lag in range(n_lags)]
+    cols = [
+        padded[..., n_lags - 1 - lag : n_lags - 1 - lag + t] * weights[lag] for lag in range(n_lags)
+    ]
     return sum(cols[1:], cols[0])

@@ -66,7 +66,9 @@ ADSTOCKS: dict[Adstock, AdstockComponent] = {
     ),
     Adstock.BINOMIAL: AdstockComponent(
         kind=Adstock.BINOMIAL,
-        params=(ParamPrior("peak", lambda _l: dist.Beta(1.5, 4.0), "peak lag / max_lag, mean 0.27"),),
+        params=(
+            ParamPrior("peak", lambda _l: dist.Beta(1.5, 4.0), "peak lag / max_lag, mean 0.27"),
+        ),
         weights=lambda p, lag: ad.binomial_weights(p["peak"], lag),
     ),
 }
@@ -87,9 +89,7 @@ SATURATIONS: dict[Saturation, SaturationComponent] = {
     Saturation.LOGISTIC: SaturationComponent(
         kind=Saturation.LOGISTIC,
         params=(
-            ParamPrior(
-                "lam", lambda _l: dist.LogNormal(0.5, 0.7), "logistic rate, median 1.65"
-            ),
+            ParamPrior("lam", lambda _l: dist.LogNormal(0.5, 0.7), "logistic rate, median 1.65"),
         ),
         curve=lambda x, p: sat.logistic(x, p["lam"]),
     ),

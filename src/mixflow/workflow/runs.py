@@ -12,10 +12,10 @@ from mixflow.data.dataset import MMMDataset
 from mixflow.data.io import atomic_write_bytes, atomic_write_text
 from mixflow.data.loaders import load_dataset
 from mixflow.inference.fit import fit_design
+from mixflow.model.design import build_design
 from mixflow.posterior.posterior import Posterior
 from mixflow.spec.config import MixflowConfig, load_config
 from mixflow.spec.model_spec import FitMethod, fit_config_from_config, model_spec_from_config
-from mixflow.model.design import build_design
 
 
 def validate_config(path: Path) -> tuple[MixflowConfig, MMMDataset]:
@@ -44,12 +44,16 @@ def fit_dataset(cfg: MixflowConfig, data: MMMDataset) -> Posterior:
     return Posterior(out.samples, cfg, data, out.diagnostics, out.method, out.sample_stats)
 
 
-def write_run(posterior: Posterior, analysis: Analysis, out_dir: Path, config_file: Path | None = None) -> None:
+def write_run(
+    posterior: Posterior, analysis: Analysis, out_dir: Path, config_file: Path | None = None
+) -> None:
     """Write the run directory: posterior, summary.json, tables. Each file is written atomically."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     posterior.save(out_dir)
-    atomic_write_text(out_dir / "summary.json", json.dumps(analysis.summary, indent=2, allow_nan=False))
+    atomic_write_text(
+        out_dir / "summary.json", json.dumps(analysis.summary, indent=2, allow_nan=False)
+    )
     for name, frame in (
         ("contributions.csv", analysis.contributions),
         ("response_curves.csv", analysis.response_curves),
