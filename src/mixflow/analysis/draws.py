@@ -71,8 +71,8 @@ def _per_draw(
     def contributions(scale: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
         s = saturated_media(params, arrays["x_lag"] * scale, spec)
         media = s * beta[:, None, :]  # (G, T', C) scaled
-        kpi = jnp.sum(media * ku[:, :, None], axis=(0, 1))
-        value = jnp.sum(media * vw[:, :, None], axis=(0, 1))
+        kpi = jnp.einsum("gtc,g->c", media, ku[:, 0])
+        value = jnp.einsum("gtc,gt->c", media, vw)
         return kpi, value
 
     s = saturated_media(params, arrays["x_lag"], spec)
@@ -80,13 +80,13 @@ def _per_draw(
     base = baseline_components(params, arrays)
     baseline = sum(base.values(), jnp.zeros_like(base["intercept"]))
     mu = baseline + media.sum(-1)
-    kpi_c = jnp.sum(media * ku[:, :, None], axis=(0, 1))
-    value_c = jnp.sum(media * vw[:, :, None], axis=(0, 1))
+    kpi_c = jnp.einsum("gtc,g->c", media, ku[:, 0])
+    value_c = jnp.einsum("gtc,gt->c", media, vw)
     _, value_up = contributions(jnp.asarray(1.0 + MROI_STEP))
     curve_kpi, curve_value = jax.lax.map(contributions, multipliers)
     out = {
         "fitted_kpi_geo": (mu * ku)[:, :t],
-        "media_kpi": jnp.sum(media * ku[:, :, None], axis=0)[:t],
+        "media_kpi": jnp.einsum("gtc,g->tc", media, ku[:, 0])[:t],
         "contribution_kpi": kpi_c,
         "contribution_value": value_c,
         "value_up": value_up,

@@ -31,7 +31,7 @@ class Design:
     Attributes:
         y: ``(G, T)`` scaled KPI.
         obs_mask: ``(T,)`` True for periods in the likelihood (not held out).
-        x_lag: ``(G, T', C, L+1)`` lag stack of scaled exposure.
+        x_lag: ``(L+1, G, T', C)`` lag stack of scaled exposure.
         fourier: ``(T', 2F)`` seasonality features.
         trend_t: ``(T',)`` time scaled to 0..1 over the data window.
         knots: ``(T', n_knots)`` hinge features ``max(t - knot, 0)`` (piecewise trend).
@@ -71,7 +71,7 @@ class Design:
 
     @property
     def n_channels(self) -> int:
-        return int(self.x_lag.shape[2])
+        return int(self.x_lag.shape[3])
 
     @property
     def is_geo(self) -> bool:
