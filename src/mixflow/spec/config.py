@@ -98,7 +98,7 @@ class FitSection(_Strict):
     draws: int = Field(default=1000, ge=10)
     seed: int = 1
     holdout_weeks: int = Field(default=0, ge=0)
-    target_accept: float = Field(default=0.85, gt=0.5, lt=1.0)
+    target_accept: float = Field(default=0.9, gt=0.5, lt=1.0)
     max_tree_depth: int = Field(default=10, ge=3, le=15)
     chain_method: Literal["auto", "parallel", "vectorized", "sequential"] = "auto"
     svi_steps: int = Field(default=3000, ge=10)

@@ -105,7 +105,7 @@ class FitConfig:
     draws: int = 1000
     seed: int = 1
     holdout_weeks: int = 0
-    target_accept: float = 0.85
+    target_accept: float = 0.9
     max_tree_depth: int = 10
     chain_method: str = "auto"
     svi_steps: int = 3000

@@ -1,0 +1,68 @@
+"""The command line end to end on shipped examples: exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from conftest import REPO_ROOT
+from mixflow.cli.main import app
+
+runner = CliRunner()
+EXAMPLES = REPO_ROOT / "examples"
+
+
+def test_validate_shipped_examples() -> None:
+    for name in ("robyn_weekly.yaml", "meridian_national.yaml", "meridian_geo.yaml"):
+        result = runner.invoke(app, ["validate", str(EXAMPLES / name)])
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith("ok:")
+
+
+def test_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
+    cfg = yaml.safe_load((EXAMPLES / "robyn_weekly.yaml").read_text())
+    cfg["data"]["path"] = str((EXAMPLES / cfg["data"]["path"]).resolve())
+    cfg["model"]["adstok"] = "geometric"
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "did you mean 'adstock'" in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_bad_column_exits_2(tmp_path: Path) -> None:
+    cfg = yaml.safe_load((EXAMPLES / "robyn_weekly.yaml").read_text())
+    cfg["data"]["path"] = str((EXAMPLES / cfg["data"]["path"]).resolve())
+    cfg["data"]["media"][0]["spend_column"] = "tv_s"
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "tv_s" in result.output and "tv_S" in result.output
+
+
+def test_fit_report_roundtrip_on_meridian_national(tmp_path: Path) -> None:
+    cfg = yaml.safe_load((EXAMPLES / "meridian_national.yaml").read_text())
+    cfg["data"]["path"] = str((EXAMPLES / cfg["data"]["path"]).resolve())
+    cfg["fit"].update({"method": "map", "svi_steps": 1500})
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["fit", str(path), "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["channels"]) == {"Channel0", "Channel1", "Channel2", "Channel3"}
+    assert summary["kpi_type"] == "conversions"
+    assert all(v["cpa"] is not None for v in summary["channels"].values())
+    assert (out / "report.html").stat().st_size > 10_000
+    (out / "report.html").unlink()
+    result = runner.invoke(app, ["report", str(out)])
+    assert result.exit_code == 0
+    assert (out / "report.html").is_file()
+    shutil.rmtree(out)

@@ -1,0 +1,105 @@
+"""Fit -> run directory -> load: reproducibility and the save/load round trip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from mixflow.analysis import analyze
+from mixflow.datasets import DEFAULT_CHANNELS, BrandSimulation, simulate_brand
+from mixflow.errors import RunDirError
+from mixflow.workflow import fit_run, load_run
+
+SMALL = BrandSimulation(n_weeks=80, channels=DEFAULT_CHANNELS[:2], n_events=1, fourier_terms=1)
+
+
+def _write_config(tmp: Path, fit: dict) -> Path:  # type: ignore[type-arg]
+    brand = simulate_brand(SMALL, np.random.default_rng(3))
+    brand.frame.to_csv(tmp / "data.csv", index=False)
+    cfg = dict(brand.config)
+    cfg["fit"] = fit
+    path = tmp / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _without_time(summary: dict) -> dict:  # type: ignore[type-arg]
+    out = dict(summary)
+    out.pop("created_at")
+    out["diagnostics"] = {k: v for k, v in out["diagnostics"].items() if k != "fit_seconds"}
+    return out
+
+
+@pytest.fixture(scope="module")
+def nuts_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    fit = {
+        "chains": 2,
+        "warmup": 150,
+        "draws": 150,
+        "seed": 5,
+        "holdout_weeks": 6,
+        "progress_bar": False,
+    }
+    return _write_config(tmp_path_factory.mktemp("cfg"), fit)
+
+
+def test_same_config_and_seed_give_identical_summary(nuts_config: Path, tmp_path: Path) -> None:
+    _, a1 = fit_run(nuts_config, tmp_path / "a")
+    _, a2 = fit_run(nuts_config, tmp_path / "b")
+    assert _without_time(a1.summary) == _without_time(a2.summary)
+
+
+def test_saved_fit_loads_back_with_identical_analysis(nuts_config: Path, tmp_path: Path) -> None:
+    post, analysis = fit_run(nuts_config, tmp_path / "run")
+    loaded = load_run(tmp_path / "run")
+    for k, v in post.samples.items():
+        np.testing.assert_array_equal(loaded.samples[k], v)
+    again = analyze(loaded)
+    assert _without_time(again.summary) == _without_time(analysis.summary)
+    on_disk = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert _without_time(on_disk) == _without_time(analysis.summary)
+
+
+def test_summary_has_contract_fields(nuts_config: Path, tmp_path: Path) -> None:
+    _, analysis = fit_run(nuts_config, tmp_path / "run")
+    s = analysis.summary
+    for ch in ("tv", "search"):
+        for key in ("roi", "mroi", "contribution_share"):
+            stat = s["channels"][ch][key]
+            assert stat["hdi_90"][0] <= stat["median"] <= stat["hdi_90"][1]
+        assert s["channels"][ch]["spend"] > 0
+    for key in ("rhat_max", "ess_bulk_min", "divergences", "fit_seconds", "steps_per_draw"):
+        assert key in s["diagnostics"]
+    for key in ("r2", "mape", "nrmse", "holdout_r2", "holdout_mape", "holdout_nrmse"):
+        assert s["fit"][key] is not None
+    assert s["fit"]["holdout_weeks"] == 6
+    shares = sum(s["channels"][ch]["contribution_share"]["mean"] for ch in ("tv", "search"))
+    assert 0 < shares < 1
+
+
+def test_contributions_add_up_to_fitted(nuts_config: Path, tmp_path: Path) -> None:
+    _, analysis = fit_run(nuts_config, tmp_path / "run")
+    c = analysis.contributions
+    parts = c["baseline"] + c["tv"] + c["search"]
+    np.testing.assert_allclose(parts, c["fitted"], rtol=1e-4)
+    base = c[["intercept", "trend", "seasonality", "controls", "events"]].sum(axis=1)
+    np.testing.assert_allclose(base, c["baseline"], rtol=1e-4, atol=1e-6 * c["fitted"].abs().max())
+
+
+def test_map_and_svi_fit(tmp_path: Path) -> None:
+    for method in ("map", "svi"):
+        fit = {"method": method, "svi_steps": 800, "draws": 100, "seed": 1, "progress_bar": False}
+        path = _write_config(tmp_path, fit)
+        post, analysis = fit_run(path, tmp_path / method)
+        assert analysis.summary["method"] == method
+        assert analysis.summary["fit"]["r2"] > 0.5
+        assert post.n_draws == (1 if method == "map" else 100)
+
+
+def test_loading_a_folder_that_is_not_a_run_names_the_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(RunDirError, match="missing posterior.nc"):
+        load_run(tmp_path)
