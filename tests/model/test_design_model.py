@@ -215,6 +215,10 @@ def test_default_roi_prior(kind: str, priors: dict[str, Any]) -> None:
 
 
 # ------------------------------------------------------------------------------ the model
+#: the model runs jitted in a fit; jitting here also compiles once instead of op by op
+jit_predict = jax.jit(predict, static_argnums=2)
+
+
 def prior_params(d: Design, spec: ModelSpec, seed: int = 0) -> dict[str, Any]:
     return handlers.seed(sample_params, rng_seed=seed)(d.arrays(), spec)
 
@@ -225,7 +229,7 @@ def test_predict_shapes(kind: str) -> None:
     g, t_all, c = GEOS[kind], N_WEEKS + MAX_LAG, len(NAMES)
     params = prior_params(d, spec)
     assert ("geo_z" in params) is (g > 1)
-    out = predict(params, d.arrays(), spec)
+    out = jit_predict(params, d.arrays(), spec)
     assert out["mu"].shape == (g, t_all)
     assert out["media"].shape == (g, t_all, c)
     assert out["beta"].shape == (g, c)
@@ -245,7 +249,7 @@ def test_roi_parameterization_reproduces_sampled_roi(kind: str) -> None:
     draws = Predictive(model, num_samples=3)(jax.random.PRNGKey(1), arrays)
     for i in range(3):
         params = {k: v[i] for k, v in draws.items()}
-        media = np.asarray(predict(params, arrays, spec)["media"], dtype=np.float64)
+        media = np.asarray(jit_predict(params, arrays, spec)["media"], dtype=np.float64)
         value = (arrays["value_weight"][:, :, None] * media).sum(axis=(0, 1))
         # float32 model arithmetic summed over G * T' <= 272 cells: ~1e-6 relative, 1e-4 is safe
         np.testing.assert_allclose(value / d.spend_total, params["roi"], rtol=1e-4)
@@ -258,7 +262,7 @@ def test_coefficient_parameterization_uses_sampled_coefficients() -> None:
     d = build_design(data, spec)
     params = prior_params(d, spec)
     assert "roi" not in params
-    out = predict(params, d.arrays(), spec)
+    out = jit_predict(params, d.arrays(), spec)
     np.testing.assert_array_equal(out["beta"], np.asarray(params["coef"])[None, :])
 
 

@@ -101,5 +101,5 @@ def test_map_and_svi_fit(tmp_path: Path) -> None:
 
 
 def test_loading_a_folder_that_is_not_a_run_names_the_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(RunDirError, match="missing posterior.nc"):
+    with pytest.raises(RunDirError, match=r"missing posterior\.nc"):
         load_run(tmp_path)

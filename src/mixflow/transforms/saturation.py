@@ -7,6 +7,7 @@ the priors allow (flighted channels sit at exactly zero for weeks).
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 
@@ -20,7 +21,9 @@ def hill(x: jnp.ndarray, half_saturation: jnp.ndarray, slope: jnp.ndarray) -> jn
     positive = x > 0
     safe_x = jnp.where(positive, x, 1.0)
     z = slope * (jnp.log(safe_x) - jnp.log(half_saturation))
-    return jnp.where(positive, 1.0 / (1.0 + jnp.exp(-z)), 0.0)
+    # jax.nn.sigmoid is stable for large |z| (1/(1+exp(-z)) overflows to inf/inf = NaN in the
+    # gradient for the tiny positive inputs of carryover tails)
+    return jnp.where(positive, jax.nn.sigmoid(z), 0.0)
 
 
 def logistic(x: jnp.ndarray, lam: jnp.ndarray) -> jnp.ndarray:
