@@ -1,0 +1,126 @@
+"""Fit speed benchmark: prints JSON figures for the two reference problems.
+
+(a) a simulated 179-week national dataset: 2 channels, geometric adstock (max_lag 8), logistic
+    saturation, 2 Fourier terms, 2 event dummies, linear trend;
+(b) Meridian's 20-geo ``meridian_geo_media.csv`` (conversions with revenue per conversion,
+    impressions + spend, 2 controls), config ``examples/meridian_geo.yaml``.
+Both with 4 chains x 1000 warmup x 1000 draws. Each case runs ``mixflow fit`` as a fresh process
+twice: first with an empty compilation cache (cold: includes XLA compilation), then again with
+the cache the first run left (warm: what every later fit of the same model shape costs).
+
+Usage: python bench/fit_speed.py [--case a|b|all] [--out bench/results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _case_a(workdir: Path) -> Path:
+    from mixflow.datasets import DEFAULT_CHANNELS, BrandSimulation, simulate_brand
+
+    sim = BrandSimulation(
+        n_weeks=179,
+        channels=DEFAULT_CHANNELS[:2],
+        adstock="geometric",
+        saturation="logistic",
+        max_lag=8,
+        fourier_terms=2,
+        n_controls=0,
+        n_events=2,
+    )
+    brand = simulate_brand(sim, np.random.default_rng(2026))
+    brand.frame.to_csv(workdir / "data.csv", index=False)
+    cfg = dict(brand.config)
+    cfg["model"] = {**cfg["model"], "seasonality": {"period": 52.18, "fourier_terms": 2}}
+    cfg["fit"] = {"chains": 4, "warmup": 1000, "draws": 1000, "seed": 1}
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _case_b(workdir: Path) -> Path:
+    cfg = yaml.safe_load((ROOT / "examples" / "meridian_geo.yaml").read_text())
+    cfg["data"]["path"] = str((ROOT / "examples" / cfg["data"]["path"]).resolve())
+    cfg["fit"] = {**cfg.get("fit", {}), "chains": 4, "warmup": 1000, "draws": 1000, "seed": 1}
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _run_fit(config: Path, out: Path, cache: Path) -> dict[str, float]:
+    env = {**os.environ, "MIXFLOW_CACHE_DIR": str(cache)}
+    exe = Path(sys.executable).parent / "mixflow"
+    cmd = [str(exe), "fit", str(config), "--out", str(out), "--no-progress", "--no-report"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"fit failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    summary = json.loads((out / "summary.json").read_text())
+    d = summary["diagnostics"]
+    return {
+        "wall_seconds": round(wall, 2),
+        "sampling_seconds": round(d["fit_seconds"], 2),
+        "peak_rss_mb": round(max(peak, before) / 1024, 1),
+        "rhat_max": d["rhat_max"],
+        "ess_bulk_min": d["ess_bulk_min"],
+        "ess_tail_min": d["ess_tail_min"],
+        "divergences": d["divergences"],
+        "steps_per_draw": d["steps_per_draw"],
+        "ess_per_second": round(d["ess_bulk_min"] / wall, 1),
+        "converged": bool(d["rhat_max"] <= 1.01 and d["ess_bulk_min"] >= 400),
+    }
+
+
+def run_case(name: str) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix=f"mixflow-bench-{name}-") as tmp:
+        work = Path(tmp)
+        config = _case_a(work) if name == "a" else _case_b(work)
+        cache = work / "cache"
+        cold = _run_fit(config, work / "cold", cache)
+        warm = _run_fit(config, work / "warm", cache)
+    return {
+        "case": name,
+        "cold": cold,
+        "warm": warm,
+        # compilation is what the warm run no longer pays
+        "compile_seconds_estimate": round(cold["wall_seconds"] - warm["wall_seconds"], 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", choices=["a", "b", "all"], default="all")
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    args = parser.parse_args()
+    cases = ["a", "b"] if args.case == "all" else [args.case]
+    result = {
+        "benchmark": "fit_speed",
+        "machine": {"cpus": os.cpu_count()},
+        "targets": {"a_wall_seconds": 7, "b_wall_seconds": 90, "rhat_max": 1.01, "ess_bulk_min": 400},
+        "results": [run_case(c) for c in cases],
+    }
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
