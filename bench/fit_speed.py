@@ -113,7 +113,12 @@ def main() -> None:
     result = {
         "benchmark": "fit_speed",
         "machine": {"cpus": os.cpu_count()},
-        "targets": {"a_wall_seconds": 7, "b_wall_seconds": 90, "rhat_max": 1.01, "ess_bulk_min": 400},
+        "targets": {
+            "a_wall_seconds": 7,
+            "b_wall_seconds": 90,
+            "rhat_max": 1.01,
+            "ess_bulk_min": 400,
+        },
         "results": [run_case(c) for c in cases],
     }
     text = json.dumps(result, indent=2)
