@@ -17,6 +17,8 @@ import pandas as pd
 from mixflow.errors import DataError
 
 NATIONAL_GEO = "national"
+#: the numeric array fields of a dataset, in canonical order
+ARRAY_FIELDS = ("kpi", "spend", "exposure", "controls", "events", "population", "revenue_per_kpi")
 
 
 class KpiType(StrEnum):
@@ -73,15 +75,7 @@ class MMMDataset:
     def __post_init__(self) -> None:
         g, t, c = len(self.geos), len(self.dates), len(self.channels)
         object.__setattr__(self, "dates", _frozen(self.dates, "datetime64[D]"))
-        for name in (
-            "kpi",
-            "spend",
-            "exposure",
-            "controls",
-            "events",
-            "population",
-            "revenue_per_kpi",
-        ):
+        for name in ARRAY_FIELDS:
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         if not self.has_exposure:
             object.__setattr__(self, "has_exposure", tuple(False for _ in self.channels))
@@ -219,15 +213,7 @@ class MMMDataset:
         h = hashlib.sha256()
         h.update(repr(sorted(self.meta().items())).encode())
         h.update(self.dates.astype("int64").tobytes())
-        for name in (
-            "kpi",
-            "spend",
-            "exposure",
-            "controls",
-            "events",
-            "population",
-            "revenue_per_kpi",
-        ):
+        for name in ARRAY_FIELDS:
             h.update(np.ascontiguousarray(getattr(self, name), dtype=np.float64).tobytes())
         return h.hexdigest()
 
