@@ -41,6 +41,13 @@ class RunDirError(MixflowError):
     exit_code = 2
 
 
+class InfeasiblePlanError(MixflowError):
+    """A budget problem has no solution: constraints that contradict each other, or a target
+    that no allowed spend reaches. The message names the constraint."""
+
+    exit_code = 2
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the closest candidate, or ``""`` if none is close."""
     pool = [str(c) for c in candidates]

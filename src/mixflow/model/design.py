@@ -99,14 +99,30 @@ class Design:
         return out
 
 
-def fourier_features(n: int, period: float, terms: int) -> np.ndarray:
-    """``(n, 2 * terms)`` sin/cos pairs of the period (in periods)."""
-    t = np.arange(n, dtype=np.float64)
+def fourier_features(n: int, period: float, terms: int, start: int = 0) -> np.ndarray:
+    """``(n, 2 * terms)`` sin/cos pairs of the period (in periods), from period ``start``."""
+    t = np.arange(start, start + n, dtype=np.float64)
     cols = []
     for k in range(1, terms + 1):
         angle = 2.0 * math.pi * k * t / period
         cols += [np.sin(angle), np.cos(angle)]
     return np.stack(cols, axis=-1) if cols else np.zeros((n, 0))
+
+
+def time_features(
+    start: int, n: int, spec: ModelSpec, n_fit: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Trend time, hinge features and Fourier terms for periods ``start .. start + n - 1``.
+
+    Time is scaled so the fitted periods (the first ``n_fit``) run from 0 to 1; later periods
+    (holdout, carryover padding, a simulated future) continue the same line.
+    """
+    trend_t = np.arange(start, start + n, dtype=np.float64) / max(n_fit - 1, 1)
+    n_knots = spec.trend_knots if spec.trend is Trend.PIECEWISE else 0
+    knot_pos = np.linspace(0.0, 1.0, n_knots + 2)[1:-1]
+    knots = np.maximum(trend_t[:, None] - knot_pos[None, :], 0.0) if n_knots else np.zeros((n, 0))
+    fourier = fourier_features(n, spec.seasonality_period, spec.fourier_terms, start)
+    return trend_t, knots, fourier
 
 
 def _pad_time(a: np.ndarray, pad: int, mode: str) -> np.ndarray:
@@ -158,13 +174,7 @@ def build_design(data: MMMDataset, spec: ModelSpec, holdout_weeks: int = 0) -> D
     x_lag = lag_stack(x, lag)
 
     t_all = t + lag
-    denom = max(t - holdout_weeks - 1, 1)
-    trend_t = np.arange(t_all, dtype=np.float64) / denom
-    n_knots = spec.trend_knots if spec.trend is Trend.PIECEWISE else 0
-    knot_pos = np.linspace(0.0, 1.0, n_knots + 2)[1:-1]
-    knots = (
-        np.maximum(trend_t[:, None] - knot_pos[None, :], 0.0) if n_knots else np.zeros((t_all, 0))
-    )
+    trend_t, knots, fourier = time_features(0, t_all, spec, t - holdout_weeks)
 
     ctrl = data.controls
     c_mean = ctrl.reshape(-1, ctrl.shape[-1]).mean(axis=0) if ctrl.shape[-1] else np.zeros(0)
@@ -199,7 +209,7 @@ def build_design(data: MMMDataset, spec: ModelSpec, holdout_weeks: int = 0) -> D
         y=y,
         obs_mask=obs_mask,
         x_lag=x_lag,
-        fourier=fourier_features(t_all, spec.seasonality_period, spec.fourier_terms),
+        fourier=fourier,
         trend_t=trend_t,
         knots=knots,
         controls=controls,
