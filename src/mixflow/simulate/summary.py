@@ -1,0 +1,79 @@
+"""Summaries of simulated plans: totals, revenue, profit, ROI, CPA with mean, median, 90% HDI,
+and side-by-side comparisons with the probability that one plan beats another."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mixflow.analysis.stats import hdi, stat
+from mixflow.simulate.engine import SimulationDraws
+from mixflow.simulate.plan import Plan
+
+
+def summarize(draws: SimulationDraws, plan: Plan, conversions: bool = False) -> dict[str, Any]:
+    """JSON-ready summary of one plan's simulation."""
+    spend = plan.total
+    inc_value_tail = draws.incremental_value_with_tail
+    inc_kpi_tail = draws.incremental_kpi_with_tail
+    band = hdi(draws.kpi)
+    out: dict[str, Any] = {
+        "name": plan.name,
+        "horizon_weeks": plan.horizon,
+        "start": str(plan.start),
+        "spend": spend,
+        "spend_by_channel": plan.by_channel(),
+        "kpi_total": stat(draws.kpi.sum(axis=1)),
+        "revenue_total": stat(draws.kpi_value.sum(axis=1)),
+        "incremental_kpi": stat(draws.incremental_kpi),
+        "incremental_kpi_with_tail": stat(inc_kpi_tail),
+        "incremental_revenue": stat(draws.incremental_value),
+        "incremental_revenue_with_tail": stat(inc_value_tail),
+        "carryover_in_kpi": stat(draws.carryover_in_kpi.sum(axis=1)),
+        "profit_with_tail": stat(inc_value_tail - spend),
+        "roi_with_tail": stat(inc_value_tail / spend) if spend > 0 else None,
+        "cpa_with_tail": stat(spend / np.maximum(inc_kpi_tail, 1e-12))
+        if conversions and spend > 0
+        else None,
+        "per_channel": {
+            ch: {
+                "spend": plan.by_channel()[ch],
+                "incremental_kpi_with_tail": stat(draws.media_kpi[:, :, i].sum(axis=1)),
+                "incremental_revenue_with_tail": stat(draws.media_value[:, :, i].sum(axis=1)),
+            }
+            for i, ch in enumerate(plan.channels)
+        },
+        "per_period": [
+            {
+                "period": h + 1,
+                "kpi_mean": float(draws.kpi[:, h].mean()),
+                "kpi_hdi_90": [float(band[h, 0]), float(band[h, 1])],
+            }
+            for h in range(plan.horizon)
+        ],
+    }
+    return out
+
+
+def compare(results: list[tuple[Plan, SimulationDraws]], metric: str = "profit") -> dict[str, Any]:
+    """Compare plans on the same posterior draws.
+
+    ``metric``: ``profit`` (incremental revenue with tail minus spend) or ``kpi`` (incremental
+    KPI with tail). ``prob_beats[a][b]`` is the share of draws in which plan ``a`` beats ``b``.
+    """
+    values = {}
+    for plan, draws in results:
+        if metric == "kpi":
+            values[plan.name] = draws.incremental_kpi_with_tail
+        else:
+            values[plan.name] = draws.incremental_value_with_tail - plan.total
+    names = list(values)
+    prob = {a: {b: float(np.mean(values[a] > values[b])) for b in names if b != a} for a in names}
+    best = max(names, key=lambda n: float(np.mean(values[n])))
+    return {
+        "metric": metric,
+        "plans": {n: stat(v) for n, v in values.items()},
+        "prob_beats": prob,
+        "best": best,
+    }
