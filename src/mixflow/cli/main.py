@@ -10,7 +10,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -140,6 +140,99 @@ def demo(
         _fail(err)
         return
     typer.echo(result)
+
+
+def _simulator_for(run_dir: Path) -> Any:
+    from mixflow.cli.runtime import setup_jax
+
+    setup_jax(1)
+    from mixflow.simulate import Simulator
+    from mixflow.workflow import load_run
+
+    return Simulator(load_run(run_dir))
+
+
+@app.command()
+def simulate(
+    run_dir: Annotated[Path, typer.Argument(help="run directory written by `mixflow fit`")],
+    plan: Annotated[Path, typer.Option("--plan", help="plan file (.yaml or .csv)")],
+    out: Annotated[Path, typer.Option("--out", help="folder for simulation.json, CSV and chart")],
+) -> None:
+    """Simulate a media plan over every posterior draw (carryover in and out included)."""
+    from mixflow.data.io import atomic_write_bytes, atomic_write_text
+    from mixflow.report.plan_charts import plan_chart
+    from mixflow.simulate import load_plan, summarize
+
+    try:
+        sim = _simulator_for(run_dir)
+        data = sim.posterior.dataset
+        p = load_plan(plan, data)
+        result = summarize(sim.simulate(p), p, conversions=data.kpi_type.value == "conversions")
+    except MixflowError as err:
+        _fail(err)
+        return
+    result["controls"] = (
+        "held at their last observed values" if p.controls is None else "from the plan"
+    )
+    atomic_write_text(out / "simulation.json", json.dumps(result, indent=2))
+    rows = ["period,kpi_mean,kpi_hdi_lo,kpi_hdi_hi"] + [
+        f"{r['period']},{r['kpi_mean']},{r['kpi_hdi_90'][0]},{r['kpi_hdi_90'][1]}"
+        for r in result["per_period"]
+    ]
+    atomic_write_text(out / "simulation_periods.csv", "\n".join(rows) + "\n")
+    atomic_write_bytes(out / "simulation.png", plan_chart([result]))
+    inc = result["incremental_revenue_with_tail"]
+    roi = result["roi_with_tail"]
+    typer.echo(f"plan '{p.name}': {p.horizon} weeks, spend {p.total:,.0f}")
+    typer.echo(
+        f"incremental revenue (with carryover tail) {inc['mean']:,.0f} "
+        f"[{inc['hdi_90'][0]:,.0f}, {inc['hdi_90'][1]:,.0f}]"
+        + (
+            f"; ROI {roi['mean']:.2f} [{roi['hdi_90'][0]:.2f}, {roi['hdi_90'][1]:.2f}]"
+            if roi
+            else ""
+        )
+    )
+    typer.echo(f"wrote {out}")
+
+
+@app.command()
+def compare(
+    run_dir: Annotated[Path, typer.Argument(help="run directory written by `mixflow fit`")],
+    plans: Annotated[list[Path], typer.Argument(help="two or more plan files (.yaml or .csv)")],
+    metric: Annotated[str, typer.Option(help="profit (revenue - spend) or kpi")] = "profit",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Compare plans side by side on the same posterior draws, with P(one beats the other)."""
+    from mixflow.simulate import compare as compare_plans
+    from mixflow.simulate import load_plan
+
+    if metric not in ("profit", "kpi"):
+        _fail(MixflowError(f"--metric must be 'profit' or 'kpi', got {metric!r}"))
+    if len(plans) < 2:
+        _fail(MixflowError("compare needs at least two plan files"))
+    try:
+        sim = _simulator_for(run_dir)
+        loaded = [load_plan(p, sim.posterior.dataset) for p in plans]
+        names = [p.name for p in loaded]
+        if len(set(names)) != len(names):
+            raise MixflowError(f"plan names must differ, got {names}")
+        result = compare_plans([(p, sim.simulate(p)) for p in loaded], metric)
+    except MixflowError as err:
+        _fail(err)
+        return
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    typer.echo(f"{'plan':<20}{metric + ' mean':>18}  90% HDI")
+    for name, st in result["plans"].items():
+        typer.echo(
+            f"{name:<20}{st['mean']:>18,.0f}  [{st['hdi_90'][0]:,.0f}, {st['hdi_90'][1]:,.0f}]"
+        )
+    for a, row in result["prob_beats"].items():
+        for b, pr in row.items():
+            typer.echo(f"P({a} beats {b}) = {pr:.2f}")
+    typer.echo(f"best: {result['best']}")
 
 
 @app.command()
