@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mixflow.errors import MixflowError
+from mixflow.errors import MixflowError, SpecError
 
 app = typer.Typer(
     name="mixflow",
@@ -208,15 +208,15 @@ def compare(
     from mixflow.simulate import load_plan
 
     if metric not in ("profit", "kpi"):
-        _fail(MixflowError(f"--metric must be 'profit' or 'kpi', got {metric!r}"))
+        _fail(SpecError(f"--metric must be 'profit' or 'kpi', got {metric!r}"))
     if len(plans) < 2:
-        _fail(MixflowError("compare needs at least two plan files"))
+        _fail(SpecError("compare needs at least two plan files"))
     try:
         sim = _simulator_for(run_dir)
         loaded = [load_plan(p, sim.posterior.dataset) for p in plans]
         names = [p.name for p in loaded]
         if len(set(names)) != len(names):
-            raise MixflowError(f"plan names must differ, got {names}")
+            raise SpecError(f"plan names must differ, got {names}")
         result = compare_plans([(p, sim.simulate(p)) for p in loaded], metric)
     except MixflowError as err:
         _fail(err)
@@ -244,7 +244,7 @@ def _parse_relative_bounds(text: str | None) -> tuple[float, float] | None:
             raise ValueError
         return float(lo), float(hi)
     except ValueError:
-        raise MixflowError(
+        raise SpecError(
             f"--relative-bounds must look like LO:HI (e.g. 0.5:2.0), got {text!r}"
         ) from None
 
@@ -259,7 +259,7 @@ def _parse_channel_bounds(items: list[str]) -> dict[str, tuple[float, float | No
                 raise ValueError
             out[name] = (float(lo or 0.0), float(hi) if hi else None)
         except ValueError:
-            raise MixflowError(
+            raise SpecError(
                 f"--bound must look like CHANNEL=MIN:MAX (MAX may be empty), got {item!r}"
             ) from None
     return out
@@ -274,7 +274,7 @@ def _parse_locks(items: list[str]) -> dict[str, float]:
                 raise ValueError
             out[name] = float(amount)
         except ValueError:
-            raise MixflowError(f"--lock must look like CHANNEL=AMOUNT, got {item!r}") from None
+            raise SpecError(f"--lock must look like CHANNEL=AMOUNT, got {item!r}") from None
     return out
 
 
@@ -397,7 +397,7 @@ def summary(run_dir: Annotated[Path, typer.Argument(help="run directory")]) -> N
     """Print a run's summary.json."""
     path = run_dir / "summary.json"
     if not path.is_file():
-        _fail(MixflowError(f"{path} not found; is {run_dir} a run directory?"))
+        _fail(SpecError(f"{path} not found; is {run_dir} a run directory?"))
     typer.echo(json.dumps(json.loads(path.read_text()), indent=2))
 
 

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from mixflow.datasets.truth import TrueResponse
 from mixflow.transforms import adstock as ad
 from mixflow.transforms import saturation as sat
 
@@ -98,12 +99,23 @@ class BrandSimulation:
 
 @dataclass(frozen=True)
 class SimulatedBrand:
+    """A simulated panel (``frame``, with its mixflow ``config``) and the truth behind it.
+
+    Attributes:
+        true_roi, true_contribution, spend: per channel, over the data window plus the
+            carryover tail (currency).
+        truth: summary figures (``media_share``).
+        true_response: the per-channel true response and the data's scaled exposure, to score
+            any plan under the true model (``None`` only for objects built by hand).
+    """
+
     frame: pd.DataFrame
     config: dict[str, Any]
     true_roi: dict[str, float]
     true_contribution: dict[str, float]
     spend: dict[str, float]
     truth: dict[str, Any] = field(default_factory=dict)
+    true_response: TrueResponse | None = None
 
 
 def _spend_pattern(ch: ChannelTruth, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -176,6 +188,10 @@ def simulate_brand(sim: BrandSimulation, rng: np.random.Generator) -> SimulatedB
     true_contrib: dict[str, float] = {}
     spend_tot: dict[str, float] = {}
     media_kpi = np.zeros((g, n + lag))
+    # what each channel's response is made of, for the TrueResponse (no extra random draws)
+    parts: dict[str, list[Any]] = {
+        k: [] for k in ("weights", "scale", "beta", "geo_mult", "cpe", "history")
+    }
     for ch in sim.channels:
         national = _spend_pattern(ch, n, rng)
         split = rng.dirichlet(pop_share * 50) if g > 1 else np.ones(1)
@@ -198,6 +214,12 @@ def simulate_brand(sim: BrandSimulation, rng: np.random.Generator) -> SimulatedB
         true_contrib[ch.name] = float(contrib.sum())
         true_roi[ch.name] = true_contrib[ch.name] / spend_tot[ch.name]
         frame_cols[f"{ch.name}_spend"] = spend
+        parts["weights"].append(np.asarray(w, np.float64))
+        parts["scale"].append(scale)
+        parts["beta"].append(beta)
+        parts["geo_mult"].append(geo_mult)
+        parts["cpe"].append(ch.cost_per_exposure if ch.has_exposure else 1.0)
+        parts["history"].append(pc / scale)
         if ch.has_exposure:
             frame_cols[f"{ch.name}_impressions"] = exposure
 
@@ -251,4 +273,20 @@ def simulate_brand(sim: BrandSimulation, rng: np.random.Generator) -> SimulatedB
     }
     total_value = float(kpi.sum())
     truth = {"media_share": float(media_kpi[:, :n].sum()) / total_value}
-    return SimulatedBrand(frame, config, true_roi, true_contrib, spend_tot, truth)
+    chans = sim.channels
+    response = TrueResponse(
+        channels=tuple(ch.name for ch in chans),
+        weights=np.stack(parts["weights"]),
+        saturation="hill" if sim.saturation == "hill" else "logistic",
+        half_saturation=np.array([ch.half_saturation for ch in chans]),
+        slope=np.array([ch.slope for ch in chans]),
+        lam=np.array([ch.lam for ch in chans]),
+        scale=np.array(parts["scale"]),
+        beta=np.array(parts["beta"]),
+        geo_mult=np.stack(parts["geo_mult"], axis=1),
+        pop=pop,
+        pop_share=pop_share,
+        cost_per_exposure=np.array(parts["cpe"]),
+        history=np.stack(parts["history"], axis=2),
+    )
+    return SimulatedBrand(frame, config, true_roi, true_contrib, spend_tot, truth, response)
