@@ -90,6 +90,8 @@ def test_optimize_contract(run_dir: Path) -> None:
     assert sum(plan["allocation"].values()) == pytest.approx(4e5, rel=1e-6)
     assert plan["horizon_weeks"] == 8
     assert (out / "plan.csv").is_file() and (out / "plan.png").is_file()
+    page = (out / "plan.html").read_text()
+    assert "Budget optimization" in page and "data:image/png;base64" in page
 
 
 def test_optimize_infeasible_bounds_exit_2(run_dir: Path) -> None:

@@ -348,6 +348,9 @@ def optimize(
     atomic_write_bytes(
         out / "plan.png", allocation_chart(result.allocation, result.current_allocation, curves)
     )
+    from mixflow.report.plan_report import render_plan_report
+
+    render_plan_report(out)
     frame = result.to_frame()
     typer.echo(f"{'channel':<14}{'current':>14}{'optimized':>14}{'change':>9}{'mROI':>8}  bound")
     for row in frame.itertuples():

@@ -158,7 +158,9 @@ class TrueResponse:
         x = np.asarray(spend, np.float64)
         g, c = self.pop.shape[0], len(self.channels)
         if x.ndim != 3 or x.shape[0] != g or x.shape[2] != c:
-            raise SpecError(f"spend has shape {x.shape}; expected (geos={g}, periods, channels={c})")
+            raise SpecError(
+                f"spend has shape {x.shape}; expected (geos={g}, periods, channels={c})"
+            )
         lag, h = self.max_lag, x.shape[1]
         t0 = self.n_times if start is None else int(start)
         if not 0 <= t0 <= self.n_times:
@@ -313,4 +315,10 @@ def compare_with_truth(
     )
 
 
-__all__ = ["SaturationKind", "TrueResponse", "TruthComparison", "compare_with_truth", "true_optimum"]
+__all__ = [
+    "SaturationKind",
+    "TrueResponse",
+    "TruthComparison",
+    "compare_with_truth",
+    "true_optimum",
+]
