@@ -103,3 +103,15 @@ def test_map_and_svi_fit(tmp_path: Path) -> None:
 def test_loading_a_folder_that_is_not_a_run_names_the_missing_file(tmp_path: Path) -> None:
     with pytest.raises(RunDirError, match=r"missing posterior\.nc"):
         load_run(tmp_path)
+
+
+def test_student_t_likelihood_and_piecewise_trend(tmp_path: Path) -> None:
+    fit = {"method": "map", "svi_steps": 600, "seed": 1, "progress_bar": False}
+    path = _write_config(tmp_path, fit)
+    cfg = yaml.safe_load(path.read_text())
+    cfg["model"].update({"likelihood": "student_t", "trend": "piecewise", "trend_knots": 3})
+    path.write_text(yaml.safe_dump(cfg))
+    post, analysis = fit_run(path, tmp_path / "t")
+    assert post.samples["nu"].shape == (1, 1)
+    assert post.samples["trend_delta"].shape == (1, 1, 3)
+    assert analysis.summary["model"]["likelihood"] == "student_t"
