@@ -152,6 +152,9 @@ class Simulator:
     # ---------------------------------------------------------------- compiled core
     @cached_property
     def _core(self) -> Callable[..., dict[str, jnp.ndarray]]:
+        """Compiled: per draw, the plan's incremental KPI and value per period and channel,
+        carryover from history and the baseline, already summed over geos (so the output is
+        ``(S, H + L, ...)``, not ``(S, G, H + L, C)``)."""
         spec, lag = self.spec, self.max_lag
 
         def one_draw(
@@ -160,6 +163,7 @@ class Simulator:
             x_plan: jnp.ndarray,
             x_prev: jnp.ndarray,
             win: dict[str, Any],
+            units: jnp.ndarray,
         ) -> dict[str, jnp.ndarray]:
             g, _, c = x_plan.shape
             pad = jnp.zeros((g, lag, c), x_plan.dtype)
@@ -173,7 +177,12 @@ class Simulator:
             media = beta[:, None, :] * sat_both - carry
             base = baseline_components(params, win)
             baseline = sum(base.values(), jnp.zeros_like(base["intercept"]))
-            return {"media": media, "carry": carry, "baseline": baseline}
+            # units: (2, G) KPI units and currency per scaled unit
+            return {
+                "media": jnp.einsum("gtc,ug->utc", media, units),
+                "carry": jnp.einsum("gt,ug->ut", carry.sum(-1), units),
+                "baseline": jnp.einsum("gt,ug->ut", baseline, units),
+            }
 
         def run(
             draws: Draws,
@@ -181,25 +190,33 @@ class Simulator:
             x_plan: jnp.ndarray,
             x_prev: jnp.ndarray,
             win: dict[str, Any],
+            units: jnp.ndarray,
         ) -> dict[str, jnp.ndarray]:
-            return jax.vmap(one_draw, in_axes=(0, 0, None, None, None))(
-                draws, beta, x_plan, x_prev, win
+            return jax.vmap(one_draw, in_axes=(0, 0, None, None, None, None))(
+                draws, beta, x_plan, x_prev, win, units
             )
 
         return jax.jit(run)
 
-    def simulate_scaled(
+    @cached_property
+    def _units(self) -> jnp.ndarray:
+        """``(2, G)``: KPI units and currency per scaled KPI unit, per geo."""
+        return jnp.asarray(np.stack([self._kpi_unit, self._kpi_unit * self._rpk_last]), jnp.float32)
+
+    def run_window(
         self,
         spend: jnp.ndarray,
         start: int,
         controls: np.ndarray | None = None,
         events: np.ndarray | None = None,
     ) -> dict[str, jnp.ndarray]:
-        """Raw per-draw outputs in scaled units for spend ``(G, H, C)`` starting at period ``start``."""
+        """Per-draw outputs for spend ``(G, H, C)`` from period ``start``, geos summed:
+        ``media (S, 2, H+L, C)``, ``carry (S, 2, H+L)``, ``baseline (S, 2, H+L)`` where axis 1
+        is (KPI units, currency)."""
         win = self._window_arrays(start, int(spend.shape[1]), controls, events)
         x_prev = jnp.asarray(self._history_tail(start), jnp.float32)
         x_plan = self.scaled_exposure(jnp.asarray(spend, jnp.float32))
-        return self._core(self._draws, self._beta, x_plan, x_prev, win)
+        return self._core(self._draws, self._beta, x_plan, x_prev, win, self._units)
 
     def outcome_fn(
         self, horizon: int, start: int | None = None
@@ -212,15 +229,13 @@ class Simulator:
         t0 = self.design.n_times if start is None else start
         win = self._window_arrays(t0, horizon, None, None)
         x_prev = jnp.asarray(self._history_tail(t0), jnp.float32)
-        ku = jnp.asarray(self._kpi_unit, jnp.float32)
-        vu = jnp.asarray(self._kpi_unit * self._rpk_last, jnp.float32)
-        draws, beta, core = self._draws, self._beta, self._core
+        draws, beta, core, units = self._draws, self._beta, self._core, self._units
 
         @jax.jit
         def outcome(spend: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
-            out = core(draws, beta, self.scaled_exposure(spend), x_prev, win)
-            media = out["media"].sum(axis=(2, 3))  # (S, G)
-            return media @ ku, media @ vu
+            out = core(draws, beta, self.scaled_exposure(spend), x_prev, win, units)
+            totals = out["media"].sum(axis=(2, 3))  # (S, 2)
+            return totals[:, 0], totals[:, 1]
 
         return outcome
 
@@ -232,29 +247,19 @@ class Simulator:
         """Simulate ``plan`` from period ``start`` (default: right after the data)."""
         self._check_plan(plan)
         t0 = self.design.n_times if start is None else start
-        out = self.simulate_scaled(jnp.asarray(plan.spend), t0, plan.controls, plan.events)
+        out = self.run_window(jnp.asarray(plan.spend), t0, plan.controls, plan.events)
         h = plan.horizon
-        ku = jnp.asarray(self._kpi_unit, jnp.float32)
-        vu = jnp.asarray(self._kpi_unit * self._rpk_last, jnp.float32)
-        media_kpi = jnp.einsum("sgtc,g->stc", out["media"], ku)
-        media_value = jnp.einsum("sgtc,g->stc", out["media"], vu)
-        carry = jnp.einsum("sgt,g->st", out["carry"].sum(-1), ku)[:, :h]
-        base = jnp.einsum("sgt,g->st", out["baseline"], ku)[:, :h]
-        kpi = base + media_kpi[:, :h].sum(-1) + carry
-        kpi_value = jnp.einsum(
-            "sgt,g->st",
-            out["baseline"][:, :, :h]
-            + out["media"][:, :, :h].sum(-1)
-            + out["carry"][:, :, :h].sum(-1),
-            vu,
-        )
+        media = np.asarray(out["media"], np.float64)
+        carry = np.asarray(out["carry"], np.float64)[:, :, :h]
+        base = np.asarray(out["baseline"], np.float64)[:, :, :h]
+        total = base + media[:, :, :h].sum(-1) + carry
         return SimulationDraws(
-            kpi=np.asarray(kpi, np.float64),
-            baseline_kpi=np.asarray(base, np.float64),
-            media_kpi=np.asarray(media_kpi, np.float64),
-            carryover_in_kpi=np.asarray(carry, np.float64),
-            media_value=np.asarray(media_value, np.float64),
-            kpi_value=np.asarray(kpi_value, np.float64),
+            kpi=total[:, 0],
+            baseline_kpi=base[:, 0],
+            media_kpi=media[:, 0],
+            carryover_in_kpi=carry[:, 0],
+            media_value=media[:, 1],
+            kpi_value=total[:, 1],
             horizon=h,
         )
 
