@@ -165,12 +165,14 @@ class Simulator:
             win: dict[str, Any],
             units: jnp.ndarray,
         ) -> dict[str, jnp.ndarray]:
-            g, _, c = x_plan.shape
+            g, h, c = x_plan.shape
             pad = jnp.zeros((g, lag, c), x_plan.dtype)
-            plan_only = jnp.concatenate([jnp.zeros_like(x_prev), x_plan, pad], axis=1)
-            prev_only = jnp.concatenate([x_prev, jnp.zeros_like(x_plan), pad], axis=1)
-            sat_prev = saturated_media(params, _lags(prev_only, lag), spec)[:, lag:]
-            sat_both = saturated_media(params, _lags(plan_only + prev_only, lag), spec)[:, lag:]
+            both = jnp.concatenate([x_prev, x_plan, pad], axis=1)  # (G, L + H + L, C)
+            prev = jnp.concatenate([x_prev, jnp.zeros((g, lag, c), x_plan.dtype)], axis=1)
+            sat_both = saturated_media(params, _lags(both, lag, skip=lag), spec)
+            # history reaches at most max_lag periods into the horizon: evaluate it there only
+            sat_prev = saturated_media(params, _lags(prev, lag, skip=lag), spec)
+            sat_prev = jnp.concatenate([sat_prev, jnp.zeros((g, h, c), sat_prev.dtype)], axis=1)
             # the plan's effect is the counterfactual difference against spending nothing in
             # the horizon; pre-horizon spend keeps its own (carryover) response
             carry = beta[:, None, :] * sat_prev
@@ -276,11 +278,9 @@ class Simulator:
             )
 
 
-def _lags(x: jnp.ndarray, lag: int) -> jnp.ndarray:
-    """JAX version of :func:`mixflow.transforms.adstock.lag_stack`: ``(L+1, G, T, C)``."""
+def _lags(x: jnp.ndarray, lag: int, skip: int = 0) -> jnp.ndarray:
+    """JAX version of :func:`mixflow.transforms.adstock.lag_stack`: ``(L+1, G, T - skip, C)``,
+    leaving out the first ``skip`` output periods (which only serve as history)."""
     t = x.shape[1]
     padded = jnp.concatenate([jnp.zeros((x.shape[0], lag, x.shape[2]), x.dtype), x], axis=1)
-    return jnp.stack([padded[:, lag - k : lag - k + t] for k in range(lag + 1)], axis=0)
-
-
-__all__ = ["SimulationDraws", "Simulator"]
+    return jnp.stack([padded[:, lag - k + skip : lag - k + t] for k in range(lag + 1)], axis=0)
