@@ -102,7 +102,7 @@ def _per_draw(
 
 def compute_draws(
     posterior: Posterior,
-    max_draws: int | None = 2000,
+    max_draws: int | None = 1000,
     multipliers: tuple[float, ...] = DEFAULT_MULTIPLIERS,
 ) -> DrawQuantities:
     """Evaluate the model's parts for (up to ``max_draws``, evenly thinned) posterior draws."""

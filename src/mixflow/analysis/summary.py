@@ -156,7 +156,7 @@ def _prior_posterior_frame(channels: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def analyze(posterior: Posterior, max_draws: int | None = 2000) -> Analysis:
+def analyze(posterior: Posterior, max_draws: int | None = 1000) -> Analysis:
     """Everything a report needs, from the posterior alone (deterministic)."""
     from mixflow import __version__
 

@@ -58,7 +58,25 @@ def fit_design(design: Design, spec: ModelSpec, config: FitConfig) -> FitOutput:
     return _fit_optim(arrays, spec, config)
 
 
+def _prefetch_arviz() -> None:
+    """Import ArviZ in a background thread while the sampler runs.
+
+    Importing ArviZ (xarray, its plotting stack) costs 1-2 s of pure Python; XLA releases the
+    GIL while sampling, so the import overlaps with it instead of following it.
+    """
+    import contextlib
+    import threading
+
+    def _load() -> None:
+        # a failure here resurfaces, with its traceback, when the diagnostics import ArviZ
+        with contextlib.suppress(Exception):
+            import arviz  # noqa: F401
+
+    threading.Thread(target=_load, name="mixflow-arviz-import", daemon=True).start()
+
+
 def _fit_nuts(arrays: dict[str, np.ndarray], spec: ModelSpec, config: FitConfig) -> FitOutput:
+    _prefetch_arviz()
     kernel = NUTS(
         _model_for(spec),
         dense_mass=True,
