@@ -99,12 +99,17 @@ def params_channels(params: Params) -> int:
     return int(params[key].shape[-1])
 
 
-def media_coefficients(params: Params, arrays: Arrays, spec: ModelSpec) -> jnp.ndarray:
-    """``(G, C)`` media coefficients in scaled KPI units, derived from ROI when so parameterized."""
+def media_coefficients(
+    params: Params, arrays: Arrays, spec: ModelSpec, saturated: jnp.ndarray | None = None
+) -> jnp.ndarray:
+    """``(G, C)`` media coefficients in scaled KPI units, derived from ROI when so parameterized.
+
+    ``saturated``: the historical ``saturated_media`` when the caller already has it.
+    """
     g = arrays["x_lag"].shape[1]
     mult = geo_multiplier(params, g)
     if "roi" in params:
-        s = saturated_media(params, arrays["x_lag"], spec)
+        s = saturated_media(params, arrays["x_lag"], spec) if saturated is None else saturated
         # einsum (a dot_general) rather than multiply-and-reduce: far faster on XLA:CPU
         denom = jnp.einsum("gt,gtc->c", arrays["value_weight"], s * mult[:, None, :])
         beta = params["roi"] * arrays["spend_total"] / denom
@@ -151,8 +156,8 @@ def predict(params: Params, arrays: Arrays, spec: ModelSpec) -> dict[str, jnp.nd
 
     Returns ``mu (G, T')``, ``media (G, T', C)``, ``beta (G, C)`` and the baseline parts.
     """
-    beta = media_coefficients(params, arrays, spec)
     s = saturated_media(params, arrays["x_lag"], spec)
+    beta = media_coefficients(params, arrays, spec, s)
     media = s * beta[:, None, :]
     base = baseline_components(params, arrays)
     baseline = sum(base.values(), jnp.zeros_like(base["intercept"]))
