@@ -142,6 +142,22 @@ def demo(
     typer.echo(result)
 
 
+def resolve_run_dir(run: Path | str) -> Path:
+    """A run directory, or a registered model version (``models:/NAME@ALIAS``,
+    ``models:/NAME/VERSION``) downloaded from the MLflow registry."""
+    text = str(run)
+    if text.startswith("models:"):
+        import os
+
+        from mixflow.lifecycle.registry import load_version
+        from mixflow.lifecycle.settings import settings_from_env
+
+        # Path() folds "models:/x" and "models://x" alike; MLflow expects "models:/x"
+        uri = "models:/" + text.removeprefix("models:").lstrip("/")
+        return load_version(uri, settings_from_env(os.environ))
+    return Path(run)
+
+
 def _simulator_for(run_dir: Path) -> Any:
     from mixflow.cli.runtime import setup_jax
 
@@ -149,7 +165,7 @@ def _simulator_for(run_dir: Path) -> Any:
     from mixflow.simulate import Simulator
     from mixflow.workflow import load_run
 
-    return Simulator(load_run(run_dir))
+    return Simulator(load_run(resolve_run_dir(run_dir)))
 
 
 @app.command()
@@ -402,6 +418,10 @@ def summary(run_dir: Annotated[Path, typer.Argument(help="run directory")]) -> N
     if not path.is_file():
         _fail(SpecError(f"{path} not found; is {run_dir} a run directory?"))
     typer.echo(json.dumps(json.loads(path.read_text()), indent=2))
+
+
+# lifecycle commands (register, promote, audit, models) register themselves on `app`
+from mixflow.cli import lifecycle as _lifecycle  # noqa: E402,F401
 
 
 def run() -> None:

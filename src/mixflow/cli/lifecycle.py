@@ -1,0 +1,165 @@
+"""``mixflow register | promote | audit | models list/show``: thin commands over
+:mod:`mixflow.lifecycle`. Registered on :data:`mixflow.cli.main.app` when that module loads.
+
+Settings come from the environment (``MIXFLOW_HOME``, ``MLFLOW_TRACKING_URI``); errors print one
+line and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mixflow.cli.main import _fail, app
+from mixflow.errors import MixflowError
+
+if TYPE_CHECKING:
+    from mixflow.lifecycle import GateResult, LifecycleSettings
+
+models_app = typer.Typer(help="Registered models: list them, show versions, aliases and gates.")
+app.add_typer(models_app, name="models")
+
+
+def _settings() -> LifecycleSettings:
+    from mixflow.lifecycle import settings_from_env
+
+    return settings_from_env(os.environ)
+
+
+def _print_gates(gates: Sequence[GateResult]) -> None:
+    typer.echo(f"  {'gate':<14}{'status':<16}detail")
+    for g in gates:
+        typer.echo(f"  {g.name:<14}{g.status.value:<16}{g.detail}")
+
+
+def _echo_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, allow_nan=False))
+
+
+@app.command()
+def register(
+    run_dir: Annotated[Path, typer.Argument(help="run directory written by `mixflow fit`")],
+    name: Annotated[str, typer.Option("--name", help="registered model name")],
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="YAML gate policy (default thresholds if absent)"),
+    ] = None,
+    by: Annotated[str | None, typer.Option("--by", help="who registers (default: OS user)")] = None,
+) -> None:
+    """Log RUN_DIR to MLflow, register it as a new version of NAME and run the gates."""
+    from mixflow.lifecycle import load_policy
+    from mixflow.lifecycle import register as register_run
+
+    try:
+        gate_policy = load_policy(policy) if policy is not None else None
+        info = register_run(run_dir, name, _settings(), policy=gate_policy, actor=by)
+    except MixflowError as err:
+        _fail(err)
+        return
+    verdict = "all gates passed" if info.gates_passed else "GATES FAILED"
+    typer.echo(f"registered {info.name} version {info.version} (run {info.run_id}): {verdict}")
+    _print_gates(info.gates)
+
+
+@app.command()
+def promote(
+    name: Annotated[str, typer.Argument(help="registered model name")],
+    version: Annotated[int, typer.Argument(help="version number")],
+    to: Annotated[str, typer.Option("--to", help="alias: champion or challenger")] = "champion",
+    by: Annotated[str, typer.Option("--by", help="who promotes")] = "",
+    reason: Annotated[str, typer.Option("--reason", help="why")] = "",
+    override: Annotated[
+        str | None, typer.Option("--override", help="promote despite failed gates, because ...")
+    ] = None,
+) -> None:
+    """Point alias --to of NAME at VERSION (refused while a gate fails, unless --override)."""
+    from mixflow.lifecycle import Alias, RegistryError
+    from mixflow.lifecycle import promote as promote_version
+
+    try:
+        if to not in {a.value for a in Alias}:
+            raise RegistryError(
+                f"--to must be one of {', '.join(a.value for a in Alias)}, got {to!r}"
+            )
+        info = promote_version(
+            name, version, Alias(to), by, reason, _settings(), override_reason=override
+        )
+    except MixflowError as err:
+        _fail(err)
+        return
+    note = " (gates overridden)" if not info.gates_passed else ""
+    typer.echo(f"{name} version {version} is now {to}{note}")
+
+
+@app.command()
+def audit(
+    name: Annotated[str, typer.Argument(help="registered model name")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON records")] = False,
+) -> None:
+    """Print the audit trail of NAME, oldest first."""
+    from mixflow.lifecycle import audit_log
+
+    try:
+        records = audit_log(name, _settings())
+    except MixflowError as err:
+        _fail(err)
+        return
+    if as_json:
+        _echo_json(records)
+        return
+    for r in records:
+        change = f" {r.get('before')} -> {r.get('after')}" if r["action"] != "register" else ""
+        typer.echo(
+            f"{r['ts']}  {r['action']:<9}v{r['version']}{change}  by {r['actor']}: {r['reason']}"
+        )
+
+
+@models_app.command("list")
+def list_command(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """List registered models with their aliases."""
+    from mixflow.lifecycle import list_models
+
+    try:
+        models = list_models(_settings())
+    except MixflowError as err:
+        _fail(err)
+        return
+    if as_json:
+        _echo_json([m.to_dict() for m in models])
+        return
+    for m in models:
+        aliases = ", ".join(f"{a}=v{v}" for a, v in sorted(m.aliases.items())) or "no aliases"
+        typer.echo(f"{m.name}  latest v{m.latest_version}  {aliases}")
+
+
+@models_app.command("show")
+def show_command(
+    name: Annotated[str, typer.Argument(help="registered model name")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Show every version of NAME: run, aliases and gate results."""
+    from mixflow.lifecycle import model_versions
+
+    try:
+        versions = model_versions(name, _settings())
+    except MixflowError as err:
+        _fail(err)
+        return
+    if as_json:
+        _echo_json({"name": name, "versions": [v.to_dict() for v in versions]})
+        return
+    for v in versions:
+        aliases = f" [{', '.join(v.aliases)}]" if v.aliases else ""
+        state = "archived" if v.archived else ("gates passed" if v.gates_passed else "gates FAILED")
+        typer.echo(f"{name} v{v.version}{aliases}  run {v.run_id}  {state}")
+        _print_gates(v.gates)
+
+
+__all__ = ["audit", "list_command", "models_app", "promote", "register", "show_command"]

@@ -1,0 +1,76 @@
+"""Where the lifecycle stores its data: one explicit settings object, built from the environment.
+
+Nothing here touches the disk at import time; :func:`settings_from_env` only computes paths and
+:meth:`LifecycleSettings.ensure_home` creates the folder on first use.
+
+- ``MIXFLOW_HOME`` (default ``./.mixflow``, relative to the working directory): the project data
+  folder. It holds ``mlflow.db`` (the embedded SQLite tracking + registry store), ``mlartifacts/``
+  (run artifacts), ``audit.jsonl`` (the audit trail) and ``registry.lock``.
+- ``MLFLOW_TRACKING_URI``: use this MLflow server or store instead of the embedded one; the
+  registry URI is then the same URI.
+- ``MIXFLOW_EXPERIMENT`` (default ``mixflow``): the MLflow experiment runs are logged under.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOME = ".mixflow"
+DEFAULT_EXPERIMENT = "mixflow"
+
+
+@dataclass(frozen=True)
+class LifecycleSettings:
+    """Locations of the tracking store, the registry, the artifacts and the audit trail."""
+
+    home: Path
+    tracking_uri: str
+    registry_uri: str
+    artifact_location: str
+    experiment_name: str = DEFAULT_EXPERIMENT
+
+    @property
+    def audit_path(self) -> Path:
+        return self.home / "audit.jsonl"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.home / "registry.lock"
+
+    @property
+    def embedded(self) -> bool:
+        """True when the store is the local SQLite database under ``home``."""
+        return self.tracking_uri == _sqlite_uri(self.home)
+
+    def ensure_home(self) -> None:
+        """Create ``home`` (and the artifact folder of the embedded store) if missing."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        if self.embedded:
+            (self.home / "mlartifacts").mkdir(exist_ok=True)
+
+
+def _sqlite_uri(home: Path) -> str:
+    return f"sqlite:///{home / 'mlflow.db'}"
+
+
+def settings_from_env(env: Mapping[str, str], cwd: Path | None = None) -> LifecycleSettings:
+    """Settings from environment variables (see the module docstring); ``cwd`` anchors a
+    relative ``MIXFLOW_HOME`` (default: the current working directory)."""
+    base = Path.cwd() if cwd is None else cwd
+    home = Path(env.get("MIXFLOW_HOME") or DEFAULT_HOME).expanduser()
+    if not home.is_absolute():
+        home = base / home
+    home = home.resolve()
+    tracking = env.get("MLFLOW_TRACKING_URI") or _sqlite_uri(home)
+    return LifecycleSettings(
+        home=home,
+        tracking_uri=tracking,
+        registry_uri=tracking,
+        artifact_location=(home / "mlartifacts").as_uri(),
+        experiment_name=env.get("MIXFLOW_EXPERIMENT") or DEFAULT_EXPERIMENT,
+    )
+
+
+__all__ = ["LifecycleSettings", "settings_from_env"]

@@ -1,0 +1,204 @@
+"""Log a run directory to MLflow: config as params, fit quality as metrics, files as artifacts.
+
+Only :class:`mlflow.MlflowClient` is used (never the fluent ``mlflow.*`` API and its global
+active run / tracking URI), so several stores can be used side by side in one process.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mixflow.errors import RunDirError
+from mixflow.lifecycle.settings import LifecycleSettings
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+#: the artifact folder a run directory is logged under, inside the MLflow run
+RUN_ARTIFACT_PATH = "run"
+#: files every registrable run directory has (see mixflow.posterior.posterior)
+REQUIRED_FILES = ("summary.json", "config.json", "posterior.json", "posterior.nc")
+DIAGNOSTIC_METRICS = (
+    "rhat_max",
+    "ess_bulk_min",
+    "ess_tail_min",
+    "divergences",
+    "divergence_rate",
+    "fit_seconds",
+)
+FIT_METRICS = ("r2", "mape", "nrmse", "holdout_r2", "holdout_mape", "holdout_nrmse")
+_PARAM_VALUE_MAX = 6000  # MLflow's limit on a param value (characters)
+_BATCH = 100  # MLflow accepts at most 100 params / tags per log_batch call
+_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_\-. /]")
+
+
+def make_client(settings: LifecycleSettings) -> MlflowClient:
+    """A client of the tracking store and registry of ``settings`` (creating the home folder)."""
+    from mlflow import MlflowClient
+
+    settings.ensure_home()
+    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.registry_uri)
+
+
+def ensure_experiment(client: MlflowClient, settings: LifecycleSettings) -> str:
+    """The id of the settings' experiment, created on first use."""
+    from mlflow.exceptions import MlflowException
+
+    found = client.get_experiment_by_name(settings.experiment_name)
+    if found is not None:
+        return str(found.experiment_id)
+    location = settings.artifact_location if settings.embedded else None
+    try:
+        return str(client.create_experiment(settings.experiment_name, artifact_location=location))
+    except MlflowException:  # created concurrently by another writer
+        found = client.get_experiment_by_name(settings.experiment_name)
+        if found is None:
+            raise
+        return str(found.experiment_id)
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested mapping -> ``{"a.b.c": "value"}``; lists become JSON text, values are truncated
+    to MLflow's parameter limit."""
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, prefix=f"{name}."))
+            continue
+        text = json.dumps(value) if isinstance(value, list | tuple) else str(value)
+        out[_KEY_UNSAFE.sub("_", name)] = text[:_PARAM_VALUE_MAX]
+    return out
+
+
+def run_metrics(summary: Mapping[str, Any]) -> dict[str, float]:
+    """Diagnostics, fit metrics and per-channel median ROI of a summary; ``None``/NaN skipped."""
+    candidates: dict[str, Any] = {}
+    diag = summary.get("diagnostics", {})
+    fit = summary.get("fit", {})
+    candidates.update({k: diag.get(k) for k in DIAGNOSTIC_METRICS})
+    candidates.update({k: fit.get(k) for k in FIT_METRICS})
+    for channel, table in summary.get("channels", {}).items():
+        candidates[_KEY_UNSAFE.sub("_", f"roi_median.{channel}")] = table.get("roi", {}).get(
+            "median"
+        )
+    return {
+        k: float(v)
+        for k, v in candidates.items()
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    }
+
+
+def git_commit(cwd: Path) -> str | None:
+    """``git rev-parse HEAD`` in ``cwd``, or ``None`` when that is not a git checkout."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and commit else None
+
+
+def run_tags(summary: Mapping[str, Any], config: Mapping[str, Any], cwd: Path) -> dict[str, str]:
+    """Versions, data fingerprint, seed, method and (when available) the git commit."""
+    import jax
+    import numpyro
+
+    from mixflow import __version__
+
+    tags = {
+        "mixflow.version": __version__,
+        "mixflow.jax_version": jax.__version__,
+        "mixflow.numpyro_version": numpyro.__version__,
+        "mixflow.data_fingerprint": str(summary.get("data", {}).get("fingerprint", "")),
+        "mixflow.seed": str(config.get("fit", {}).get("seed", "")),
+        "mixflow.method": str(summary.get("method", "")),
+        "mixflow.model_name": str(summary.get("name", "")),
+    }
+    commit = git_commit(cwd)
+    if commit is not None:
+        tags["mlflow.source.git.commit"] = commit
+        tags["mixflow.git_commit"] = commit
+    return tags
+
+
+def read_run_dir(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(summary, config)`` of a run directory; :class:`RunDirError` names a missing file."""
+    run_dir = Path(run_dir)
+    for name in REQUIRED_FILES:
+        if not (run_dir / name).is_file():
+            raise RunDirError(f"{run_dir}: missing {name}; is this a mixflow run directory?")
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text())
+        config = json.loads((run_dir / "config.json").read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise RunDirError(f"{run_dir}: cannot read summary.json/config.json: {err}") from err
+    return summary, config
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def log_run(
+    run_dir: Path, settings: LifecycleSettings, run_name: str | None = None, cwd: Path | None = None
+) -> str:
+    """Log ``run_dir`` as one finished MLflow run and return its run id.
+
+    Params: the flattened ``config.json``. Metrics: diagnostics, fit metrics, median ROI per
+    channel. Tags: versions, data fingerprint, seed, method, git commit of ``cwd``. Artifacts:
+    the whole run directory under ``run/`` (config, summary, posterior.nc, report.html ...).
+    """
+    from mlflow.entities import Metric, Param, RunTag
+
+    run_dir = Path(run_dir)
+    summary, config = read_run_dir(run_dir)
+    client = make_client(settings)
+    experiment_id = ensure_experiment(client, settings)
+    tags = run_tags(summary, config, Path.cwd() if cwd is None else cwd)
+    run = client.create_run(
+        experiment_id, run_name=run_name or str(summary.get("name") or run_dir.name)
+    )
+    run_id = str(run.info.run_id)
+    try:
+        params = [Param(k, v) for k, v in flatten(config).items()]
+        for batch in _chunks(params, _BATCH):
+            client.log_batch(run_id, params=batch)
+        tag_list = [RunTag(k, v) for k, v in tags.items()]
+        for batch in _chunks(tag_list, _BATCH):
+            client.log_batch(run_id, tags=batch)
+        metrics = [Metric(k, v, run.info.start_time, 0) for k, v in run_metrics(summary).items()]
+        client.log_batch(run_id, metrics=metrics)
+        client.log_artifacts(run_id, str(run_dir), artifact_path=RUN_ARTIFACT_PATH)
+    except BaseException:
+        client.set_terminated(run_id, status="FAILED")
+        raise
+    client.set_terminated(run_id, status="FINISHED")
+    return run_id
+
+
+__all__ = [
+    "RUN_ARTIFACT_PATH",
+    "ensure_experiment",
+    "flatten",
+    "git_commit",
+    "log_run",
+    "make_client",
+    "read_run_dir",
+    "run_metrics",
+    "run_tags",
+]

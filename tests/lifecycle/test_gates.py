@@ -1,0 +1,149 @@
+"""Governance gates: each gate passes, fails or is not applicable, with a message that says why."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mixflow.errors import SpecError
+from mixflow.lifecycle import GatePolicy, GateResult, GateStatus, load_policy, run_gates
+
+
+def _summary(**changes: Any) -> dict[str, Any]:
+    """A NUTS summary that passes every default gate; ``changes`` override sections."""
+    base: dict[str, Any] = {
+        "method": "nuts",
+        "data": {"n_periods": 104},
+        "diagnostics": {
+            "rhat_max": 1.004,
+            "ess_bulk_min": 850.0,
+            "divergences": 1,
+            "divergence_rate": 0.001,
+        },
+        "fit": {"holdout_weeks": 8, "holdout_mape": 0.08},
+        "channels": {"tv": {"roi": {"median": 2.1}}, "search": {"roi": {"median": 4.0}}},
+    }
+    out = copy.deepcopy(base)
+    for section, values in changes.items():
+        if isinstance(values, dict):
+            out[section].update(values)
+        else:
+            out[section] = values
+    return out
+
+
+def _gate(results: list[GateResult], name: str) -> GateResult:
+    return next(r for r in results if r.name == name)
+
+
+def test_healthy_nuts_fit_passes_every_gate() -> None:
+    results = run_gates(_summary(), GatePolicy())
+    assert [r.name for r in results] == [
+        "rhat",
+        "ess_bulk",
+        "divergences",
+        "holdout_mape",
+        "roi_bounds",
+        "min_weeks",
+    ]
+    assert all(r.status is GateStatus.PASSED for r in results)
+
+
+def test_rhat_gate_fails_above_threshold() -> None:
+    gate = _gate(run_gates(_summary(diagnostics={"rhat_max": 1.05}), GatePolicy()), "rhat")
+    assert gate.status is GateStatus.FAILED
+    assert gate.value == pytest.approx(1.05)
+    assert gate.detail == "R-hat max 1.0500 > 1.01"
+
+
+def test_rhat_gate_not_applicable_to_map_fit() -> None:
+    summary = _summary(method="map", diagnostics={"rhat_max": None, "ess_bulk_min": None})
+    gate = _gate(run_gates(summary, GatePolicy()), "rhat")
+    assert gate.status is GateStatus.NOT_APPLICABLE
+    assert gate.passed  # not applicable never blocks a promotion
+    assert gate.detail == "not applicable: no R-hat (map fit)"
+
+
+def test_ess_gate_fails_below_threshold() -> None:
+    gate = _gate(run_gates(_summary(diagnostics={"ess_bulk_min": 120.0}), GatePolicy()), "ess_bulk")
+    assert gate.status is GateStatus.FAILED
+    assert gate.detail == "bulk ESS min 120 < 400"
+
+
+def test_ess_gate_not_applicable_to_svi_fit() -> None:
+    summary = _summary(method="svi", diagnostics={"rhat_max": None, "ess_bulk_min": None})
+    gate = _gate(run_gates(summary, GatePolicy()), "ess_bulk")
+    assert gate.status is GateStatus.NOT_APPLICABLE
+    assert "svi" in gate.detail
+
+
+def test_divergence_gate_fails_above_rate() -> None:
+    summary = _summary(diagnostics={"divergences": 12, "divergence_rate": 0.012})
+    gate = _gate(run_gates(summary, GatePolicy()), "divergences")
+    assert gate.status is GateStatus.FAILED
+    assert gate.detail == "12 divergent transitions, rate 0.0120 > 0.005"
+
+
+def test_divergence_gate_not_applicable_without_sampler() -> None:
+    gate = _gate(run_gates(_summary(method="map"), GatePolicy()), "divergences")
+    assert gate.status is GateStatus.NOT_APPLICABLE
+
+
+def test_holdout_gate_fails_above_mape() -> None:
+    gate = _gate(run_gates(_summary(fit={"holdout_mape": 0.31}), GatePolicy()), "holdout_mape")
+    assert gate.status is GateStatus.FAILED
+    assert gate.detail == "holdout MAPE 31.0% over 8 weeks > 20.0%"
+
+
+def test_holdout_gate_not_applicable_without_holdout() -> None:
+    summary = _summary(fit={"holdout_weeks": 0, "holdout_mape": None})
+    gate = _gate(run_gates(summary, GatePolicy()), "holdout_mape")
+    assert gate.status is GateStatus.NOT_APPLICABLE
+    assert gate.detail == "not applicable: no holdout weeks"
+
+
+def test_roi_gate_names_the_channel_out_of_bounds() -> None:
+    policy = GatePolicy(roi_bounds={"search": (0.0, 3.0)})
+    gate = _gate(run_gates(_summary(), policy), "roi_bounds")
+    assert gate.status is GateStatus.FAILED
+    assert gate.detail == "median ROI search 4.00 not in [0, 3]"
+
+
+def test_roi_gate_fails_negative_roi_under_default_bounds() -> None:
+    summary = _summary(channels={"tv": {"roi": {"median": -0.5}}})
+    gate = _gate(run_gates(summary, GatePolicy()), "roi_bounds")
+    assert not gate.passed
+    assert "tv -0.50 not in [0, 50]" in gate.detail
+
+
+def test_min_weeks_gate() -> None:
+    passed = _gate(run_gates(_summary(), GatePolicy()), "min_weeks")
+    failed = _gate(run_gates(_summary(data={"n_periods": 40}), GatePolicy()), "min_weeks")
+    assert passed.passed and passed.detail == "104 weeks of data >= 52"
+    assert not failed.passed and failed.detail == "40 weeks of data < 52"
+
+
+def test_policy_loads_from_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("rhat_max: 1.05\nmin_weeks: 26\nroi_bounds:\n  tv: [0.5, 10]\n")
+    policy = load_policy(path)
+    assert policy.rhat_max == 1.05
+    assert policy.min_weeks == 26
+    assert policy.bounds_for("tv") == (0.5, 10)
+    assert policy.bounds_for("search") == (0.0, 50.0)
+    assert policy.ess_bulk_min == 400.0  # documented default kept
+
+
+def test_policy_rejects_unknown_key_with_suggestion(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("rhat_mx: 1.05\n")
+    with pytest.raises(SpecError, match="unknown key 'rhat_mx' \\(did you mean 'rhat_max'\\?\\)"):
+        load_policy(path)
+
+
+def test_policy_rejects_inverted_roi_bounds() -> None:
+    with pytest.raises(SpecError, match=r"roi_bounds\.tv must be \[low, high\]"):
+        GatePolicy(roi_bounds={"tv": (5.0, 1.0)})

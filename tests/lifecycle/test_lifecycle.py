@@ -1,0 +1,191 @@
+"""Tracking, registry, promotion and audit against a real SQLite MLflow store in a tmp folder."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mixflow.lifecycle import (
+    Alias,
+    GatePolicy,
+    LifecycleSettings,
+    RegistryError,
+    audit_log,
+    list_models,
+    load_version,
+    model_versions,
+    promote,
+    register,
+    settings_from_env,
+)
+from mixflow.lifecycle.tracking import make_client
+from mixflow.workflow import load_run
+
+FAILING = GatePolicy(min_weeks=10_000)
+
+
+def test_settings_default_to_project_folder(tmp_path: Path) -> None:
+    s = settings_from_env({}, cwd=tmp_path)
+    assert s.home == (tmp_path / ".mixflow").resolve()
+    assert s.tracking_uri == f"sqlite:///{s.home}/mlflow.db"
+    assert s.registry_uri == s.tracking_uri
+    assert not s.home.exists()  # nothing is created before first use
+
+
+def test_tracking_uri_env_overrides_store(tmp_path: Path) -> None:
+    s = settings_from_env({"MLFLOW_TRACKING_URI": "http://mlflow:5000"}, cwd=tmp_path)
+    assert s.tracking_uri == s.registry_uri == "http://mlflow:5000"
+    assert not s.embedded
+
+
+def test_register_logs_run_and_loads_back(map_run_dir: Path, settings: LifecycleSettings) -> None:
+    info = register(map_run_dir, "brand", settings, actor="ana")
+    assert info.version == 1
+    assert info.gates_passed
+    assert {g.name: g.status.value for g in info.gates}["rhat"] == "not_applicable"
+
+    run = make_client(settings).get_run(info.run_id)
+    assert run.data.params["fit.method"] == "map"
+    assert run.data.tags["mixflow.method"] == "map"
+    assert "mixflow.data_fingerprint" in run.data.tags
+    assert {"r2", "mape", "nrmse", "fit_seconds"} <= set(run.data.metrics)
+    assert "rhat_max" not in run.data.metrics  # None is skipped
+    assert "holdout_mape" not in run.data.metrics
+
+    promote("brand", 1, Alias.CHAMPION, "ana", "first model", settings)
+    local = load_version("models:/brand@champion", settings)
+    assert json.loads((local / "summary.json").read_text()) == json.loads(
+        (map_run_dir / "summary.json").read_text()
+    )
+    assert load_run(local).method.value == "map"
+    assert load_version("models:/brand/1", settings) == local
+    assert list_models(settings)[0].aliases == {"champion": 1}
+
+
+def test_unknown_alias_is_a_registry_error(settings: LifecycleSettings) -> None:
+    with pytest.raises(RegistryError, match="model URI 'models:/brand' is invalid"):
+        load_version("models:/brand", settings)
+
+
+def test_promotion_refused_when_gate_fails(map_run_dir: Path, settings: LifecycleSettings) -> None:
+    info = register(map_run_dir, "brand", settings, policy=FAILING, actor="ana")
+    assert not info.gates_passed
+    with pytest.raises(
+        RegistryError, match="failed gates: min_weeks \\(80 weeks of data < 10000\\)"
+    ):
+        promote("brand", info.version, Alias.CHAMPION, "ana", "try", settings)
+    assert model_versions("brand", settings)[0].aliases == ()
+
+
+def test_override_promotes_and_is_audited(map_run_dir: Path, settings: LifecycleSettings) -> None:
+    info = register(map_run_dir, "brand", settings, policy=FAILING, actor="ana")
+    before = settings.audit_path.read_text().splitlines()
+    promote(
+        "brand",
+        info.version,
+        Alias.CHAMPION,
+        "bo",
+        "needed for Q3 plan",
+        settings,
+        override_reason="short history accepted by finance",
+    )
+    assert model_versions("brand", settings)[0].aliases == ("champion",)
+    records = audit_log("brand", settings)
+    last = records[-1]
+    assert last["action"] == "override"
+    assert last["actor"] == "bo"
+    assert last["reason"] == "needed for Q3 plan"
+    assert last["override_reason"] == "short history accepted by finance"
+    assert last["failed_gates"] == ["min_weeks"]
+    assert (last["before"], last["after"]) == (None, "1")
+    after = settings.audit_path.read_text().splitlines()
+    assert after[: len(before)] == before  # append-only: earlier lines unchanged
+    assert len(after) == len(before) + 1
+
+
+def test_concurrent_promotions_leave_one_champion(
+    map_run_dir: Path, settings: LifecycleSettings
+) -> None:
+    versions = [register(map_run_dir, "brand", settings).version for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def _promote(version: int) -> None:
+        try:
+            promote("brand", version, Alias.CHAMPION, f"user{version}", "race", settings)
+        except BaseException as err:  # surfaced by the assertion below
+            errors.append(err)
+
+    threads = [threading.Thread(target=_promote, args=(v,)) for v in versions * 2]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    champions = [v for v in model_versions("brand", settings) if "champion" in v.aliases]
+    assert len(champions) == 1
+    promotions = [r for r in audit_log("brand", settings) if r["action"] == "promote"]
+    assert len(promotions) == 6
+    # serialized: each promotion saw the previous one's result
+    for prev, nxt in itertools.pairwise(promotions):
+        assert nxt["before"] == prev["after"]
+    assert promotions[-1]["after"] == str(champions[0].version)
+
+
+def test_cli_register_promote_audit(map_run_dir: Path, settings: LifecycleSettings) -> None:
+    from mixflow.cli.main import app
+
+    runner = CliRunner()
+    env = {"MIXFLOW_HOME": str(settings.home)}
+    out = runner.invoke(
+        app, ["register", str(map_run_dir), "--name", "brand", "--by", "ana"], env=env
+    )
+    assert out.exit_code == 0, out.output
+    assert "registered brand version 1" in out.output
+    out = runner.invoke(
+        app, ["promote", "brand", "1", "--to", "champion", "--by", "ana", "--reason", "ok"], env=env
+    )
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(app, ["models", "show", "brand", "--json"], env=env)
+    assert json.loads(out.output)["versions"][0]["aliases"] == ["champion"]
+    out = runner.invoke(app, ["audit", "brand", "--json"], env=env)
+    assert [r["action"] for r in json.loads(out.output)] == ["register", "promote"]
+    out = runner.invoke(app, ["promote", "brand", "9", "--by", "ana", "--reason", "x"], env=env)
+    assert out.exit_code == 2
+    assert out.output.strip().splitlines()[-1] == "error: model 'brand' has no version 9"
+
+
+def test_optimize_accepts_a_registered_champion(
+    map_run_dir: Path, settings: LifecycleSettings
+) -> None:
+    from mixflow.cli.main import app
+
+    runner = CliRunner()
+    env = {"MIXFLOW_HOME": str(settings.home)}
+    assert (
+        runner.invoke(
+            app, ["register", str(map_run_dir), "--name", "b2", "--by", "ana"], env=env
+        ).exit_code
+        == 0
+    )
+    promote = ["promote", "b2", "1", "--to", "champion", "--by", "ana", "--reason", "ok"]
+    assert runner.invoke(app, promote, env=env).exit_code == 0
+    out_dir = settings.home.parent / "opt"
+    args = [
+        "optimize",
+        "models:/b2@champion",
+        "--budget",
+        "1e5",
+        "--horizon",
+        "4",
+        "--out",
+        str(out_dir),
+    ]
+    out = runner.invoke(app, args, env=env)
+    assert out.exit_code == 0, out.output
+    plan = json.loads((out_dir / "plan.json").read_text())
+    assert sum(plan["allocation"].values()) == pytest.approx(1e5, rel=1e-6)
