@@ -147,3 +147,48 @@ def test_policy_rejects_unknown_key_with_suggestion(tmp_path: Path) -> None:
 def test_policy_rejects_inverted_roi_bounds() -> None:
     with pytest.raises(SpecError, match=r"roi_bounds\.tv must be \[low, high\]"):
         GatePolicy(roi_bounds={"tv": (5.0, 1.0)})
+
+
+def test_model_card_lists_gates_channels_and_limitations() -> None:
+    from mixflow.lifecycle.model_card import card_html, card_markdown, limitations
+
+    summary = {
+        "kpi_type": "revenue",
+        "method": "nuts",
+        "data": {
+            "start": "2022-01-03",
+            "end": "2024-12-30",
+            "n_periods": 156,
+            "n_geos": 1,
+            "fingerprint": "ab",
+        },
+        "model": {
+            "adstock": "geometric",
+            "max_lag": 8,
+            "saturation": "hill",
+            "trend": "linear",
+            "fourier_terms": 2,
+            "likelihood": "normal",
+            "prior_parameterization": "roi",
+        },
+        "diagnostics": {"rhat_max": 1.002, "ess_bulk_min": 900.0, "divergences": 60},
+        "fit": {"r2": 0.9, "mape": 0.03, "holdout_weeks": 0, "holdout_mape": None},
+        "channels": {
+            "tv": {"spend": 1e6, "spend_share": 0.9, "roi": {"median": 1.2, "hdi_90": [1.0, 1.4]}},
+            "<b>x</b>": {
+                "spend": 1e4,
+                "spend_share": 0.01,
+                "roi": {"median": 2.0, "hdi_90": [0.2, 6.0]},
+            },
+        },
+    }
+    gates = [GateResult("divergences", False, 0.015, 0.005, "60 divergent transitions")]
+    md = card_markdown(summary, gates, "brand")
+    assert "Governance gates: FAILED" in md
+    assert "| divergences | failed |" in md
+    items = limitations(summary, gates)
+    assert any("weakly identified" in i and "<b>x</b>" in i for i in items)
+    assert any("under 5% of spend" in i for i in items)
+    assert not any("'tv' is weakly" in i for i in items)
+    page = card_html(summary, gates, "brand")
+    assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page

@@ -189,3 +189,32 @@ def test_optimize_accepts_a_registered_champion(
     assert out.exit_code == 0, out.output
     plan = json.loads((out_dir / "plan.json").read_text())
     assert sum(plan["allocation"].values()) == pytest.approx(1e5, rel=1e-6)
+
+
+def test_fit_with_register_logs_registers_and_writes_a_model_card(
+    tmp_path: Path, settings: LifecycleSettings
+) -> None:
+    import numpy as np
+    import yaml
+
+    from mixflow.cli.main import app
+    from mixflow.datasets import DEFAULT_CHANNELS, BrandSimulation, simulate_brand
+
+    brand = simulate_brand(
+        BrandSimulation(n_weeks=70, channels=DEFAULT_CHANNELS[:2]), np.random.default_rng(5)
+    )
+    brand.frame.to_csv(tmp_path / "data.csv", index=False)
+    cfg = dict(brand.config)
+    cfg["fit"] = {"method": "map", "svi_steps": 300, "progress_bar": False}
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "run"
+    env = {"MIXFLOW_HOME": str(settings.home)}
+    result = CliRunner().invoke(
+        app, ["fit", str(config), "--out", str(out), "--register", "fitted"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "registered fitted version 1" in result.output
+    card = (out / "model_card.md").read_text()
+    assert card.startswith("# Model card: fitted") and "## Governance gates" in card
+    assert (out / "model_card.html").is_file()

@@ -62,8 +62,17 @@ def fit(
         bool, typer.Option("--no-progress", help="hide the progress bar")
     ] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="skip the HTML report")] = False,
+    register: Annotated[
+        str | None,
+        typer.Option(
+            "--register", help="also log to MLflow and register as a version of this model"
+        ),
+    ] = None,
 ) -> None:
-    """Fit a model and write posterior, summary.json, tables and report.html to OUT."""
+    """Fit a model and write posterior, summary.json, tables and report.html to OUT.
+
+    With ``--register NAME`` the run is logged to MLflow, registered as a new version of NAME
+    and checked against the governance gates (see ``mixflow register``)."""
     from mixflow.cli.runtime import setup_jax
     from mixflow.spec.config import load_config
     from mixflow.spec.model_spec import FitMethod
@@ -87,6 +96,10 @@ def fit(
         _fail(err)
         return
     _print_summary(analysis.summary, out)
+    if register:
+        from mixflow.cli.lifecycle import register as register_command
+
+        register_command(out, register)
 
 
 def _print_summary(summary: dict, out: Path) -> None:  # type: ignore[type-arg]

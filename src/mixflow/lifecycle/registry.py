@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from mixflow.lifecycle.audit import AuditAction, AuditRecord, append_audit, exclusive_lock
 from mixflow.lifecycle.errors import RegistryError
 from mixflow.lifecycle.gates import GatePolicy, GateResult, failed_gates, run_gates
+from mixflow.lifecycle.model_card import write_model_card
 from mixflow.lifecycle.settings import LifecycleSettings
 from mixflow.lifecycle.tracking import RUN_ARTIFACT_PATH, log_run, make_client, read_run_dir
 
@@ -172,6 +173,8 @@ def register(
     check_name(name)
     summary, _ = read_run_dir(Path(run_dir))
     gates = run_gates(summary, policy or GatePolicy())
+    # the card goes into the run directory first, so it is logged with the version's artifacts
+    write_model_card(Path(run_dir), summary, gates, name)
     run_id = log_run(Path(run_dir), settings, run_name=name)
     client = make_client(settings)
     tags = {

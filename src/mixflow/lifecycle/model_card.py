@@ -1,0 +1,197 @@
+"""Model cards: what a registered model is, how it was checked, what it may be used for.
+
+Built from a run's ``summary.json`` and the gate results, as Markdown and as self-contained
+HTML, and written into the run directory before it is logged (so the card travels with the
+version's artifacts).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mixflow.data.io import atomic_write_text
+from mixflow.lifecycle.gates import GateResult
+
+CARD_MD = "model_card.md"
+CARD_HTML = "model_card.html"
+
+# a small inline stylesheet: lifecycle sits before report/ in the data flow, so it does not
+# borrow the report's
+_CSS = (
+    "body{font:15px/1.5 -apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#1d2330;margin:0}"
+    "main{max-width:1000px;margin:0 auto;padding:24px}table{border-collapse:collapse;margin:8px 0}"
+    "th,td{border-bottom:1px solid #dde1e7;padding:4px 10px;text-align:left}h2{margin-top:28px}"
+)
+
+INTENDED_USE = (
+    "Estimating the incremental contribution and ROI of each paid media channel over the data "
+    "window, and planning budgets of similar size and mix over the next quarter with the "
+    "simulation and optimization tools. Not for: channels or spend levels far outside the "
+    "historical range, forecasts more than a few months ahead, or causal claims about single "
+    "weeks."
+)
+
+
+def _stat(s: Mapping[str, Any] | None, digits: int = 2) -> str:
+    if not s:
+        return "n/a"
+    lo, hi = s["hdi_90"]
+    return f"{s['median']:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def limitations(summary: Mapping[str, Any], gates: Sequence[GateResult]) -> list[str]:
+    """Known limitations read off the fit: failed gates, wide ROI intervals, small channels."""
+    out = [f"Gate '{g.name}' failed: {g.detail}." for g in gates if g.applicable and not g.passed]
+    for ch, v in summary["channels"].items():
+        lo, hi = v["roi"]["hdi_90"]
+        if lo > 0 and hi / lo > 5:
+            out.append(f"ROI of '{ch}' is weakly identified (90% HDI spans {hi / lo:.0f}x).")
+        if v.get("spend_share", 1.0) < 0.05:
+            out.append(f"'{ch}' has under 5% of spend: its estimate leans on the prior.")
+    if summary.get("method") != "nuts":
+        out.append(f"Fitted with {summary.get('method')}: intervals are approximate.")
+    out.append("Media effects are assumed constant over the data window (no time-varying ROI).")
+    return out
+
+
+def _rows(summary: Mapping[str, Any]) -> list[list[str]]:
+    rows = []
+    for ch, v in summary["channels"].items():
+        rows.append(
+            [
+                ch,
+                f"{v['spend']:,.0f}",
+                f"{v.get('spend_share', 0.0):.1%}",
+                _stat(v.get("contribution_share")),
+                _stat(v["roi"]),
+                _stat(v.get("mroi")),
+            ]
+        )
+    return rows
+
+
+_CHANNEL_HEAD = [
+    "channel",
+    "spend",
+    "spend share",
+    "contribution share",
+    "ROI (median [90% HDI])",
+    "mROI",
+]
+_GATE_HEAD = ["gate", "status", "value", "threshold", "detail"]
+
+
+def _gate_rows(gates: Sequence[GateResult]) -> list[list[str]]:
+    return [
+        [
+            g.name,
+            g.status.value,
+            "" if g.value is None else f"{g.value:.4g}",
+            str(g.threshold),
+            g.detail,
+        ]
+        for g in gates
+    ]
+
+
+def _facts(summary: Mapping[str, Any], name: str, version: str | None) -> list[tuple[str, str]]:
+    d, m, diag, fit = summary["data"], summary["model"], summary["diagnostics"], summary["fit"]
+    rhat = "n/a" if diag.get("rhat_max") is None else f"{diag['rhat_max']:.3f}"
+    ess = "n/a" if diag.get("ess_bulk_min") is None else f"{diag['ess_bulk_min']:.0f}"
+    return [
+        ("model", name + (f" version {version}" if version else "")),
+        (
+            "data window",
+            f"{d['start']} .. {d['end']} ({d['n_periods']} periods, {d['n_geos']} geo(s))",
+        ),
+        ("data fingerprint", str(d.get("fingerprint", ""))),
+        ("KPI", str(summary["kpi_type"])),
+        (
+            "model spec",
+            f"adstock {m['adstock']} (max lag {m['max_lag']}), saturation {m['saturation']}, "
+            f"trend {m['trend']}, {m['fourier_terms']} Fourier terms, {m['likelihood']} likelihood, "
+            f"{m['prior_parameterization']} priors",
+        ),
+        ("method", str(summary["method"])),
+        (
+            "diagnostics",
+            f"R-hat max {rhat}, min bulk ESS {ess}, {diag.get('divergences', 0)} divergences",
+        ),
+        (
+            "fit",
+            f"R² {fit['r2']:.3f}, MAPE {fit['mape']:.1%}"
+            + (
+                f"; holdout ({fit['holdout_weeks']} weeks) MAPE {fit['holdout_mape']:.1%}"
+                if fit.get("holdout_mape") is not None
+                else ""
+            ),
+        ),
+    ]
+
+
+def card_markdown(
+    summary: Mapping[str, Any], gates: Sequence[GateResult], name: str, version: str | None = None
+) -> str:
+    def table(head: list[str], rows: list[list[str]]) -> str:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
+        return "\n".join(lines)
+
+    passed = all(g.passed for g in gates)
+    parts = [f"# Model card: {name}", ""]
+    parts += [f"- **{k}**: {v}" for k, v in _facts(summary, name, version)]
+    parts += [
+        "",
+        f"## Governance gates: {'all passed' if passed else 'FAILED'}",
+        "",
+        table(_GATE_HEAD, _gate_rows(gates)),
+    ]
+    parts += ["", "## Channels", "", table(_CHANNEL_HEAD, _rows(summary))]
+    parts += ["", "## Intended use", "", INTENDED_USE, "", "## Known limitations", ""]
+    parts += [f"- {item}" for item in limitations(summary, gates)]
+    return "\n".join(parts) + "\n"
+
+
+def card_html(
+    summary: Mapping[str, Any], gates: Sequence[GateResult], name: str, version: str | None = None
+) -> str:
+    def table(head: list[str], rows: list[list[str]]) -> str:
+        th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows
+        )
+        return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+    passed = all(g.passed for g in gates)
+    facts = "".join(
+        f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"
+        for k, v in _facts(summary, name, version)
+    )
+    lims = "".join(f"<li>{html.escape(x)}</li>" for x in limitations(summary, gates))
+    body = (
+        f"<main><header><h1>Model card: {html.escape(name)}</h1></header><ul>{facts}</ul>"
+        f"<h2>Governance gates: {'all passed' if passed else 'FAILED'}</h2>{table(_GATE_HEAD, _gate_rows(gates))}"
+        f"<h2>Channels</h2>{table(_CHANNEL_HEAD, _rows(summary))}"
+        f"<h2>Intended use</h2><p>{html.escape(INTENDED_USE)}</p><h2>Known limitations</h2><ul>{lims}</ul></main>"
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>Model card: {html.escape(name)}</title><style>{_CSS}</style></head><body>{body}</body></html>"
+    )
+
+
+def write_model_card(
+    run_dir: Path,
+    summary: Mapping[str, Any],
+    gates: Sequence[GateResult],
+    name: str,
+    version: str | None = None,
+) -> tuple[Path, Path]:
+    """Write ``model_card.md`` and ``model_card.html`` into ``run_dir`` (atomically)."""
+    md, page = Path(run_dir) / CARD_MD, Path(run_dir) / CARD_HTML
+    atomic_write_text(md, card_markdown(summary, gates, name, version))
+    atomic_write_text(page, card_html(summary, gates, name, version))
+    return md, page

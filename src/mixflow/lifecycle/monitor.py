@@ -1,0 +1,563 @@
+"""Monitor a fitted model on new weeks of actuals: predictive accuracy, drift and input shift.
+
+The new weeks are scored with the model's posterior predictive: the actual spend, controls and
+events are simulated forward from the end of the training data (carryover of the last weeks
+included), and Normal noise with each draw's ``sigma`` is added. From that come
+
+- accuracy: coverage of the central predictive interval (share of geo-weeks inside), MAPE and
+  bias of the predictive mean;
+- drift over time: a two-sided CUSUM on standardized weekly residuals of the KPI summed over
+  geos, ``z_t = (actual_t - mean_t) / sd_t``, with ``S+_t = max(0, S+_{t-1} + z_t - k)`` and
+  ``S-_t = max(0, S-_{t-1} - z_t - k)``; it fires in the first week either path exceeds ``h``.
+  With ``k = 0.5`` and ``h = 4`` a sustained shift of one predictive sd is flagged after about
+  8 weeks, while a calibrated model fires by chance about once in 170 weeks;
+- input drift: weekly spend per channel (summed over geos) above its historical maximum
+  (extrapolation), and the population stability index (PSI) of the new weeks' weekly spend
+  against the training weeks, on quantile bins of the training spend.
+
+Everything here is pure given the posterior and the actuals; the CLI adds files and MLflow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mixflow.data.dataset import MMMDataset
+from mixflow.data.loaders import dataset_from_frame
+from mixflow.data.validation import min_periods
+from mixflow.errors import DataError, SpecError
+from mixflow.posterior.posterior import Posterior
+from mixflow.simulate.engine import Simulator
+from mixflow.simulate.plan import Plan
+
+
+class MonitorStatus(StrEnum):
+    """Overall verdict; ``exit_code`` is what ``mixflow monitor`` exits with."""
+
+    ok = "ok"
+    warn = "warn"
+    alert = "alert"
+
+    @property
+    def exit_code(self) -> int:
+        return {"ok": 0, "warn": 1, "alert": 3}[self.value]
+
+    @property
+    def rank(self) -> int:
+        return {"ok": 0, "warn": 1, "alert": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class MonitorPolicy:
+    """Thresholds of the monitor (defaults in brackets).
+
+    Attributes:
+        interval: central predictive interval whose coverage is checked [0.9].
+        coverage_warn: warn when coverage falls below this [0.7].
+        coverage_alert: alert when coverage falls below this [0.5].
+        mape_ratio_warn: warn when MAPE exceeds this multiple of the training MAPE [2.0].
+        cusum_k: CUSUM allowance (reference value) in predictive sds [0.5].
+        cusum_h: CUSUM decision threshold in predictive sds; crossing it alerts [4.0].
+        psi_bins: quantile bins of training weekly spend for the PSI [10].
+        psi_warn: warn when a channel's PSI exceeds this [0.1].
+        psi_alert: alert when a channel's PSI exceeds this [0.25].
+        extrapolation_warn: warn when weekly spend exceeds ``this x`` the historical max [1.0].
+    """
+
+    interval: float = 0.9
+    coverage_warn: float = 0.7
+    coverage_alert: float = 0.5
+    mape_ratio_warn: float = 2.0
+    cusum_k: float = 0.5
+    cusum_h: float = 4.0
+    psi_bins: int = 10
+    psi_warn: float = 0.1
+    psi_alert: float = 0.25
+    extrapolation_warn: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.interval < 1.0:
+            raise SpecError(f"monitor policy: interval is {self.interval}; expected 0 < x < 1")
+        if not 0.0 <= self.coverage_alert <= self.coverage_warn <= 1.0:
+            raise SpecError(
+                f"monitor policy: coverage_alert {self.coverage_alert} and coverage_warn "
+                f"{self.coverage_warn} must satisfy 0 <= alert <= warn <= 1"
+            )
+        if not 0.0 < self.psi_warn <= self.psi_alert:
+            raise SpecError(
+                f"monitor policy: psi_warn {self.psi_warn} and psi_alert {self.psi_alert} must "
+                f"satisfy 0 < warn <= alert"
+            )
+        for name in ("mape_ratio_warn", "cusum_h", "extrapolation_warn"):
+            if not getattr(self, name) > 0:
+                raise SpecError(f"monitor policy: {name} must be > 0, got {getattr(self, name)}")
+        if self.cusum_k < 0:
+            raise SpecError(f"monitor policy: cusum_k must be >= 0, got {self.cusum_k}")
+        if self.psi_bins < 2:
+            raise SpecError(f"monitor policy: psi_bins must be >= 2, got {self.psi_bins}")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason behind the status."""
+
+    status: MonitorStatus
+    check: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Extrapolation:
+    """A week whose spend on ``channel`` (summed over geos) exceeds the historical maximum."""
+
+    channel: str
+    week: str
+    spend: float
+    historical_max: float
+
+    @property
+    def ratio(self) -> float:
+        return self.spend / self.historical_max if self.historical_max > 0 else float("inf")
+
+
+@dataclass(frozen=True)
+class CusumResult:
+    """Two-sided CUSUM paths ``(H,)`` and the first week index where one exceeds ``h``."""
+
+    upper: np.ndarray
+    lower: np.ndarray
+    fired_at: int | None
+
+
+@dataclass(frozen=True, eq=False)
+class MonitorResult:
+    """The monitor's verdict and the weekly series behind it (KPI summed over geos).
+
+    Attributes:
+        dates: ``(H,)`` ISO dates of the monitored weeks.
+        actual, predicted, lower, upper: ``(H,)`` actual KPI, predictive mean and interval.
+        z: ``(H,)`` standardized residuals ``(actual - mean) / sd``.
+        cusum: the CUSUM on ``z``.
+        psi: PSI of weekly spend per channel.
+    """
+
+    status: MonitorStatus
+    findings: tuple[Finding, ...]
+    policy: MonitorPolicy
+    dates: tuple[str, ...]
+    actual: np.ndarray
+    predicted: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    z: np.ndarray
+    cusum: CusumResult
+    coverage: float
+    mape: float
+    bias: float
+    training_mape: float | None
+    psi: dict[str, float]
+    extrapolations: tuple[Extrapolation, ...]
+    n_draws: int
+    n_geos: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cusum_fired_week(self) -> str | None:
+        i = self.cusum.fired_at
+        return None if i is None else self.dates[i]
+
+    def metrics(self) -> dict[str, float]:
+        """Flat numeric metrics (for MLflow): names prefixed ``monitor.``."""
+        level = round(self.policy.interval * 100)
+        out = {
+            f"monitor.coverage_{level}": self.coverage,
+            "monitor.mape": self.mape,
+            "monitor.bias": self.bias,
+            "monitor.cusum_max": float(max(self.cusum.upper.max(), self.cusum.lower.max())),
+            "monitor.status_code": float(self.status.exit_code),
+            "monitor.n_extrapolations": float(len(self.extrapolations)),
+        }
+        out.update({f"monitor.psi.{ch}": v for ch, v in self.psi.items()})
+        return {k: v for k, v in out.items() if np.isfinite(v)}
+
+    def to_dict(self) -> dict[str, Any]:
+        def num(x: float | None) -> float | None:
+            return None if x is None or not np.isfinite(x) else float(x)
+
+        return {
+            "status": self.status.value,
+            "findings": [
+                {"status": f.status.value, "check": f.check, "message": f.message}
+                for f in self.findings
+            ],
+            "metrics": {
+                "coverage": num(self.coverage),
+                "interval": self.policy.interval,
+                "mape": num(self.mape),
+                "training_mape": num(self.training_mape),
+                "bias": num(self.bias),
+                "cusum_fired_week": self.cusum_fired_week,
+                "psi": {k: num(v) for k, v in self.psi.items()},
+            },
+            "extrapolations": [
+                asdict(e) | {"ratio": num(e.ratio)} for e in self.extrapolations
+            ],
+            "weeks": [
+                {
+                    "date": d,
+                    "actual": float(a),
+                    "predicted": float(p),
+                    "lower": float(lo),
+                    "upper": float(hi),
+                    "z": float(zz),
+                    "cusum_upper": float(cu),
+                    "cusum_lower": float(cl),
+                }
+                for d, a, p, lo, hi, zz, cu, cl in zip(
+                    self.dates,
+                    self.actual,
+                    self.predicted,
+                    self.lower,
+                    self.upper,
+                    self.z,
+                    self.cusum.upper,
+                    self.cusum.lower,
+                    strict=True,
+                )
+            ],
+            "policy": asdict(self.policy),
+            "n_draws": self.n_draws,
+            "n_geos": self.n_geos,
+        }
+
+
+# ------------------------------------------------------------------------------ pure scoring
+def cusum(z: np.ndarray, k: float, h: float) -> CusumResult:
+    """Two-sided tabular CUSUM of standardized values ``z`` ``(H,)`` (allowance ``k``,
+    threshold ``h``, both in sds)."""
+    up = np.zeros(len(z))
+    lo = np.zeros(len(z))
+    s_up = s_lo = 0.0
+    fired: int | None = None
+    for t, value in enumerate(np.asarray(z, dtype=np.float64)):
+        s_up = max(0.0, s_up + value - k)
+        s_lo = max(0.0, s_lo - value - k)
+        up[t], lo[t] = s_up, s_lo
+        if fired is None and max(s_up, s_lo) > h:
+            fired = t
+    return CusumResult(upper=up, lower=lo, fired_at=fired)
+
+
+def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10, eps: float = 1e-4) -> float:
+    """Population stability index of ``current`` against ``reference`` (1-D samples), on
+    ``bins`` quantile bins of ``reference`` (open-ended outer bins; empty shares floored at
+    ``eps``). Ties in the reference (e.g. many zero-spend weeks) merge bins."""
+    ref = np.asarray(reference, dtype=np.float64)
+    cur = np.asarray(current, dtype=np.float64)
+    edges = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1))[1:-1])
+    ref_share = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
+    cur_share = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1)
+    p = np.maximum(ref_share / ref_share.sum(), eps)
+    q = np.maximum(cur_share / cur_share.sum(), eps)
+    return float(np.sum((q - p) * np.log(q / p)))
+
+
+def find_extrapolations(
+    history: np.ndarray,
+    new: np.ndarray,
+    channels: tuple[str, ...],
+    dates: tuple[str, ...],
+    factor: float = 1.0,
+) -> tuple[Extrapolation, ...]:
+    """Weeks where weekly spend ``new (H, C)`` exceeds ``factor x`` the max of ``history
+    (T, C)`` (both summed over geos, currency)."""
+    hist_max = history.max(axis=0)
+    found = []
+    for t, c in np.argwhere(new > factor * hist_max[None, :]):
+        found.append(
+            Extrapolation(channels[c], dates[t], float(new[t, c]), float(hist_max[c]))
+        )
+    return tuple(found)
+
+
+def predictive_draws(
+    expected: np.ndarray, sigma: np.ndarray, kpi_unit: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """``(S, G, H)`` posterior predictive KPI: ``expected (S, G, H)`` plus Normal noise with
+    each draw's ``sigma`` (``(S,)`` or ``(S, G)``, scaled units) times ``kpi_unit (G,)``."""
+    s, g, _ = expected.shape
+    sd = np.broadcast_to(np.asarray(sigma, np.float64).reshape(s, -1), (s, g)) * kpi_unit[None]
+    return expected + rng.standard_normal(expected.shape) * sd[:, :, None]
+
+
+def score(
+    actual: np.ndarray,
+    draws: np.ndarray,
+    history_spend: np.ndarray,
+    new_spend: np.ndarray,
+    channels: tuple[str, ...],
+    dates: tuple[str, ...],
+    policy: MonitorPolicy,
+    training_mape: float | None = None,
+) -> MonitorResult:
+    """Score actual KPI ``(G, H)`` against predictive draws ``(S, G, H)`` and the new spend
+    ``(G, H, C)`` against the training spend ``(G, T, C)``."""
+    a = 0.5 * (1.0 - policy.interval)
+    lo_g, hi_g = np.quantile(draws, [a, 1.0 - a], axis=0)
+    coverage = float(np.mean((actual >= lo_g) & (actual <= hi_g)))
+    mean_g = draws.mean(axis=0)
+    nz = actual != 0
+    mape = float(np.mean(np.abs((actual - mean_g)[nz] / actual[nz]))) if nz.any() else np.nan
+    bias = float(np.mean(actual - mean_g) / np.mean(actual)) if np.mean(actual) else np.nan
+    total = draws.sum(axis=1)  # (S, H)
+    act_t = actual.sum(axis=0)
+    pred_t = total.mean(axis=0)
+    sd_t = np.maximum(total.std(axis=0, ddof=1), 1e-12)
+    z = (act_t - pred_t) / sd_t
+    cs = cusum(z, policy.cusum_k, policy.cusum_h)
+    lo_t, hi_t = np.quantile(total, [a, 1.0 - a], axis=0)
+    hist_w = history_spend.sum(axis=0)  # (T, C)
+    new_w = new_spend.sum(axis=0)  # (H, C)
+    psis = {
+        ch: psi(hist_w[:, c], new_w[:, c], policy.psi_bins) for c, ch in enumerate(channels)
+    }
+    extra = find_extrapolations(hist_w, new_w, channels, dates, policy.extrapolation_warn)
+    findings = _findings(policy, coverage, mape, training_mape, cs, dates, psis, extra)
+    status = max((f.status for f in findings), key=lambda s: s.rank, default=MonitorStatus.ok)
+    return MonitorResult(
+        status=status,
+        findings=findings,
+        policy=policy,
+        dates=dates,
+        actual=act_t,
+        predicted=pred_t,
+        lower=lo_t,
+        upper=hi_t,
+        z=z,
+        cusum=cs,
+        coverage=coverage,
+        mape=mape,
+        bias=bias,
+        training_mape=training_mape,
+        psi=psis,
+        extrapolations=extra,
+        n_draws=int(draws.shape[0]),
+        n_geos=int(draws.shape[1]),
+    )
+
+
+def _findings(
+    policy: MonitorPolicy,
+    coverage: float,
+    mape: float,
+    training_mape: float | None,
+    cs: CusumResult,
+    dates: tuple[str, ...],
+    psis: dict[str, float],
+    extra: tuple[Extrapolation, ...],
+) -> tuple[Finding, ...]:
+    warn, alert = MonitorStatus.warn, MonitorStatus.alert
+    out: list[Finding] = []
+    level = f"{policy.interval:.0%}"
+    if coverage < policy.coverage_alert:
+        out.append(
+            Finding(
+                alert,
+                "coverage",
+                f"{level} interval covers {coverage:.0%} of actuals (< {policy.coverage_alert:.0%})",
+            )
+        )
+    elif coverage < policy.coverage_warn:
+        out.append(
+            Finding(
+                warn,
+                "coverage",
+                f"{level} interval covers {coverage:.0%} of actuals (< {policy.coverage_warn:.0%})",
+            )
+        )
+    if cs.fired_at is not None:
+        side = "above" if cs.upper[cs.fired_at] > policy.cusum_h else "below"
+        out.append(
+            Finding(
+                alert,
+                "cusum",
+                f"CUSUM drift: actuals run {side} predictions, threshold h={policy.cusum_h} "
+                f"crossed in week {dates[cs.fired_at]}",
+            )
+        )
+    if training_mape and np.isfinite(mape) and mape > policy.mape_ratio_warn * training_mape:
+        out.append(
+            Finding(
+                warn,
+                "mape",
+                f"MAPE {mape:.1%} is more than {policy.mape_ratio_warn:g}x the training MAPE "
+                f"{training_mape:.1%}",
+            )
+        )
+    for ch, value in psis.items():
+        if value > policy.psi_warn:
+            status = alert if value > policy.psi_alert else warn
+            limit = policy.psi_alert if status is alert else policy.psi_warn
+            out.append(
+                Finding(status, "psi", f"spend on '{ch}' shifted: PSI {value:.2f} > {limit:g}")
+            )
+    for e in extra:
+        out.append(
+            Finding(
+                warn,
+                "extrapolation",
+                f"spend on '{e.channel}' in week {e.week} is {e.spend:,.0f}, "
+                f"{e.ratio - 1:.0%} above the historical max {e.historical_max:,.0f}",
+            )
+        )
+    return tuple(out)
+
+
+# ------------------------------------------------------------------------------ with a model
+def load_actuals(frame: pd.DataFrame, posterior: Posterior) -> MMMDataset:
+    """Validate new weeks against the training data contract and check they start right after
+    the training data.
+
+    Raises:
+        DataError: a contract violation, a wrong first date, or geos that differ.
+    """
+    cfg = posterior.config.data
+    train = posterior.dataset
+    if cfg.date_column not in frame.columns:
+        raise DataError(f"actuals have no date column '{cfg.date_column}'")
+    try:
+        dates = pd.to_datetime(frame[cfg.date_column])
+    except (ValueError, TypeError) as err:
+        raise DataError(f"actuals: column '{cfg.date_column}' has unreadable dates: {err}") from None
+    first = np.datetime64(dates.min().date(), "D")
+    expected = train.dates[-1] + np.timedelta64(train.period_days, "D")
+    if first != expected:
+        raise DataError(
+            f"actuals start on {first}, expected {expected} (the period right after the "
+            f"training data, which ends on {train.dates[-1]})"
+        )
+    n = int(dates.nunique())
+    data = dataset_from_frame(_padded(frame, cfg.date_column, dates, n, posterior), cfg)
+    data = data.slice_time(n)
+    if tuple(data.geos) != tuple(train.geos):
+        raise DataError(f"actuals have geos {list(data.geos)}; the model has {list(train.geos)}")
+    return data
+
+
+def _padded(
+    frame: pd.DataFrame, date_col: str, dates: pd.Series, n: int, posterior: Posterior
+) -> pd.DataFrame:
+    """The loader refuses tables too short to fit a model on; monitoring needs no such length,
+    so repeat the last week's rows on the following dates (sliced off again after loading)."""
+    cfg = posterior.config.data
+    n_events = int(frame[cfg.events_column].nunique()) if cfg.events_column else 0
+    need = min_periods(len(cfg.media), len(cfg.controls), n_events)
+    if n >= need:
+        return frame
+    last = frame[dates == dates.max()]
+    step = pd.Timedelta(days=posterior.dataset.period_days)
+    pads = []
+    for i in range(1, need - n + 1):
+        rows = last.copy()
+        rows[date_col] = (dates.max() + i * step).strftime("%Y-%m-%d")
+        pads.append(rows)
+    head = frame.copy()
+    head[date_col] = dates.dt.strftime("%Y-%m-%d")
+    return pd.concat([head, *pads], ignore_index=True)
+
+
+def expected_kpi_by_geo(sim: Simulator, plan: Plan) -> np.ndarray:
+    """``(S, G, H)`` expected KPI per geo of ``plan`` simulated right after the data."""
+    if len(sim.geos) == 1:
+        return sim.simulate(plan).kpi[:, None, :]
+    import jax.numpy as jnp
+
+    # the engine's outputs are summed over geos; its compiled core takes the per-geo unit
+    # conversion as an argument, so one geo at a time is evaluated with the others zeroed
+    sim._check_plan(plan)
+    t0, h = sim.design.n_times, plan.horizon
+    win = sim._window_arrays(t0, h, plan.controls, plan.events)
+    x_prev = jnp.asarray(sim._history_tail(t0), jnp.float32)
+    x_plan = sim.scaled_exposure(jnp.asarray(plan.spend, jnp.float32))
+    units = np.asarray(sim._units)
+    out = []
+    for g in range(len(sim.geos)):
+        one = np.zeros_like(units)
+        one[:, g] = units[:, g]
+        res = sim._core(sim._draws, sim._beta, x_plan, x_prev, win, jnp.asarray(one))
+        kpi = (
+            np.asarray(res["baseline"], np.float64)[:, 0, :h]
+            + np.asarray(res["media"], np.float64)[:, 0, :h].sum(-1)
+            + np.asarray(res["carry"], np.float64)[:, 0, :h]
+        )
+        out.append(kpi)
+    return np.stack(out, axis=1)
+
+
+def monitor(
+    posterior: Posterior,
+    actuals: MMMDataset,
+    policy: MonitorPolicy | None = None,
+    training_mape: float | None = None,
+    seed: int = 0,
+    max_draws: int | None = 500,
+) -> MonitorResult:
+    """Score ``actuals`` (new weeks right after the training data, from :func:`load_actuals`)
+    with ``posterior``'s predictive distribution; see the module docstring."""
+    policy = policy or MonitorPolicy()
+    train = posterior.dataset
+    sim = Simulator(posterior, max_draws=max_draws)
+    events = _events_in_model_order(actuals, train)
+    plan = Plan(
+        actuals.spend,
+        train.channels,
+        train.geos,
+        actuals.dates[0],
+        controls=actuals.controls if actuals.controls.shape[-1] else None,
+        name="actuals",
+        events=events,
+    )
+    expected = expected_kpi_by_geo(sim, plan)
+    sigma = np.asarray(posterior.flat_samples(max_draws)["sigma"])
+    kpi_unit = posterior.design.kpi_scale * train.population
+    draws = predictive_draws(expected, sigma, kpi_unit, np.random.default_rng(seed))
+    dates = tuple(str(d) for d in actuals.dates)
+    return score(
+        actuals.kpi, draws, train.spend, actuals.spend, train.channels, dates, policy, training_mape
+    )
+
+
+def _events_in_model_order(actuals: MMMDataset, train: MMMDataset) -> np.ndarray | None:
+    """``(G, H, E)`` dummies of the model's events; events the model does not know are
+    dropped (it has no coefficient for them)."""
+    if not train.event_names:
+        return None
+    g, h = actuals.kpi.shape
+    out = np.zeros((g, h, len(train.event_names)))
+    for e, name in enumerate(train.event_names):
+        if name in actuals.event_names:
+            out[:, :, e] = actuals.events[:, :, actuals.event_names.index(name)]
+    return out
+
+
+__all__ = [
+    "CusumResult",
+    "Extrapolation",
+    "Finding",
+    "MonitorPolicy",
+    "MonitorResult",
+    "MonitorStatus",
+    "cusum",
+    "expected_kpi_by_geo",
+    "find_extrapolations",
+    "load_actuals",
+    "monitor",
+    "predictive_draws",
+    "psi",
+    "score",
+]
