@@ -218,3 +218,29 @@ def test_fit_with_register_logs_registers_and_writes_a_model_card(
     card = (out / "model_card.md").read_text()
     assert card.startswith("# Model card: fitted") and "## Governance gates" in card
     assert (out / "model_card.html").is_file()
+
+
+def test_reproduce_refits_a_logged_run_and_matches(
+    map_run_dir: Path, settings: LifecycleSettings
+) -> None:
+    from mixflow.cli.main import app
+
+    runner = CliRunner()
+    env = {"MIXFLOW_HOME": str(settings.home)}
+    out = runner.invoke(
+        app, ["register", str(map_run_dir), "--name", "rep", "--by", "ana"], env=env
+    )
+    assert out.exit_code == 0, out.output
+    run_id = out.output.split("(run ")[1].split(")")[0]
+    out = runner.invoke(app, ["reproduce", run_id, "--json"], env=env)
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output) == {"run_id": run_id, "matches": True, "differences": []}
+
+
+def test_compare_summaries_names_what_differs() -> None:
+    from mixflow.lifecycle.reproduce import compare_summaries
+
+    a = {"created_at": "x", "channels": {"tv": {"roi": {"median": 1.0, "hdi_90": [0.5, 1.5]}}}}
+    b = {"created_at": "y", "channels": {"tv": {"roi": {"median": 1.1, "hdi_90": [0.5, 1.5]}}}}
+    assert compare_summaries(a, a) == []
+    assert compare_summaries(a, b) == ["channels.tv.roi.median: 1.0 != 1.1"]

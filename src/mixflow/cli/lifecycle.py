@@ -28,6 +28,8 @@ app.add_typer(models_app, name="models")
 def _settings() -> LifecycleSettings:
     from mixflow.lifecycle import settings_from_env
 
+    # MLflow's download progress bar would interleave with --json output
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     return settings_from_env(os.environ)
 
 
@@ -163,3 +165,28 @@ def show_command(
 
 
 __all__ = ["audit", "list_command", "models_app", "promote", "register", "show_command"]
+
+
+@app.command()
+def reproduce(
+    run_id: Annotated[str, typer.Argument(help="MLflow run id of a logged fit")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Refit a logged run from its config and data snapshot; exit 0 if the summary matches, 1 if not."""
+    from mixflow.lifecycle.reproduce import reproduce as reproduce_run
+
+    try:
+        result = reproduce_run(run_id, _settings())
+    except MixflowError as err:
+        _fail(err)
+        return
+    if as_json:
+        _echo_json(result.to_dict())
+    elif result.matches:
+        typer.echo(f"run {run_id}: reproduced, the summary matches")
+    else:
+        typer.echo(f"run {run_id}: NOT reproduced; {len(result.differences)} differences:")
+        for d in result.differences[:20]:
+            typer.echo(f"  {d}")
+    if not result.matches:
+        raise typer.Exit(code=1)

@@ -167,6 +167,7 @@ def resolve_run_dir(run: Path | str) -> Path:
 
         # Path() folds "models:/x" and "models://x" alike; MLflow expects "models:/x"
         uri = "models:/" + text.removeprefix("models:").lstrip("/")
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         return load_version(uri, settings_from_env(os.environ))
     return Path(run)
 
@@ -435,6 +436,7 @@ def summary(run_dir: Annotated[Path, typer.Argument(help="run directory")]) -> N
 
 # lifecycle commands (register, promote, audit, models) register themselves on `app`
 from mixflow.cli import lifecycle as _lifecycle  # noqa: E402,F401
+from mixflow.cli import monitor as _monitor  # noqa: E402,F401
 
 
 def run() -> None:

@@ -1,0 +1,84 @@
+"""``mixflow reproduce RUN_ID``: refit a logged run from its own config and data snapshot and
+say whether the summary comes out the same."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mixflow.lifecycle.errors import RegistryError
+from mixflow.lifecycle.settings import LifecycleSettings
+from mixflow.lifecycle.tracking import RUN_ARTIFACT_PATH, make_client
+
+#: fields that legitimately differ between two identical fits
+VOLATILE = frozenset({"created_at", "fit_seconds", "mixflow_version"})
+
+
+@dataclass(frozen=True)
+class ReproduceResult:
+    run_id: str
+    matches: bool
+    differences: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "matches": self.matches,
+            "differences": list(self.differences),
+        }
+
+
+def compare_summaries(a: Any, b: Any, rtol: float = 1e-9, path: str = "") -> list[str]:
+    """Paths where two summaries differ (numbers within ``rtol`` count as equal)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[str] = []
+        for key in sorted(set(a) | set(b)):
+            if key in VOLATILE:
+                continue
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in a or key not in b:
+                out.append(f"{sub}: only in {'original' if key in a else 'refit'}")
+            else:
+                out += compare_summaries(a[key], b[key], rtol, sub)
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in compare_summaries(x, y, rtol, f"{path}[{i}]")
+        ]
+    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
+        same = math.isclose(float(a), float(b), rel_tol=rtol, abs_tol=1e-12)
+        return [] if same else [f"{path}: {a!r} != {b!r}"]
+    return [] if a == b else [f"{path}: {a!r} != {b!r}"]
+
+
+def reproduce(run_id: str, settings: LifecycleSettings) -> ReproduceResult:
+    """Download run ``run_id``'s logged run directory, refit it with the same config (seed
+    included) on the same data snapshot, and compare the summaries."""
+    from mixflow.analysis.summary import analyze
+    from mixflow.data.dataset import MMMDataset
+    from mixflow.spec.config import parse_config
+    from mixflow.workflow.runs import fit_dataset
+
+    client = make_client(settings)
+    staging = Path(tempfile.mkdtemp(prefix="mixflow-reproduce-"))
+    try:
+        try:
+            client.download_artifacts(run_id, RUN_ARTIFACT_PATH, str(staging))
+        except Exception as err:  # MLflow raises its own exception types for unknown runs
+            raise RegistryError(f"run '{run_id}' has no logged run directory: {err}") from None
+        run_dir = staging / RUN_ARTIFACT_PATH
+        config = parse_config(json.loads((run_dir / "config.json").read_text()), "config.json")
+        data = MMMDataset.load(run_dir)
+        original = json.loads((run_dir / "summary.json").read_text())
+        refit = analyze(fit_dataset(config, data)).summary
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    diffs = compare_summaries(original, json.loads(json.dumps(refit)))
+    return ReproduceResult(run_id, not diffs, tuple(diffs))
