@@ -35,6 +35,9 @@ from mixflow.posterior.posterior import Posterior
 from mixflow.simulate.engine import Simulator
 from mixflow.simulate.plan import Plan
 
+#: fewest predictive samples scored; fewer posterior draws (MAP has one) are replicated
+MIN_PREDICTIVE = 200
+
 
 class MonitorStatus(StrEnum):
     """Overall verdict; ``exit_code`` is what ``mixflow monitor`` exits with."""
@@ -63,7 +66,7 @@ class MonitorPolicy:
         mape_ratio_warn: warn when MAPE exceeds this multiple of the training MAPE [2.0].
         cusum_k: CUSUM allowance (reference value) in predictive sds [0.5].
         cusum_h: CUSUM decision threshold in predictive sds; crossing it alerts [4.0].
-        psi_bins: quantile bins of training weekly spend for the PSI [10].
+        psi_bins: most quantile bins of training weekly spend for the PSI [10].
         psi_warn: warn when a channel's PSI exceeds this [0.1].
         psi_alert: alert when a channel's PSI exceeds this [0.25].
         extrapolation_warn: warn when weekly spend exceeds ``this x`` the historical max [1.0].
@@ -204,9 +207,7 @@ class MonitorResult:
                 "cusum_fired_week": self.cusum_fired_week,
                 "psi": {k: num(v) for k, v in self.psi.items()},
             },
-            "extrapolations": [
-                asdict(e) | {"ratio": num(e.ratio)} for e in self.extrapolations
-            ],
+            "extrapolations": [asdict(e) | {"ratio": num(e.ratio)} for e in self.extrapolations],
             "weeks": [
                 {
                     "date": d,
@@ -253,18 +254,25 @@ def cusum(z: np.ndarray, k: float, h: float) -> CusumResult:
     return CusumResult(upper=up, lower=lo, fired_at=fired)
 
 
-def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10, eps: float = 1e-4) -> float:
-    """Population stability index of ``current`` against ``reference`` (1-D samples), on
-    ``bins`` quantile bins of ``reference`` (open-ended outer bins; empty shares floored at
-    ``eps``). Ties in the reference (e.g. many zero-spend weeks) merge bins."""
+def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
+    """Population stability index of ``current`` against ``reference`` (1-D samples).
+
+    Bins are quantiles of ``reference`` (open-ended outer bins; ties, e.g. many zero-spend
+    weeks, merge bins), at most one bin per 5 current values so that a few new weeks are not
+    spread over mostly empty bins. Counts get half a count of smoothing, and the PSI's
+    expectation under no shift, ``(B - 1)(1/n + 1/m)`` for ``B`` bins and sample sizes ``n``,
+    ``m``, is subtracted (floored at 0): without it 20 new weeks on 10 bins read about 0.5.
+    """
     ref = np.asarray(reference, dtype=np.float64)
     cur = np.asarray(current, dtype=np.float64)
-    edges = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1))[1:-1])
-    ref_share = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
-    cur_share = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1)
-    p = np.maximum(ref_share / ref_share.sum(), eps)
-    q = np.maximum(cur_share / cur_share.sum(), eps)
-    return float(np.sum((q - p) * np.log(q / p)))
+    n_bins = min(bins, max(2, len(cur) // 5))
+    edges = np.unique(np.quantile(ref, np.linspace(0, 1, n_bins + 1))[1:-1])
+    ref_n = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
+    cur_n = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1)
+    p = (ref_n + 0.5) / (ref_n.sum() + 0.5 * len(ref_n))
+    q = (cur_n + 0.5) / (cur_n.sum() + 0.5 * len(cur_n))
+    raw = float(np.sum((q - p) * np.log(q / p)))
+    return max(0.0, raw - len(edges) * (1.0 / len(cur) + 1.0 / len(ref)))
 
 
 def find_extrapolations(
@@ -279,9 +287,7 @@ def find_extrapolations(
     hist_max = history.max(axis=0)
     found = []
     for t, c in np.argwhere(new > factor * hist_max[None, :]):
-        found.append(
-            Extrapolation(channels[c], dates[t], float(new[t, c]), float(hist_max[c]))
-        )
+        found.append(Extrapolation(channels[c], dates[t], float(new[t, c]), float(hist_max[c])))
     return tuple(found)
 
 
@@ -323,9 +329,7 @@ def score(
     lo_t, hi_t = np.quantile(total, [a, 1.0 - a], axis=0)
     hist_w = history_spend.sum(axis=0)  # (T, C)
     new_w = new_spend.sum(axis=0)  # (H, C)
-    psis = {
-        ch: psi(hist_w[:, c], new_w[:, c], policy.psi_bins) for c, ch in enumerate(channels)
-    }
+    psis = {ch: psi(hist_w[:, c], new_w[:, c], policy.psi_bins) for c, ch in enumerate(channels)}
     extra = find_extrapolations(hist_w, new_w, channels, dates, policy.extrapolation_warn)
     findings = _findings(policy, coverage, mape, training_mape, cs, dates, psis, extra)
     status = max((f.status for f in findings), key=lambda s: s.rank, default=MonitorStatus.ok)
@@ -433,7 +437,9 @@ def load_actuals(frame: pd.DataFrame, posterior: Posterior) -> MMMDataset:
     try:
         dates = pd.to_datetime(frame[cfg.date_column])
     except (ValueError, TypeError) as err:
-        raise DataError(f"actuals: column '{cfg.date_column}' has unreadable dates: {err}") from None
+        raise DataError(
+            f"actuals: column '{cfg.date_column}' has unreadable dates: {err}"
+        ) from None
     first = np.datetime64(dates.min().date(), "D")
     expected = train.dates[-1] + np.timedelta64(train.period_days, "D")
     if first != expected:
@@ -524,6 +530,9 @@ def monitor(
     )
     expected = expected_kpi_by_geo(sim, plan)
     sigma = np.asarray(posterior.flat_samples(max_draws)["sigma"])
+    # a point fit (MAP: one draw) still has noise: replicate draws to >= MIN_PREDICTIVE
+    reps = -(-MIN_PREDICTIVE // expected.shape[0])
+    expected, sigma = np.repeat(expected, reps, axis=0), np.repeat(sigma, reps, axis=0)
     kpi_unit = posterior.design.kpi_scale * train.population
     draws = predictive_draws(expected, sigma, kpi_unit, np.random.default_rng(seed))
     dates = tuple(str(d) for d in actuals.dates)

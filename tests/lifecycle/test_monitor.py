@@ -1,0 +1,215 @@
+"""``mixflow monitor``: scoring new weeks of a simulated brand with a tiny SVI fit on its start."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from mixflow.cli.main import app
+from mixflow.data.loaders import dataset_from_frame
+from mixflow.datasets import DEFAULT_CHANNELS, BrandSimulation, simulate_brand
+from mixflow.errors import DataError, SpecError
+from mixflow.lifecycle import LifecycleSettings, register
+from mixflow.lifecycle.monitor import (
+    MonitorPolicy,
+    MonitorResult,
+    MonitorStatus,
+    cusum,
+    expected_kpi_by_geo,
+    load_actuals,
+    monitor,
+    psi,
+)
+from mixflow.lifecycle.tracking import make_client
+from mixflow.posterior import Posterior
+from mixflow.simulate import Plan, Simulator
+from mixflow.spec import parse_config
+from mixflow.workflow import fit_dataset, fit_run, load_run
+
+N_TRAIN = 100
+# tv's effect is raised from 8% to 20% of the baseline so that losing half of it (-10% of KPI in
+# tv weeks, 2.5 noise sds) is a break 20 weeks can show
+CHANNELS = (replace(DEFAULT_CHANNELS[0], effect_share=0.2), *DEFAULT_CHANNELS[1:3])
+SIM = BrandSimulation(n_weeks=120, channels=CHANNELS)
+SEED = 7
+
+
+def _brand(tv_share: float = 0.2) -> pd.DataFrame:
+    chans = (replace(CHANNELS[0], effect_share=tv_share), *CHANNELS[1:])
+    return simulate_brand(replace(SIM, channels=chans), np.random.default_rng(SEED)).frame
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    return _brand()
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory, frame: pd.DataFrame) -> Path:
+    tmp = tmp_path_factory.mktemp("monitor_run")
+    frame.iloc[:N_TRAIN].to_csv(tmp / "data.csv", index=False)
+    cfg = dict(simulate_brand(SIM, np.random.default_rng(SEED)).config)
+    cfg["fit"] = {
+        "method": "svi",
+        "svi_steps": 400,
+        "draws": 100,
+        "seed": 1,
+        "progress_bar": False,
+        "holdout_weeks": 0,
+    }
+    (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
+    fit_run(tmp / "config.yaml", tmp / "run")
+    return tmp / "run"
+
+
+@pytest.fixture(scope="module")
+def posterior(run_dir: Path) -> Posterior:
+    return load_run(run_dir)
+
+
+def _monitor(posterior: Posterior, new: pd.DataFrame) -> MonitorResult:
+    return monitor(posterior, load_actuals(new, posterior), training_mape=0.03)
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The monitored weeks with half of tv's true effect gone (same seed: same spend, noise)."""
+    path = tmp_path_factory.mktemp("broken") / "new.csv"
+    _brand(tv_share=0.1).iloc[N_TRAIN:].to_csv(path, index=False)
+    return path
+
+
+# ------------------------------------------------------------------------------ pure parts
+def test_cusum_fires_on_a_sustained_one_sd_shift_and_not_on_zeros() -> None:
+    # one sd above, allowance 0.5: the upper path grows 0.5 a week and passes 4 in week 9
+    fired = cusum(np.ones(20), k=0.5, h=4.0)
+    assert fired.fired_at == 8
+    assert cusum(np.zeros(20), k=0.5, h=4.0).fired_at is None
+
+
+def test_psi_is_small_for_the_same_distribution_and_large_for_5x() -> None:
+    rng = np.random.default_rng(0)
+    ref = rng.lognormal(0.0, 0.3, 100)
+    assert psi(ref, rng.lognormal(0.0, 0.3, 40)) < 0.1
+    assert psi(ref, 5 * rng.lognormal(0.0, 0.3, 40)) > 1.0
+
+
+def test_policy_names_the_bad_field() -> None:
+    with pytest.raises(SpecError, match=re.escape("coverage_alert 0.8 and coverage_warn 0.7")):
+        MonitorPolicy(coverage_alert=0.8)
+
+
+def test_same_process_is_at_most_a_warning(posterior: Posterior, frame: pd.DataFrame) -> None:
+    result = _monitor(posterior, frame.iloc[N_TRAIN:])
+    assert result.status is not MonitorStatus.alert, result.findings
+    assert result.cusum.fired_at is None
+    assert result.coverage >= 0.7
+    assert abs(result.bias) < 0.05
+
+
+def test_a_structural_break_alerts_through_cusum(posterior: Posterior, broken: Path) -> None:
+    new = pd.read_csv(broken)
+    same = _brand().iloc[N_TRAIN:]
+    # the assumption behind the fixture: same spend, lower KPI only where tv works
+    np.testing.assert_array_equal(new["tv_spend"].to_numpy(), same["tv_spend"].to_numpy())
+    assert (new["revenue"].to_numpy() <= same["revenue"].to_numpy() + 1e-6).all()
+    result = _monitor(posterior, new)
+    assert result.status is MonitorStatus.alert
+    assert result.cusum.fired_at is not None
+    assert any(f.check == "cusum" and "below" in f.message for f in result.findings)
+    assert result.bias < 0
+
+
+def test_spend_times_5_warns_about_psi_and_extrapolation(
+    posterior: Posterior, frame: pd.DataFrame
+) -> None:
+    new = frame.iloc[N_TRAIN:].copy()
+    new["search_spend"] *= 5
+    result = _monitor(posterior, new)
+    assert result.psi["search"] > 0.25
+    assert any(f.check == "psi" and "'search'" in f.message for f in result.findings)
+    search = [e for e in result.extrapolations if e.channel == "search"]
+    assert len(search) >= 10
+    assert all(e.spend > e.historical_max for e in search)
+    assert any("above the historical max" in f.message for f in result.findings)
+
+
+def test_actuals_must_start_right_after_the_training_data(
+    posterior: Posterior, frame: pd.DataFrame
+) -> None:
+    with pytest.raises(DataError, match="start on 2023-12-11, expected 2023-12-04"):
+        load_actuals(frame.iloc[N_TRAIN + 1 :], posterior)
+
+
+def test_geo_model_scores_every_geo() -> None:
+    sim = BrandSimulation(n_weeks=70, n_geos=2, channels=DEFAULT_CHANNELS[:2], n_events=0)
+    brand = simulate_brand(sim, np.random.default_rng(4))
+    cfg = dict(brand.config)
+    cfg["fit"] = {"method": "map", "svi_steps": 200, "seed": 2, "progress_bar": False}
+    config = parse_config(cfg)
+    rows = brand.frame["date"] < "2023-03-27"  # the first 64 weeks
+    post = fit_dataset(config, dataset_from_frame(brand.frame[rows], config.data))
+    new = load_actuals(brand.frame[~rows], post)
+    assert new.kpi.shape == (2, 6)
+    simulator = Simulator(post, max_draws=None)
+    plan = Plan(new.spend, new.channels, new.geos, new.dates[0], controls=new.controls)
+    by_geo = expected_kpi_by_geo(simulator, plan)
+    # per geo, the engine's own geo-summed KPI is recovered (float32 precision)
+    np.testing.assert_allclose(by_geo.sum(axis=1), simulator.simulate(plan).kpi, rtol=1e-5)
+    result = monitor(post, new)
+    assert result.n_geos == 2
+    assert result.status is not MonitorStatus.alert, result.findings
+
+
+# ------------------------------------------------------------------------------ command
+def test_cli_exit_codes_json_and_files(
+    run_dir: Path, frame: pd.DataFrame, broken: Path, tmp_path: Path
+) -> None:
+    same = tmp_path / "same.csv"
+    frame.iloc[N_TRAIN:].to_csv(same, index=False)
+    runner = CliRunner()
+    ok = runner.invoke(app, ["monitor", str(run_dir), "--actuals", str(same), "--json"])
+    assert ok.exit_code in (0, 1), ok.output
+    assert json.loads(ok.output)["status"] in ("ok", "warn")
+
+    out = tmp_path / "out"
+    alert = runner.invoke(
+        app, ["monitor", str(run_dir), "--actuals", str(broken), "--out", str(out)]
+    )
+    assert alert.exit_code == 3, alert.output
+    assert alert.output.startswith("alert:")
+    saved = json.loads((out / "monitor.json").read_text())
+    assert saved["metrics"]["cusum_fired_week"] is not None
+    assert len(saved["weeks"]) == 20
+    page = (out / "monitor.html").read_text()
+    assert page.count("data:image/png;base64,") == 2
+
+
+def test_cli_wrong_start_date_exits_2(run_dir: Path, frame: pd.DataFrame, tmp_path: Path) -> None:
+    late = tmp_path / "late.csv"
+    frame.iloc[N_TRAIN + 2 :].to_csv(late, index=False)
+    res = CliRunner().invoke(app, ["monitor", str(run_dir), "--actuals", str(late)])
+    assert res.exit_code == 2
+    assert "actuals start on 2023-12-18, expected 2023-12-04" in res.output
+
+
+def test_cli_logs_metrics_to_the_registered_run(
+    run_dir: Path, frame: pd.DataFrame, settings: LifecycleSettings, tmp_path: Path
+) -> None:
+    info = register(run_dir, "brand", settings)
+    new = tmp_path / "new.csv"
+    frame.iloc[N_TRAIN:].to_csv(new, index=False)
+    res = CliRunner().invoke(app, ["monitor", "models:/brand/1", "--actuals", str(new)])
+    assert res.exit_code in (0, 1), res.output
+    history = make_client(settings).get_metric_history(info.run_id, "monitor.coverage_90")
+    assert len(history) == 1
+    assert 0.0 <= history[0].value <= 1.0
+    assert history[0].timestamp > 0
