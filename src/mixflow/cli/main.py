@@ -435,6 +435,7 @@ def summary(run_dir: Annotated[Path, typer.Argument(help="run directory")]) -> N
 
 
 # lifecycle commands (register, promote, audit, models) register themselves on `app`
+from mixflow.cli import experiment as _experiment  # noqa: E402,F401
 from mixflow.cli import lifecycle as _lifecycle  # noqa: E402,F401
 from mixflow.cli import monitor as _monitor  # noqa: E402,F401
 

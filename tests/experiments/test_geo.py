@@ -1,0 +1,211 @@
+"""Geo-experiment analysis: GeoLift reference figures, synthetic recovery, errors, CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from mixflow.cli.main import app
+from mixflow.errors import DataError
+from mixflow.experiments import GeoMethod, GeoResult, analyze_geo_experiment, sc_weights
+
+GEOLIFT = Path(__file__).resolve().parents[3] / "shared" / "data" / "geo_experiments"
+GEOLIFT_TEST = GEOLIFT / "geolift_test.csv"
+# days 91-105 of geolift_test.csv (it starts on 2021-01-01)
+START, END = date(2021, 4, 1), date(2021, 4, 15)
+COLUMNS: dict[str, Any] = {"date_column": "date", "location_column": "location", "kpi_column": "Y"}
+
+
+def _synthetic(effect: float, seed: int = 0) -> pd.DataFrame:
+    """30 locations x 120 days from a two-factor model; locations 'g0','g1' get ``effect``
+    (a fraction of their level) over the last 20 days."""
+    rng = np.random.default_rng(seed)
+    n_loc, n_days = 30, 120
+    t = np.arange(n_days)
+    factors = np.stack([np.sin(2 * np.pi * t / 7), np.cumsum(rng.normal(0, 1, n_days))])
+    loadings = rng.uniform(0.5, 1.5, (n_loc, 2))
+    level = rng.uniform(800, 1200, n_loc)
+    kpi = level[:, None] + 30 * loadings @ factors + rng.normal(0, 10, (n_loc, n_days))
+    kpi[:2, -20:] *= 1 + effect
+    days = [date(2022, 1, 1) + timedelta(days=int(d)) for d in t]
+    return pd.DataFrame(
+        {
+            "date": days * n_loc,
+            "location": np.repeat([f"g{i}" for i in range(n_loc)], n_days),
+            "Y": kpi.ravel(),
+            "spend": 50.0,
+        }
+    )
+
+
+SYN_START, SYN_END = date(2022, 1, 1) + timedelta(days=100), date(2022, 1, 1) + timedelta(days=119)
+
+
+def _syn(table: pd.DataFrame, method: GeoMethod, **kw: Any) -> GeoResult:
+    return analyze_geo_experiment(
+        table, treated=["g0", "g1"], start=SYN_START, end=SYN_END, method=method, **COLUMNS, **kw
+    )
+
+
+def test_geolift_reference_figures_ascm() -> None:
+    # GeoLift's walkthrough: ATT ~155.6, incremental ~4,667, lift ~5.4 %
+    table = pd.read_csv(GEOLIFT_TEST)
+    result = analyze_geo_experiment(
+        table, treated=["chicago", "portland"], start=START, end=END, **COLUMNS
+    )
+    assert result.method is GeoMethod.ascm
+    assert len(result.att) == 15
+    assert result.att_mean == pytest.approx(155.6, rel=0.25)
+    assert 3.5 < result.lift_pct < 7.5
+    assert result.incremental_kpi == pytest.approx(4667, rel=0.25)
+    assert result.scaled_l2_imbalance < 0.5
+    assert result.ci_95[0] <= result.incremental_kpi <= result.ci_95[1]
+
+
+def test_sc_matches_geolift_closely() -> None:
+    table = pd.read_csv(GEOLIFT_TEST)
+    result = analyze_geo_experiment(
+        table, treated=["chicago", "portland"], start=START, end=END, method=GeoMethod.sc, **COLUMNS
+    )
+    assert result.att_mean == pytest.approx(155.6, rel=0.05)
+    assert result.lift_pct == pytest.approx(5.4, abs=0.3)
+
+
+def test_sc_weights_nonnegative_sum_to_one() -> None:
+    rng = np.random.default_rng(1)
+    donors = rng.normal(size=(60, 12))
+    target = donors[:, :3] @ np.array([0.5, 0.3, 0.2]) + rng.normal(0, 0.01, 60)
+    w = sc_weights(target, donors)
+    assert (w >= 0).all()
+    assert w.sum() == pytest.approx(1.0, abs=1e-9)
+    assert w[:3] == pytest.approx([0.5, 0.3, 0.2], abs=0.02)
+
+
+@pytest.mark.parametrize("method", list(GeoMethod))
+def test_recovers_injected_effect(method: GeoMethod) -> None:
+    # 10 % lift; noise sd 10 on a level ~1000 gives an ATT error of ~ a few units, 30 % is wide
+    result = _syn(_synthetic(0.10), method)
+    assert result.lift_pct == pytest.approx(10.0, rel=0.3)
+    assert result.p_value <= 0.05
+    assert result.ci_95[0] > 0
+
+
+@pytest.mark.parametrize("method", [GeoMethod.ascm, GeoMethod.sc])
+def test_no_effect_is_not_significant(method: GeoMethod) -> None:
+    result = _syn(_synthetic(0.0, seed=1), method)
+    assert result.p_value > 0.1
+    assert abs(result.lift_pct) < 2.0
+
+
+def test_no_effect_p_values_roughly_uniform() -> None:
+    # under no effect the conformal p-value should rarely be small: over 10 seeds, at most 3
+    # (binomial(10, 0.05) exceeds 3 with probability < 0.2 %) and a median well above 0.05
+    p_values = [_syn(_synthetic(0.0, seed=s), GeoMethod.ascm).p_value for s in range(10)]
+    assert sum(p <= 0.05 for p in p_values) <= 3
+    assert float(np.median(p_values)) > 0.2
+
+
+def test_spend_gives_iroas() -> None:
+    result = _syn(_synthetic(0.10), GeoMethod.sc, spend_column="spend")
+    assert result.spend == pytest.approx(50.0 * 2 * 20)
+    assert result.iroas == pytest.approx(result.incremental_kpi / 2000.0)
+
+
+def test_missing_column_suggests_name() -> None:
+    table = pd.read_csv(GEOLIFT_TEST)
+    with pytest.raises(DataError, match=r"'locaton' not found \(did you mean 'location'\?\)"):
+        analyze_geo_experiment(
+            table,
+            date_column="date",
+            location_column="locaton",
+            kpi_column="Y",
+            treated=["chicago"],
+            start=START,
+            end=END,
+        )
+
+
+def test_unknown_treated_location() -> None:
+    table = pd.read_csv(GEOLIFT_TEST)
+    with pytest.raises(DataError, match=r"treated location 'chicgo'.*did you mean 'chicago'"):
+        analyze_geo_experiment(table, treated=["chicgo"], start=START, end=END, **COLUMNS)
+
+
+def test_window_outside_data() -> None:
+    table = pd.read_csv(GEOLIFT_TEST)
+    with pytest.raises(DataError, match="must lie inside the data"):
+        analyze_geo_experiment(
+            table, treated=["chicago"], start=date(2021, 5, 1), end=date(2021, 5, 3), **COLUMNS
+        )
+
+
+def test_unbalanced_panel_names_location_and_date() -> None:
+    table = pd.read_csv(GEOLIFT_TEST)
+    table = table.drop(table[(table.location == "austin") & (table.date == "2021-02-01")].index)
+    with pytest.raises(
+        DataError, match=r"unbalanced panel: location 'austin' has no row on 2021-02-01"
+    ):
+        analyze_geo_experiment(table, treated=["chicago"], start=START, end=END, **COLUMNS)
+
+
+def test_nan_kpi_names_column() -> None:
+    table = pd.read_csv(GEOLIFT_TEST)
+    table.loc[5, "Y"] = np.nan
+    with pytest.raises(DataError, match=r"column 'Y' has 1 missing value"):
+        analyze_geo_experiment(table, treated=["chicago"], start=START, end=END, **COLUMNS)
+
+
+def _cli_args(out: Path, kpi: str = "Y") -> list[str]:
+    return [
+        "experiment",
+        "analyze",
+        str(GEOLIFT_TEST),
+        "--date-column",
+        "date",
+        "--location-column",
+        "location",
+        "--kpi-column",
+        kpi,
+        "--treated",
+        "chicago,portland",
+        "--start",
+        "2021-04-01",
+        "--end",
+        "2021-04-15",
+        "--out",
+        str(out),
+    ]
+
+
+def test_cli_end_to_end(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, _cli_args(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    payload = json.loads((tmp_path / "out" / "result.json").read_text())
+    keys = {
+        "att",
+        "incremental_kpi",
+        "lift_pct",
+        "p_value",
+        "ci_90",
+        "ci_95",
+        "weights",
+        "scaled_l2_imbalance",
+        "method",
+    }
+    assert keys <= payload.keys()
+    assert payload["method"] == "ascm"
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 2
+
+
+def test_cli_bad_column_exits_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, _cli_args(tmp_path / "out", kpi="y_typo"))
+    assert result.exit_code == 2
+    assert "column 'y_typo' not found" in result.output
