@@ -223,7 +223,7 @@ def demo_posterior(seed: int, run_dir: Path | None, chains: int, warmup: int, dr
 
 def bench_regret(seed: int, run_dir: Path | None) -> dict[str, Any]:
     """(c) the demo's budget check, scored under the true model."""
-    from mixflow.cli.demo import optimize_recent_budget
+    from mixflow.datasets.truth import optimize_recent_budget
     from mixflow.simulate import Simulator
 
     brand, posterior, fit_seconds = demo_posterior(seed, run_dir, 4, 500, 500)

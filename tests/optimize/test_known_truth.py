@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mixflow.cli.demo import optimize_recent_budget
 from mixflow.data.loaders import dataset_from_frame
 from mixflow.datasets import BrandSimulation, simulate_brand
+from mixflow.datasets.truth import optimize_recent_budget
 from mixflow.simulate import Simulator
 from mixflow.spec import parse_config
 from mixflow.workflow import fit_dataset

@@ -4,7 +4,6 @@ next quarter's budget, scoring the recommendation under the true model."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,25 +12,9 @@ import yaml
 
 from mixflow.data.io import atomic_write_bytes, atomic_write_text
 from mixflow.datasets import BrandSimulation, simulate_brand
-from mixflow.datasets.truth import TrueResponse, TruthComparison, compare_with_truth
-from mixflow.optimize import BudgetOptimizer, BudgetProblem, OptimizationResult, resolve
-from mixflow.optimize.constraints import FeasibleSet
-from mixflow.posterior.posterior import Posterior
+from mixflow.datasets.truth import BudgetCheck, optimize_recent_budget
+from mixflow.optimize.recent import RELATIVE_BOUNDS
 from mixflow.simulate import Simulator
-
-#: weeks in the demo's plan; its budget is the spend of the last as many weeks of data
-PLAN_WEEKS = 13
-#: each channel's share of the budget stays within these multiples of its last-52-week share
-RELATIVE_BOUNDS = (0.5, 2.0)
-
-
-@dataclass(frozen=True, eq=False)
-class BudgetCheck:
-    """An optimized budget for the weeks after the data and how it fares under the truth."""
-
-    result: OptimizationResult
-    feasible: FeasibleSet
-    truth: TruthComparison
 
 
 def run_demo(out: Path, seed: int = 7, quick: bool = False) -> str:
@@ -70,37 +53,6 @@ def run_demo(out: Path, seed: int = 7, quick: bool = False) -> str:
             _format_plan(check, out / "optimize"),
         ]
     )
-
-
-def recent_budget_problem(
-    posterior: Posterior, weeks: int = PLAN_WEEKS
-) -> tuple[BudgetProblem, np.ndarray]:
-    """Spend the last ``weeks`` weeks' total again over the next ``weeks`` (relative bounds
-    :data:`RELATIVE_BOUNDS`); also returns the current plan: each channel's total over those
-    weeks ``(C,)``, which spends the same budget."""
-    recent = np.asarray(posterior.dataset.spend[:, -weeks:], np.float64).sum(axis=(0, 1))
-    problem = BudgetProblem(
-        horizon=weeks, budget=float(recent.sum()), relative_bounds=RELATIVE_BOUNDS
-    )
-    return problem, recent
-
-
-def optimize_recent_budget(
-    simulator: Simulator,
-    truth: TrueResponse,
-    weeks: int = PLAN_WEEKS,
-    seed: int = 0,
-    optimizer: BudgetOptimizer | None = None,
-) -> BudgetCheck:
-    """Optimize the next ``weeks`` weeks at the recent budget over the posterior and score the
-    recommendation, the current split and the true optimum under ``truth``."""
-    problem, current = recent_budget_problem(simulator.posterior, weeks)
-    opt = optimizer or BudgetOptimizer(simulator)
-    result = opt.optimize(problem, current=current, seed=seed)
-    fs = resolve(problem, simulator.posterior.dataset)
-    rec = np.array([result.allocation[ch] for ch in fs.channels])
-    cur = np.array([result.current_allocation[ch] for ch in fs.channels])
-    return BudgetCheck(result, fs, compare_with_truth(truth, fs, rec, cur, seed=seed))
 
 
 def write_plan(simulator: Simulator, check: BudgetCheck, folder: Path) -> None:

@@ -364,9 +364,10 @@ def optimize(
         sim = _simulator_for(run_dir)
         current = None
         if budget is not None and problem.objective.fixed_total:
+            from mixflow.optimize.recent import current_split
+
             # compare like with like: today's channel split (last 13 weeks) at the same budget
-            recent = sim.posterior.dataset.spend[:, -13:].sum(axis=(0, 1))
-            current = recent / recent.sum() * budget
+            current = current_split(sim.posterior.dataset, budget)
         result = BudgetOptimizer(sim).optimize(problem, current=current, seed=seed)
     except MixflowError as err:
         _fail(err)

@@ -21,8 +21,10 @@ from scipy.special import expit
 
 from mixflow.errors import ConvergenceError, SpecError
 
-if TYPE_CHECKING:  # the optimizer's constraints, used by duck typing only
+if TYPE_CHECKING:  # the optimizer's types; datasets does not import the optimizer at load time
+    from mixflow.optimize import BudgetOptimizer, OptimizationResult
     from mixflow.optimize.constraints import FeasibleSet
+    from mixflow.simulate import Simulator
 
 SaturationKind = Literal["hill", "logistic"]
 
@@ -315,10 +317,42 @@ def compare_with_truth(
     )
 
 
+@dataclass(frozen=True, eq=False)
+class BudgetCheck:
+    """An optimized budget for the weeks after the data and how it fares under the truth."""
+
+    result: OptimizationResult
+    feasible: FeasibleSet
+    truth: TruthComparison
+
+
+def optimize_recent_budget(
+    simulator: Simulator,
+    truth: TrueResponse,
+    weeks: int = 13,
+    seed: int = 0,
+    optimizer: BudgetOptimizer | None = None,
+) -> BudgetCheck:
+    """Optimize the next ``weeks`` weeks at the recent budget over the posterior and score the
+    recommendation, the current split and the true optimum under ``truth``."""
+    from mixflow.optimize import BudgetOptimizer, resolve
+    from mixflow.optimize.recent import recent_budget_problem
+
+    problem, current = recent_budget_problem(simulator.posterior, weeks)
+    opt = optimizer or BudgetOptimizer(simulator)
+    result = opt.optimize(problem, current=current, seed=seed)
+    fs = resolve(problem, simulator.posterior.dataset)
+    rec = np.array([result.allocation[ch] for ch in fs.channels])
+    cur = np.array([result.current_allocation[ch] for ch in fs.channels])
+    return BudgetCheck(result, fs, compare_with_truth(truth, fs, rec, cur, seed=seed))
+
+
 __all__ = [
+    "BudgetCheck",
     "SaturationKind",
     "TrueResponse",
     "TruthComparison",
     "compare_with_truth",
+    "optimize_recent_budget",
     "true_optimum",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -82,11 +81,6 @@ def fit_run(
     analysis = analyze(posterior)
     write_run(posterior, analysis, out_dir, config_file=config_path)
     return posterior, analysis
-
-
-def clear_dir(path: Path) -> None:
-    if path.exists():
-        shutil.rmtree(path)
 
 
 __all__ = [
