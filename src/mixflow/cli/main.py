@@ -437,6 +437,8 @@ def summary(run_dir: Annotated[Path, typer.Argument(help="run directory")]) -> N
 
 # lifecycle commands (register, promote, audit, models) register themselves on `app`
 from mixflow.cli import experiment as _experiment  # noqa: E402,F401
+from mixflow.cli import experiment_design as _experiment_design  # noqa: E402,F401
+from mixflow.cli import experiment_impact as _experiment_impact  # noqa: E402,F401
 from mixflow.cli import lifecycle as _lifecycle  # noqa: E402,F401
 from mixflow.cli import monitor as _monitor  # noqa: E402,F401
 
