@@ -154,6 +154,25 @@ class TrueResponse:
             grad += self.weights[:, lg] * deriv[:, lag + lg : lag + lg + h]
         return float(value.sum()), grad * (k * self.exposure_per_currency)[:, None, :]
 
+    def lift(self, channel: int, exposure_change: np.ndarray, measured: np.ndarray) -> float:
+        """True incremental KPI of changing one channel's exposure during the data window.
+
+        Args:
+            channel: index of the channel.
+            exposure_change: ``(G, T)`` change of the channel's exposure (its exposure units:
+                spend over cost per exposure).
+            measured: ``(G, T + L)`` the geo-periods summed (carryover periods included).
+        """
+        g, t, lag = self.pop.shape[0], self.n_times, self.max_lag
+        base = np.zeros((g, t + lag, len(self.channels)))
+        base[:, :t] = self.history
+        moved = base.copy()
+        delta = np.asarray(exposure_change, np.float64) / self.pop[:, None]
+        moved[:, :t, channel] = np.maximum(base[:, :t, channel] + delta / self.scale[channel], 0)
+        diff = self._saturate(self._adstock(moved)) - self._saturate(self._adstock(base))
+        per_cell = self.kpi_per_saturated[:, None, channel] * diff[:, :, channel]
+        return float(np.where(measured, per_cell, 0.0).sum())
+
     # ------------------------------------------------------------------ internals
     def _windows(self, spend: np.ndarray, start: int | None) -> tuple[np.ndarray, np.ndarray]:
         """Scaled exposure ``(G, L + H + L, C)``: the history tail alone, and with the plan."""

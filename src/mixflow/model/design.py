@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from mixflow.data.dataset import MMMDataset
+from mixflow.data.lift_tests import LiftTest
 from mixflow.errors import SpecError
+from mixflow.model.calibration import CalibrationArrays, calibration_arrays
 from mixflow.spec.model_spec import ModelSpec, PriorParameterization, Trend
 from mixflow.transforms.adstock import lag_stack
 
@@ -41,6 +43,7 @@ class Design:
         spend_total: ``(C,)`` spend over the data window.
         roi_loc, roi_scale: ``(C,)`` log-median and log-sd of the ROI priors.
         coef_sigma: ``(C,)`` half-normal scales (coefficient parameterization).
+        calibration: lift tests laid on the panel (none by default).
     """
 
     y: np.ndarray
@@ -64,6 +67,7 @@ class Design:
     intercept_loc: float
     n_times: int
     max_lag: int
+    calibration: CalibrationArrays | None = None
 
     @property
     def n_geos(self) -> int:
@@ -96,6 +100,12 @@ class Design:
         out = {n: np.asarray(getattr(self, n), dtype=np.float32) for n in names}
         out["obs_mask"] = np.asarray(self.obs_mask, dtype=bool)
         out["intercept_loc"] = np.asarray(self.intercept_loc, dtype=np.float32)
+        cal = self.calibration or CalibrationArrays.empty(
+            self.n_geos, self.n_times + self.max_lag, self.max_lag
+        )
+        out["cal_channel"] = np.asarray(cal.channel, dtype=np.int32)
+        for name in ("dx", "weight", "obs", "se"):
+            out[f"cal_{name}"] = np.asarray(getattr(cal, name), dtype=np.float32)
         return out
 
 
@@ -153,8 +163,14 @@ def scale_exposure(
     return exposure / population[:, None, None] / media_scale[None, None, :]
 
 
-def build_design(data: MMMDataset, spec: ModelSpec, holdout_weeks: int = 0) -> Design:
-    """Scale ``data`` for the model; the last ``holdout_weeks`` periods are left out of the likelihood."""
+def build_design(
+    data: MMMDataset,
+    spec: ModelSpec,
+    holdout_weeks: int = 0,
+    lift_tests: tuple[LiftTest, ...] = (),
+) -> Design:
+    """Scale ``data`` for the model; the last ``holdout_weeks`` periods are left out of the
+    likelihood; ``lift_tests`` become calibration terms (see :mod:`mixflow.model.calibration`)."""
     t = data.n_times
     lag = spec.max_lag
     if holdout_weeks >= t - 10:
@@ -227,4 +243,7 @@ def build_design(data: MMMDataset, spec: ModelSpec, holdout_weeks: int = 0) -> D
         intercept_loc=float(np.mean(y[:, obs_mask])) * (1.0 - spec.priors.media_share),
         n_times=t,
         max_lag=lag,
+        calibration=calibration_arrays(lift_tests, data, lag, kpi_scale, media_scale, x)
+        if lift_tests
+        else None,
     )

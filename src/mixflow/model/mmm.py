@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
 
+from mixflow.model.calibration import implied_lift
 from mixflow.spec.model_spec import Likelihood, ModelSpec, PriorParameterization, Trend
 from mixflow.transforms.adstock import apply_adstock
 from mixflow.transforms.registry import adstock_component, saturation_component
@@ -151,12 +152,15 @@ def baseline_components(params: Params, arrays: Arrays) -> dict[str, jnp.ndarray
     }
 
 
-def predict(params: Params, arrays: Arrays, spec: ModelSpec) -> dict[str, jnp.ndarray]:
+def predict(
+    params: Params, arrays: Arrays, spec: ModelSpec, saturated: jnp.ndarray | None = None
+) -> dict[str, jnp.ndarray]:
     """Mean KPI and its parts in scaled units over padded time.
 
     Returns ``mu (G, T')``, ``media (G, T', C)``, ``beta (G, C)`` and the baseline parts.
+    ``saturated``: the historical ``saturated_media`` when the caller already has it.
     """
-    s = saturated_media(params, arrays["x_lag"], spec)
+    s = saturated_media(params, arrays["x_lag"], spec) if saturated is None else saturated
     beta = media_coefficients(params, arrays, spec, s)
     media = s * beta[:, None, :]
     base = baseline_components(params, arrays)
@@ -173,7 +177,8 @@ def predict(params: Params, arrays: Arrays, spec: ModelSpec) -> dict[str, jnp.nd
 def mmm_model(arrays: Arrays, spec: ModelSpec) -> None:
     """The NumPyro model function (observed ``y`` is ``arrays['y']`` under ``obs_mask``)."""
     params = sample_params(arrays, spec)
-    out = predict(params, arrays, spec)
+    saturated = saturated_media(params, arrays["x_lag"], spec)
+    out = predict(params, arrays, spec, saturated)
     t = arrays["y"].shape[1]
     mu = out["mu"][:, :t]
     if spec.likelihood is Likelihood.STUDENT_T:
@@ -183,3 +188,6 @@ def mmm_model(arrays: Arrays, spec: ModelSpec) -> None:
     mask = jnp.broadcast_to(arrays["obs_mask"][None, :], mu.shape)
     with numpyro.handlers.mask(mask=mask):
         numpyro.sample("y", like.to_event(0), obs=arrays["y"])
+    if arrays["cal_obs"].shape[0]:
+        lift = implied_lift(params, arrays, spec, saturated, out["beta"])
+        numpyro.sample("lift_obs", dist.Normal(lift, arrays["cal_se"]), obs=arrays["cal_obs"])

@@ -22,9 +22,10 @@ from mixflow.data.dataset import MMMDataset
 from mixflow.data.io import atomic_write_text
 from mixflow.errors import RunDirError
 from mixflow.inference.diagnostics import Diagnostics
+from mixflow.model.calibration import model_spec_for
 from mixflow.model.design import Design, build_design
 from mixflow.spec.config import MixflowConfig, parse_config
-from mixflow.spec.model_spec import FitMethod, ModelSpec, model_spec_from_config
+from mixflow.spec.model_spec import FitMethod, ModelSpec
 
 SCHEMA_VERSION = 1
 POSTERIOR_FILE = "posterior.nc"
@@ -43,7 +44,7 @@ class Posterior:
 
     @cached_property
     def spec(self) -> ModelSpec:
-        return model_spec_from_config(self.config)
+        return model_spec_for(self.config, self.dataset)[0]
 
     @property
     def holdout_weeks(self) -> int:

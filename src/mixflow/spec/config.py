@@ -105,11 +105,36 @@ class FitSection(_Strict):
     progress_bar: bool = True
 
 
+class LiftTestConfig(_Strict):
+    """One lift test, inline (the columns of the experiments table)."""
+
+    channel: str = Field(min_length=1)
+    start: str
+    end: str
+    geos: str = ""
+    spend_change: float
+    incremental_kpi: float
+    standard_error: float = Field(gt=0)
+    measured_until: str | None = None
+
+
+class CalibrationConfig(_Strict):
+    #: experiments table (CSV), relative to the config file; see docs/model.md
+    experiments: str | None = None
+    #: ``likelihood``: each test is an extra likelihood term on the model-implied lift;
+    #: ``roi_prior``: the tests set the tested channels' ROI priors instead
+    method: Literal["likelihood", "roi_prior"] = "likelihood"
+    #: lift tests written inline (mixflow inlines the experiments table here when it fits, so a
+    #: run's saved config carries its tests)
+    tests: list[LiftTestConfig] = Field(default_factory=list)
+
+
 class MixflowConfig(_Strict):
     name: str | None = None
     data: DataConfig
     model: ModelConfig = Field(default_factory=ModelConfig)
     fit: FitSection = Field(default_factory=FitSection)
+    calibration: CalibrationConfig | None = None
 
     @field_validator("name")
     @classmethod

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
+from mixflow.data.lift_tests import LiftTest, lift_test_from_record, load_lift_tests
 from mixflow.errors import SpecError
-from mixflow.spec.config import MixflowConfig
+from mixflow.spec.config import CalibrationConfig, LiftTestConfig, MixflowConfig
 
 
 class Adstock(StrEnum):
@@ -34,6 +36,13 @@ class Likelihood(StrEnum):
 class PriorParameterization(StrEnum):
     ROI = "roi"
     COEFFICIENT = "coefficient"
+
+
+class CalibrationMethod(StrEnum):
+    """How lift tests enter the model."""
+
+    LIKELIHOOD = "likelihood"
+    ROI_PRIOR = "roi_prior"
 
 
 class FitMethod(StrEnum):
@@ -167,3 +176,54 @@ def fit_config_from_config(cfg: MixflowConfig) -> FitConfig:
         svi_steps=f.svi_steps,
         progress_bar=f.progress_bar,
     )
+
+
+@dataclass(frozen=True)
+class CalibrationSpec:
+    """Lift tests and how they calibrate the model (see :mod:`mixflow.data.lift_tests`)."""
+
+    tests: tuple[LiftTest, ...]
+    method: CalibrationMethod = CalibrationMethod.LIKELIHOOD
+
+    def __post_init__(self) -> None:
+        if not self.tests:
+            raise SpecError("calibration: no lift tests (give calibration.experiments or tests)")
+
+
+def inline_calibration(cfg: MixflowConfig, base_dir: Path) -> MixflowConfig:
+    """``cfg`` with its experiments table read and written into ``calibration.tests``, so the
+    config alone (as saved with a run) carries every lift test."""
+    cal = cfg.calibration
+    if cal is None or cal.experiments is None:
+        return cfg
+    path = Path(cal.experiments)
+    tests = load_lift_tests(path if path.is_absolute() else base_dir / path)
+    inlined = [LiftTestConfig(**t.to_record()) for t in tests]
+    new_cal = CalibrationConfig(experiments=None, method=cal.method, tests=[*cal.tests, *inlined])
+    return cfg.model_copy(update={"calibration": new_cal})
+
+
+def calibration_from_config(cfg: MixflowConfig) -> CalibrationSpec | None:
+    """The calibration of an inlined config (see :func:`inline_calibration`), if any."""
+    cal = cfg.calibration
+    if cal is None:
+        return None
+    if cal.experiments is not None:
+        raise SpecError(
+            "calibration.experiments must be read first (inline_calibration); this is a bug"
+        )
+    tests = tuple(
+        lift_test_from_record(t.model_dump(), f"calibration.tests[{i}]")
+        for i, t in enumerate(cal.tests)
+    )
+    channels = {m.name for m in cfg.data.media}
+    for test in tests:
+        if test.channel not in channels:
+            from mixflow.errors import did_you_mean
+
+            raise SpecError(
+                f"{test.label}: unknown channel '{test.channel}'"
+                f"{did_you_mean(test.channel, channels)}; channels are: "
+                f"{', '.join(sorted(channels))}"
+            )
+    return CalibrationSpec(tests=tests, method=CalibrationMethod(cal.method))

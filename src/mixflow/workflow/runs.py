@@ -11,18 +11,23 @@ from mixflow.data.dataset import MMMDataset
 from mixflow.data.io import atomic_write_bytes, atomic_write_text
 from mixflow.data.loaders import load_dataset
 from mixflow.inference.fit import fit_design
+from mixflow.model.calibration import model_spec_for
 from mixflow.model.design import build_design
 from mixflow.posterior.posterior import Posterior
 from mixflow.spec.config import MixflowConfig, load_config
-from mixflow.spec.model_spec import FitMethod, fit_config_from_config, model_spec_from_config
+from mixflow.spec.model_spec import FitMethod, fit_config_from_config, inline_calibration
 
 
 def validate_config(path: Path) -> tuple[MixflowConfig, MMMDataset]:
-    """Load and check a config and its data; raises SpecError/DataError with the reason."""
+    """Load and check a config and its data; raises SpecError/DataError with the reason.
+
+    The returned config carries its lift tests inline (the experiments table is read here)."""
     cfg, base = load_config(path)
-    spec = model_spec_from_config(cfg)
+    cfg = inline_calibration(cfg, base)
     data = load_dataset(cfg.data, base)
-    build_design(data, spec, cfg.fit.holdout_weeks)  # checks holdout length, spend for ROI priors
+    spec, tests = model_spec_for(cfg, data)
+    # checks holdout length, spend for ROI priors, lift tests against the panel
+    build_design(data, spec, cfg.fit.holdout_weeks, tests)
     return cfg, data
 
 
@@ -36,9 +41,9 @@ def with_overrides(cfg: MixflowConfig, **fit_overrides: Any) -> MixflowConfig:
 
 def fit_dataset(cfg: MixflowConfig, data: MMMDataset) -> Posterior:
     """Fit the model described by ``cfg`` to ``data``."""
-    spec = model_spec_from_config(cfg)
+    spec, tests = model_spec_for(cfg, data)
     fit_cfg = fit_config_from_config(cfg)
-    design = build_design(data, spec, fit_cfg.holdout_weeks)
+    design = build_design(data, spec, fit_cfg.holdout_weeks, tests)
     out = fit_design(design, spec, fit_cfg)
     return Posterior(out.samples, cfg, data, out.diagnostics, out.method, out.sample_stats)
 

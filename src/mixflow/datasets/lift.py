@@ -1,0 +1,53 @@
+"""Lift tests on a simulated brand: what an experiment would measure under the true model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import numpy as np
+
+from mixflow.data.dataset import MMMDataset
+from mixflow.data.lift_tests import LiftTest, spend_change_cells
+from mixflow.datasets.truth import TrueResponse
+from mixflow.errors import SpecError
+
+
+def true_lift(truth: TrueResponse, test: LiftTest, data: MMMDataset) -> float:
+    """The exact incremental KPI of ``test``'s spend change under the true model, over the
+    periods the test measures (its window plus ``max_lag`` carryover periods by default)."""
+    cells = spend_change_cells(test, data, truth.max_lag)
+    return truth.lift(cells.channel, cells.exposure, cells.measured)
+
+
+def simulated_lift_test(
+    truth: TrueResponse,
+    data: MMMDataset,
+    channel: str,
+    start: date,
+    end: date,
+    spend_change: float,
+    relative_se: float,
+    rng: np.random.Generator,
+    geos: Sequence[str] = (),
+) -> LiftTest:
+    """A lift test as an experiment would report it: the true lift plus Normal noise whose sd
+    (the reported standard error) is ``relative_se`` times the true lift's magnitude."""
+    if not relative_se > 0:
+        raise SpecError(f"relative_se must be > 0, got {relative_se}")
+    probe = LiftTest(channel, start, end, tuple(geos), spend_change, 0.0, 1.0)
+    value = true_lift(truth, probe, data)
+    se = relative_se * max(abs(value), 1e-9)
+    return LiftTest(
+        channel,
+        start,
+        end,
+        tuple(geos),
+        spend_change,
+        incremental_kpi=float(value + rng.normal(0.0, se)),
+        standard_error=float(se),
+        label=f"simulated {channel} test",
+    )
+
+
+__all__ = ["simulated_lift_test", "true_lift"]

@@ -1,0 +1,595 @@
+"""Single-series causal impact: a Bayesian structural time series fitted on the pre-period and
+projected over the post-period as the counterfactual of one treated series (Brodersen et al.
+2015, the model behind Google's CausalImpact), for tests without a geo split.
+
+Model, on the pre-period standardized series (``y`` and every covariate centred and scaled by
+their pre-period mean and standard deviation)::
+
+    y_t  = mu_t + x_t . beta + eps_t,      eps_t ~ N(0, sigma_obs^2)
+    mu_t = mu_{t-1} + eta_t,               eta_t ~ N(0, sigma_level^2),   mu_1 ~ N(0, 1)
+
+- ``sigma_level^2 ~ InverseGamma(16, 16 s^2)`` with ``s = prior_level_sd`` (0.01 by default):
+  CausalImpact's prior, 32 pseudo-observations of a level that moves by 1 % of the pre-period
+  standard deviation per step; raise it for series whose level drifts.
+- ``sigma_obs ~ HalfNormal(1)``.
+- ``beta``: regularized horseshoe (Piironen & Vehtari 2017), non-centred, with ``expected_model_size``
+  covariates expected to matter (global scale ``p0 / (p - p0) / sqrt(n_pre)``; with at most ``p0``
+  covariates the global scale is ``HalfCauchy(1)``), slab scale 2 and 4 degrees of freedom. It
+  plays the part of CausalImpact's spike-and-slab prior, which NUTS cannot sample.
+
+The level is marginalized with a Kalman filter in ``jax.lax.scan``, so NUTS only samples the two
+variances and the regression coefficients. For each posterior draw the counterfactual is then
+drawn by filtering the pre-period again, drawing the level at the first post-period step from
+its one-step-ahead distribution, walking it forward and adding the regression and observation
+noise; pre-period "predictions" are one-step-ahead predictive draws (for the charts).
+
+Figures: the point-wise effect is ``y_t - y_hat_t``; the average and cumulative effects are its
+mean and sum over the post-period, with equal-tailed 90 % / 95 % intervals over draws; the
+relative effect is ``sum(effect) / sum(y_hat)`` in percent; ``p_value`` is the posterior
+tail-area probability of the observed post-period sum under the counterfactual,
+``min(#(sum y_hat >= sum y), #(sum y_hat <= sum y)) + 1`` over ``n_draws + 1`` (as CausalImpact).
+
+Shapes: ``n_times`` analysed rows, the first ``n_pre`` of them the pre-period, the other
+``n_post`` the post-period; covariates ``x`` are ``(n_times, n_covariates)``. Every figure is
+in the response's units.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+import pandas as pd
+from numpyro.infer import MCMC, NUTS, init_to_median
+
+from mixflow.errors import DataError, SpecError, did_you_mean
+from mixflow.inference import Diagnostics, compute_diagnostics, resolve_chain_method
+
+MIN_PRE_POINTS: Final = 3
+"""The pre-period needs at least this many points plus one per covariate."""
+_LEVEL_PRIOR_SAMPLE_SIZE: Final = 32.0
+_INIT_LEVEL_SD: Final = 1.0
+_SLAB_SCALE: Final = 2.0
+_SLAB_DF: Final = 4.0
+_SAMPLED_SITES: Final = ("sigma_obs", "sigma_level", "beta")
+
+
+@dataclass(frozen=True)
+class ImpactConfig:
+    """Sampler and prior settings. ``prior_level_sd`` is in pre-period standard deviations of
+    the response per time step; ``expected_model_size`` is the number of covariates expected to
+    matter (the horseshoe's sparsity)."""
+
+    draws: int = 1000
+    warmup: int = 1000
+    chains: int = 2
+    seed: int = 0
+    prior_level_sd: float = 0.01
+    expected_model_size: float = 3.0
+    target_accept: float = 0.9
+
+    def __post_init__(self) -> None:
+        for name in ("draws", "warmup", "chains"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise SpecError(f"{name} must be a positive integer, got {value!r}")
+        if not self.prior_level_sd > 0:
+            raise SpecError(f"prior_level_sd must be > 0, got {self.prior_level_sd!r}")
+        if not self.expected_model_size > 0:
+            raise SpecError(
+                f"expected_model_size must be > 0, got {self.expected_model_size!r}"
+            )
+        if not 0 < self.target_accept < 1:
+            raise SpecError(f"target_accept must lie in (0, 1), got {self.target_accept!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "draws": self.draws,
+            "warmup": self.warmup,
+            "chains": self.chains,
+            "seed": self.seed,
+            "prior_level_sd": self.prior_level_sd,
+            "expected_model_size": self.expected_model_size,
+            "target_accept": self.target_accept,
+        }
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Posterior summary of one quantity: mean, standard deviation and equal-tailed intervals."""
+
+    mean: float
+    sd: float
+    ci_90: tuple[float, float]
+    ci_95: tuple[float, float]
+
+    @classmethod
+    def of(cls, draws: np.ndarray) -> Estimate:
+        """Summarize ``draws`` of shape ``(n_draws,)``."""
+        q = np.quantile(draws, [0.025, 0.05, 0.95, 0.975])
+        return cls(
+            mean=float(np.mean(draws)),
+            sd=float(np.std(draws, ddof=1)) if draws.size > 1 else 0.0,
+            ci_90=(float(q[1]), float(q[2])),
+            ci_95=(float(q[0]), float(q[3])),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mean": self.mean, "sd": self.sd, "ci_90": list(self.ci_90), "ci_95": list(self.ci_95)}
+
+
+@dataclass(frozen=True, eq=False)
+class ImpactSeries:
+    """Per-time bands for the charts, each ``(n_times,)``: ``*_lower``/``*_upper`` bound the 95 %
+    interval. Pre-period predictions are one-step-ahead; the cumulative effect is 0 there."""
+
+    observed: np.ndarray
+    predicted_mean: np.ndarray
+    predicted_lower: np.ndarray
+    predicted_upper: np.ndarray
+    effect_mean: np.ndarray
+    effect_lower: np.ndarray
+    effect_upper: np.ndarray
+    cumulative_mean: np.ndarray
+    cumulative_lower: np.ndarray
+    cumulative_upper: np.ndarray
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {name: [float(v) for v in getattr(self, name)] for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True, eq=False)
+class ImpactResult:
+    """The analysed intervention. ``times`` labels the ``n_times`` analysed rows (ISO text);
+    ``relative_effect_pct`` is in percent; ``coefficients`` are per unit of each covariate, in
+    response units; ``observation_sd`` and ``level_sd`` (per step) are in response units."""
+
+    response: str
+    covariates: tuple[str, ...]
+    times: tuple[str, ...]
+    n_pre: int
+    actual_average: float
+    actual_cumulative: float
+    predicted_average: Estimate
+    predicted_cumulative: Estimate
+    effect_average: Estimate
+    effect_cumulative: Estimate
+    relative_effect_pct: Estimate
+    p_value: float
+    coefficients: dict[str, Estimate]
+    observation_sd: Estimate
+    level_sd: Estimate
+    diagnostics: Diagnostics
+    config: ImpactConfig
+    series: ImpactSeries = field(repr=False)
+
+    @property
+    def n_post(self) -> int:
+        return len(self.times) - self.n_pre
+
+    @property
+    def prob_causal_effect(self) -> float:
+        """Posterior probability of a causal effect, ``1 - p_value``."""
+        return 1.0 - self.p_value
+
+    @property
+    def pre_period(self) -> tuple[str, str]:
+        return self.times[0], self.times[self.n_pre - 1]
+
+    @property
+    def post_period(self) -> tuple[str, str]:
+        return self.times[self.n_pre], self.times[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": "bsts: local level + static regression (regularized horseshoe), NUTS",
+            "response": self.response,
+            "covariates": list(self.covariates),
+            "pre_period": list(self.pre_period),
+            "post_period": list(self.post_period),
+            "n_pre": self.n_pre,
+            "n_post": self.n_post,
+            "average": {
+                "actual": self.actual_average,
+                "predicted": self.predicted_average.to_dict(),
+                "effect": self.effect_average.to_dict(),
+            },
+            "cumulative": {
+                "actual": self.actual_cumulative,
+                "predicted": self.predicted_cumulative.to_dict(),
+                "effect": self.effect_cumulative.to_dict(),
+            },
+            "relative_effect_pct": self.relative_effect_pct.to_dict(),
+            "p_value": self.p_value,
+            "prob_causal_effect": self.prob_causal_effect,
+            "coefficients": {k: v.to_dict() for k, v in self.coefficients.items()},
+            "observation_sd": self.observation_sd.to_dict(),
+            "level_sd": self.level_sd.to_dict(),
+            "diagnostics": self.diagnostics.to_dict(),
+            "config": self.config.to_dict(),
+            "series": {"time": list(self.times), **self.series.to_dict()},
+        }
+
+
+# --------------------------------------------------------------------------- model
+
+
+def _kalman_filter(
+    resid: jnp.ndarray, obs_var: jnp.ndarray, level_var: jnp.ndarray
+) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray, jnp.ndarray, jnp.ndarray]:
+    """Filter a local level observed in ``resid`` ``(n,)`` (the response minus the regression).
+
+    Returns the one-step-ahead mean and variance of the level at step ``n + 1`` (scalars), and
+    per step ``(n,)`` the predicted level, the innovation variance and the innovation.
+    """
+
+    def step(
+        carry: tuple[jnp.ndarray, jnp.ndarray], r: jnp.ndarray
+    ) -> tuple[tuple[jnp.ndarray, jnp.ndarray], tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]]:
+        a, p = carry
+        f = p + obs_var
+        v = r - a
+        gain = p / f
+        return (a + gain * v, p * (1.0 - gain) + level_var), (a, f, v)
+
+    init = (jnp.zeros(()), jnp.full((), _INIT_LEVEL_SD**2))
+    (a_next, p_next), (a_pred, f, v) = jax.lax.scan(step, init, resid)
+    return a_next, p_next, a_pred, f, v
+
+
+def _global_scale(n_covariates: int, n_pre: int, expected_model_size: float) -> float:
+    p0 = expected_model_size
+    if n_covariates <= p0:
+        return 1.0
+    return p0 / (n_covariates - p0) / math.sqrt(n_pre)
+
+
+def _bsts_model(
+    y: jnp.ndarray, x: jnp.ndarray, *, prior_level_sd: float, global_scale: float
+) -> None:
+    """Local level + static regression on standardized ``y`` ``(n_pre,)`` and ``x``
+    ``(n_pre, n_covariates)``, the level marginalized by the Kalman filter."""
+    p = x.shape[1]
+    half = _LEVEL_PRIOR_SAMPLE_SIZE / 2.0
+    level_var = numpyro.sample("level_var", dist.InverseGamma(half, half * prior_level_sd**2))
+    numpyro.deterministic("sigma_level", jnp.sqrt(level_var))
+    sigma_obs = numpyro.sample("sigma_obs", dist.HalfNormal(1.0))
+    if p > 0:
+        tau = numpyro.sample("tau", dist.HalfCauchy(global_scale))
+        lam = numpyro.sample("lambda", dist.HalfCauchy(jnp.ones(p)))
+        slab_var = numpyro.sample(
+            "slab_var", dist.InverseGamma(_SLAB_DF / 2.0, _SLAB_DF / 2.0 * _SLAB_SCALE**2)
+        )
+        lam_tilde = jnp.sqrt(slab_var * lam**2 / (slab_var + tau**2 * lam**2))
+        z = numpyro.sample("z", dist.Normal(jnp.zeros(p), 1.0))
+        beta = numpyro.deterministic("beta", z * tau * lam_tilde)
+        resid = y - x @ beta
+    else:
+        resid = y
+    _, _, _, f, v = _kalman_filter(resid, sigma_obs**2, level_var)
+    numpyro.factor("loglik", -0.5 * jnp.sum(jnp.log(2.0 * jnp.pi * f) + v**2 / f))
+
+
+def _draw_paths(
+    key: jnp.ndarray,
+    sigma_obs: jnp.ndarray,
+    sigma_level: jnp.ndarray,
+    beta: jnp.ndarray,
+    y_pre: jnp.ndarray,
+    x_pre: jnp.ndarray,
+    x_post: jnp.ndarray,
+) -> jnp.ndarray:
+    """One draw's standardized path ``(n_pre + n_post,)``: one-step-ahead predictive draws over
+    the pre-period, then the counterfactual simulated forward over the post-period."""
+    n_post = x_post.shape[0]
+    reg_pre = x_pre @ beta
+    a_next, p_next, a_pred, f, _ = _kalman_filter(y_pre - reg_pre, sigma_obs**2, sigma_level**2)
+    k_pre, k_level, k_walk, k_obs = jax.random.split(key, 4)
+    pre = a_pred + reg_pre + jnp.sqrt(f) * jax.random.normal(k_pre, a_pred.shape)
+    first = a_next + jnp.sqrt(p_next) * jax.random.normal(k_level)
+    steps = sigma_level * jax.random.normal(k_walk, (n_post,))
+    level = first + jnp.concatenate([jnp.zeros(1), jnp.cumsum(steps[:-1])])
+    post = level + x_post @ beta + sigma_obs * jax.random.normal(k_obs, (n_post,))
+    return jnp.concatenate([pre, post])
+
+
+_draw_all_paths = jax.jit(
+    jax.vmap(_draw_paths, in_axes=(0, 0, 0, 0, None, None, None)),
+)
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+def _standardize(values: np.ndarray, n_pre: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centre and scale each column by its pre-period mean and sd; return (scaled, mean, sd)."""
+    mean = values[:n_pre].mean(axis=0)
+    sd = values[:n_pre].std(axis=0, ddof=1)
+    return (values - mean) / sd, mean, sd
+
+
+def _check_arrays(
+    y: np.ndarray, x: np.ndarray, n_pre: int, response: str, covariates: Sequence[str]
+) -> None:
+    if y.ndim != 1:
+        raise DataError(f"response '{response}' must be one series (n_times,), got shape {y.shape}")
+    if x.ndim != 2 or x.shape[0] != y.shape[0]:
+        raise DataError(
+            f"covariates must have shape (n_times={y.shape[0]}, n_covariates), got {x.shape}"
+        )
+    if len(covariates) != x.shape[1]:
+        raise DataError(f"{x.shape[1]} covariate column(s) but {len(covariates)} name(s)")
+    n_min = MIN_PRE_POINTS + x.shape[1]
+    if n_pre < n_min:
+        raise DataError(
+            f"the pre-period has {n_pre} point(s); need at least {n_min} "
+            f"({MIN_PRE_POINTS} plus one per covariate)"
+        )
+    if n_pre >= y.shape[0]:
+        raise DataError(f"the post-period is empty: all {y.shape[0]} points are pre-period")
+    for name, column in [(response, y), *zip(covariates, x.T, strict=True)]:
+        bad = ~np.isfinite(column)
+        if bad.any():
+            raise DataError(
+                f"column '{name}' has {int(bad.sum())} missing or infinite value(s), first at "
+                f"position {int(np.flatnonzero(bad)[0])}"
+            )
+        if np.ptp(column[:n_pre]) == 0:
+            raise DataError(f"column '{name}' is constant over the pre-period")
+
+
+def _sample(y_pre: np.ndarray, x_pre: np.ndarray, config: ImpactConfig) -> tuple[Any, float]:
+    model = functools.partial(
+        _bsts_model,
+        prior_level_sd=config.prior_level_sd,
+        global_scale=_global_scale(x_pre.shape[1], len(y_pre), config.expected_model_size),
+    )
+    kernel = NUTS(model, target_accept_prob=config.target_accept, init_strategy=init_to_median())
+    mcmc = MCMC(
+        kernel,
+        num_warmup=config.warmup,
+        num_samples=config.draws,
+        num_chains=config.chains,
+        chain_method=resolve_chain_method("auto", config.chains),
+        progress_bar=False,
+        jit_model_args=True,
+    )
+    start = time.perf_counter()
+    mcmc.run(
+        jax.random.PRNGKey(config.seed),
+        jnp.asarray(y_pre),
+        jnp.asarray(x_pre),
+        extra_fields=("diverging", "num_steps"),
+    )
+    return mcmc, time.perf_counter() - start
+
+
+def analyze_impact(
+    y: np.ndarray,
+    x: np.ndarray,
+    n_pre: int,
+    *,
+    config: ImpactConfig | None = None,
+    times: Sequence[str] | None = None,
+    response: str = "y",
+    covariates: Sequence[str] | None = None,
+) -> ImpactResult:
+    """Estimate the effect of an intervention on ``y`` ``(n_times,)`` after its first ``n_pre``
+    points, using covariates ``x`` ``(n_times, n_covariates)`` (possibly 0 columns) that the
+    intervention did not affect. ``times`` labels the rows (default: their positions)."""
+    config = config or ImpactConfig()
+    y = np.asarray(y, dtype=float)
+    x = np.asarray(x, dtype=float).reshape(y.shape[0], -1) if np.size(x) else np.zeros((len(y), 0))
+    names = tuple(covariates) if covariates is not None else tuple(f"x{i + 1}" for i in range(x.shape[1]))
+    _check_arrays(y, x, n_pre, response, names)
+    labels = tuple(times) if times is not None else tuple(str(i) for i in range(len(y)))
+    if len(labels) != len(y):
+        raise DataError(f"{len(labels)} time labels for {len(y)} points")
+    ys, y_mean, y_sd = _standardize(y[:, None], n_pre)
+    xs, _, x_sd = _standardize(x, n_pre) if x.shape[1] else (x, None, np.ones(0))
+    mcmc, seconds = _sample(ys[:n_pre, 0], xs[:n_pre], config)
+    grouped = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+    extra = mcmc.get_extra_fields(group_by_chain=True)
+    monitored = {k: grouped[k] for k in _SAMPLED_SITES if k in grouped}
+    diagnostics = compute_diagnostics(
+        monitored, np.asarray(extra["diverging"]), np.asarray(extra["num_steps"]), seconds, "nuts"
+    )
+    flat = {k: v.reshape(-1, *v.shape[2:]) for k, v in grouped.items()}
+    n_draws = flat["sigma_obs"].shape[0]
+    beta = flat.get("beta", np.zeros((n_draws, 0)))
+    keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(config.seed), 1), n_draws)
+    paths = np.asarray(
+        _draw_all_paths(
+            keys,
+            jnp.asarray(flat["sigma_obs"]),
+            jnp.asarray(flat["sigma_level"]),
+            jnp.asarray(beta),
+            jnp.asarray(ys[:n_pre, 0]),
+            jnp.asarray(xs[:n_pre]),
+            jnp.asarray(xs[n_pre:]),
+        )
+    )
+    predicted = y_mean[0] + y_sd[0] * paths  # (n_draws, n_times), response units
+    coefficients = {
+        name: Estimate.of(beta[:, j] * y_sd[0] / x_sd[j]) for j, name in enumerate(names)
+    }
+    return _summarize(
+        y,
+        predicted,
+        n_pre,
+        labels,
+        response=response,
+        covariates=names,
+        coefficients=coefficients,
+        observation_sd=Estimate.of(flat["sigma_obs"] * y_sd[0]),
+        level_sd=Estimate.of(flat["sigma_level"] * y_sd[0]),
+        diagnostics=diagnostics,
+        config=config,
+    )
+
+
+def _bands(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    lo, hi = np.quantile(draws, [0.025, 0.975], axis=0)
+    return draws.mean(axis=0), lo, hi
+
+
+def _summarize(
+    y: np.ndarray,
+    predicted: np.ndarray,
+    n_pre: int,
+    labels: tuple[str, ...],
+    *,
+    response: str,
+    covariates: tuple[str, ...],
+    coefficients: dict[str, Estimate],
+    observation_sd: Estimate,
+    level_sd: Estimate,
+    diagnostics: Diagnostics,
+    config: ImpactConfig,
+) -> ImpactResult:
+    """Effects and their summaries from counterfactual draws ``(n_draws, n_times)``."""
+    effect = y[None, :] - predicted
+    post_pred = predicted[:, n_pre:].sum(axis=1)
+    actual_sum = float(y[n_pre:].sum())
+    n_post = len(y) - n_pre
+    cumulative = np.concatenate(
+        [np.zeros_like(effect[:, :n_pre]), np.cumsum(effect[:, n_pre:], axis=1)], axis=1
+    )
+    above = int(np.sum(post_pred >= actual_sum))
+    below = int(np.sum(post_pred <= actual_sum))
+    p_value = (min(above, below) + 1) / (len(post_pred) + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = 100.0 * (actual_sum - post_pred) / post_pred
+    pm, plo, phi = _bands(predicted)
+    em, elo, ehi = _bands(effect)
+    cm, clo, chi = _bands(cumulative)
+    return ImpactResult(
+        response=response,
+        covariates=covariates,
+        times=labels,
+        n_pre=n_pre,
+        actual_average=actual_sum / n_post,
+        actual_cumulative=actual_sum,
+        predicted_average=Estimate.of(post_pred / n_post),
+        predicted_cumulative=Estimate.of(post_pred),
+        effect_average=Estimate.of((actual_sum - post_pred) / n_post),
+        effect_cumulative=Estimate.of(actual_sum - post_pred),
+        relative_effect_pct=Estimate.of(relative),
+        p_value=p_value,
+        coefficients=coefficients,
+        observation_sd=observation_sd,
+        level_sd=level_sd,
+        diagnostics=diagnostics,
+        config=config,
+        series=ImpactSeries(y.copy(), pm, plo, phi, em, elo, ehi, cm, clo, chi),
+    )
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _time_labels(times: pd.Series) -> tuple[str, ...]:
+    """ISO dates when every time is midnight, else ISO date-times (``2016-02-20 22:51:30``)."""
+    if bool((times == times.dt.normalize()).all()):
+        return tuple(ts.date().isoformat() for ts in times)
+    return tuple(str(ts) for ts in times)
+
+
+def _parse_time(value: str | pd.Timestamp, what: str) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError) as err:
+        raise DataError(f"{what} must be a date or date-time, got {value!r}") from err
+    if stamp is pd.NaT:
+        raise DataError(f"{what} must be a date or date-time, got {value!r}")
+    return stamp
+
+
+def analyze_impact_table(
+    table: pd.DataFrame,
+    *,
+    date_column: str,
+    response_column: str,
+    post_start: str | pd.Timestamp,
+    covariates: Sequence[str] | None = None,
+    post_end: str | pd.Timestamp | None = None,
+    pre_start: str | pd.Timestamp | None = None,
+    config: ImpactConfig | None = None,
+) -> ImpactResult:
+    """Validate a wide table (one row per time) and analyse it with :func:`analyze_impact`.
+
+    The pre-period is every row from ``pre_start`` (default: the first) up to, not including,
+    ``post_start``; the post-period runs from ``post_start`` to ``post_end`` inclusive (default:
+    the last row). ``covariates`` defaults to every column except the date and the response.
+    Rows are taken as consecutive time steps, in time order.
+    """
+    columns = [str(c) for c in table.columns]
+    if covariates is None:
+        covariates = [c for c in columns if c not in (date_column, response_column)]
+    needed = [date_column, response_column, *covariates]
+    for column in needed:
+        if column not in columns:
+            raise DataError(
+                f"column '{column}' not found{did_you_mean(column, columns)}; "
+                f"columns: {', '.join(columns)}"
+            )
+    if len(set(needed)) != len(needed):
+        raise DataError(f"a column is used twice among date, response and covariates: {needed}")
+    frame = table[needed].copy()
+    try:
+        frame[date_column] = pd.to_datetime(frame[date_column])
+    except (ValueError, TypeError) as err:
+        raise DataError(f"column '{date_column}' has values that are not dates: {err}") from err
+    for column in [response_column, *covariates]:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            raise DataError(f"column '{column}' must be numeric, got {frame[column].dtype}")
+    missing = frame[needed].isna()
+    if missing.any().any():
+        column = str(missing.columns[missing.any(axis=0)][0])
+        row = int(np.flatnonzero(missing[column].to_numpy())[0])
+        raise DataError(
+            f"column '{column}' has {int(missing[column].sum())} missing value(s), first at "
+            f"row {row + 1} ({table[date_column].iloc[row]})"
+        )
+    frame = frame.sort_values(date_column, kind="stable").reset_index(drop=True)
+    duplicated = frame[date_column].duplicated()
+    if duplicated.any():
+        raise DataError(
+            f"column '{date_column}' repeats {frame[date_column][duplicated].iloc[0]}; "
+            "need one row per time"
+        )
+    times = frame[date_column]
+    first, last = times.iloc[0], times.iloc[-1]
+    start = _parse_time(post_start, "post_start")
+    end = _parse_time(post_end, "post_end") if post_end is not None else last
+    begin = _parse_time(pre_start, "pre_start") if pre_start is not None else first
+    if not first < start <= last:
+        raise DataError(
+            f"post_start {start} must lie after the first row ({first}) and not after the "
+            f"last ({last}) of column '{date_column}'"
+        )
+    if end < start:
+        raise DataError(f"post_end {end} is before post_start {start}")
+    if begin >= start:
+        raise DataError(f"pre_start {begin} must be before post_start {start}")
+    keep = ((times >= begin) & (times <= end)).to_numpy()
+    frame = frame[keep].reset_index(drop=True)
+    n_pre = int((frame[date_column] < start).sum())
+    return analyze_impact(
+        frame[response_column].to_numpy(float),
+        frame[list(covariates)].to_numpy(float).reshape(len(frame), len(covariates)),
+        n_pre,
+        config=config,
+        times=_time_labels(frame[date_column]),
+        response=response_column,
+        covariates=covariates,
+    )

@@ -1,0 +1,213 @@
+"""Lift tests in the model: the model-implied lift of each test, and ROI priors from tests.
+
+Likelihood calibration (the default): for test ``i`` on channel ``c`` the model's incremental
+KPI of the test's spend change is
+
+    lift_i = sum over measured (g, t) of beta_gc * [sat_c(adstock_c(x + dx_i)) - sat_c(adstock_c(x))]
+
+in KPI units, carryover included (the measured cells run ``max_lag`` periods past the window
+unless the test says otherwise), and the measurement enters as ``measured_i ~ Normal(lift_i,
+se_i)``. The channel's response curve, carryover and coefficient are all tied to the test, not
+just its ROI.
+
+ROI-prior calibration (the alternative): each tested channel's ROI prior becomes a lognormal
+centred on the tests' ROI, ``incremental value / spend change``, with log-sd ``se / |lift|``
+(the delta method), tests of one channel pooled by inverse variance on the log scale. A test
+measures the ROI of a spend *change*, which is close to the marginal ROI, so this prior leans
+low for saturated channels; the likelihood method has no such bias.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import jax.numpy as jnp
+import numpy as np
+
+from mixflow.data.dataset import MMMDataset
+from mixflow.data.lift_tests import LiftTest, spend_change_cells
+from mixflow.errors import SpecError
+from mixflow.spec.config import MixflowConfig
+from mixflow.spec.model_spec import (
+    CalibrationMethod,
+    LogNormalPrior,
+    ModelSpec,
+    calibration_from_config,
+    model_spec_from_config,
+)
+from mixflow.transforms.adstock import apply_adstock, lag_stack
+from mixflow.transforms.registry import adstock_component, saturation_component
+
+#: lift-test arrays in a design (names the model function reads)
+CALIBRATION_ARRAYS = ("cal_dx", "cal_weight", "cal_obs", "cal_se")
+
+
+@dataclass(frozen=True, eq=False)
+class CalibrationArrays:
+    """Lift tests laid on the design's scaled panel (``n`` tests).
+
+    Attributes:
+        channel: ``(n,)`` tested channel index.
+        dx: ``(L+1, G, T', n)`` lag stack of each test's scaled exposure change.
+        weight: ``(G, T', n)`` measured cells, times ``population_g / mean population`` (the
+            factor from scaled media units to ``unit``).
+        obs, se: ``(n,)`` measured lift and its standard error, divided by ``unit``.
+        unit: KPI units per model lift unit (``kpi_scale * mean population``).
+    """
+
+    channel: np.ndarray
+    dx: np.ndarray
+    weight: np.ndarray
+    obs: np.ndarray
+    se: np.ndarray
+    unit: float
+
+    @property
+    def n_tests(self) -> int:
+        return int(self.obs.shape[0])
+
+    @staticmethod
+    def empty(n_geos: int, n_padded: int, max_lag: int) -> CalibrationArrays:
+        return CalibrationArrays(
+            channel=np.zeros(0, dtype=np.int32),
+            dx=np.zeros((max_lag + 1, n_geos, n_padded, 0)),
+            weight=np.zeros((n_geos, n_padded, 0)),
+            obs=np.zeros(0),
+            se=np.zeros(0),
+            unit=1.0,
+        )
+
+
+def calibration_arrays(
+    tests: Sequence[LiftTest],
+    data: MMMDataset,
+    max_lag: int,
+    kpi_scale: float,
+    media_scale: np.ndarray,
+    scaled_exposure: np.ndarray,
+) -> CalibrationArrays:
+    """Lay ``tests`` on the panel. ``scaled_exposure`` is the design's ``(G, T', C)`` scaled
+    exposure (padded), used to keep a go-dark test's exposure at or above zero."""
+    g, t_all = data.n_geos, data.n_times + max_lag
+    if not tests:
+        return CalibrationArrays.empty(g, t_all, max_lag)
+    pop = data.population
+    unit = kpi_scale * float(pop.mean())
+    channel, dx, weight = [], [], []
+    for test in tests:
+        cells = spend_change_cells(test, data, max_lag)
+        c = cells.channel
+        delta = np.zeros((g, t_all))
+        delta[:, : data.n_times] = cells.exposure / pop[:, None] / media_scale[c]
+        base = scaled_exposure[:, :, c]
+        delta = np.maximum(base + delta, 0.0) - base
+        channel.append(c)
+        dx.append(lag_stack(delta[:, :, None], max_lag)[..., 0])
+        weight.append(cells.measured * (pop / pop.mean())[:, None])
+    obs = np.array([tst.incremental_kpi for tst in tests]) / unit
+    se = np.array([tst.standard_error for tst in tests]) / unit
+    return CalibrationArrays(
+        channel=np.array(channel, dtype=np.int32),
+        dx=np.stack(dx, axis=-1),
+        weight=np.stack(weight, axis=-1),
+        obs=obs,
+        se=se,
+        unit=unit,
+    )
+
+
+def implied_lift(
+    params: Mapping[str, jnp.ndarray],
+    arrays: Mapping[str, jnp.ndarray],
+    spec: ModelSpec,
+    saturated: jnp.ndarray,
+    beta: jnp.ndarray,
+) -> jnp.ndarray:
+    """``(n,)`` model-implied lift of each test in ``unit`` (see :class:`CalibrationArrays`).
+
+    ``saturated``: the ``(G, T', C)`` historical saturated media; ``beta``: ``(G, C)``.
+    """
+    idx = arrays["cal_channel"]
+    ads = adstock_component(spec.adstock)
+    sat = saturation_component(spec.saturation)
+    weights = ads.weights({k.name: params[k.name] for k in ads.params}, spec.max_lag)[idx]
+    x = arrays["x_lag"][..., idx] + arrays["cal_dx"]
+    curve_params = {k.name: params[k.name][idx] for k in sat.params}
+    moved = sat.curve(apply_adstock(x, weights), curve_params)
+    diff = (moved - saturated[..., idx]) * beta[:, None, idx]
+    return jnp.einsum("gtn,gtn->n", diff, arrays["cal_weight"])
+
+
+def roi_priors_from_tests(
+    tests: Sequence[LiftTest], data: MMMDataset, max_lag: int
+) -> dict[str, LogNormalPrior]:
+    """Per tested channel, the lognormal ROI prior the tests imply (see the module doc)."""
+    by_channel: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for test in tests:
+        cells = spend_change_cells(test, data, max_lag)
+        rpk = _revenue_per_kpi(data, cells.measured[:, : data.n_times])
+        roi = test.incremental_kpi * rpk / test.spend_change
+        if not roi > 0:
+            raise SpecError(
+                f"{test.label}: the test's ROI is {roi:.3g} (incremental_kpi "
+                f"{test.incremental_kpi:g} for spend_change {test.spend_change:g}); a lognormal "
+                "ROI prior needs a positive ROI; use calibration.method: likelihood instead"
+            )
+        log_sd = test.standard_error / abs(test.incremental_kpi)
+        by_channel[test.channel].append((math.log(roi), log_sd))
+    out = {}
+    for ch, pairs in by_channel.items():
+        precision = sum(1.0 / sd**2 for _, sd in pairs)
+        mean = sum(m / sd**2 for m, sd in pairs) / precision
+        out[ch] = LogNormalPrior(median=math.exp(mean), sigma=math.sqrt(1.0 / precision))
+    return out
+
+
+def _revenue_per_kpi(data: MMMDataset, cells: np.ndarray) -> float:
+    """KPI-weighted revenue per KPI unit over the measured cells (1 for a revenue KPI)."""
+    rpk = data.revenue_per_kpi
+    kpi = np.where(cells, data.kpi, 0.0)
+    total = kpi.sum()
+    return float((rpk * kpi).sum() / total) if total > 0 else float(rpk[cells].mean())
+
+
+def spec_with_test_priors(
+    spec: ModelSpec, tests: Sequence[LiftTest], data: MMMDataset
+) -> ModelSpec:
+    """``spec`` with the tested channels' ROI priors replaced by the tests' (ROI-prior
+    calibration); other channels keep theirs."""
+    priors = roi_priors_from_tests(tests, data, spec.max_lag)
+    kept = tuple((ch, p) for ch, p in spec.priors.roi if ch not in priors)
+    new_priors = replace(spec.priors, roi=kept + tuple(priors.items()))
+    return replace(spec, priors=new_priors)
+
+
+def model_spec_for(
+    cfg: MixflowConfig, data: MMMDataset
+) -> tuple[ModelSpec, tuple[LiftTest, ...]]:
+    """The spec a config fits and the lift tests that enter its likelihood: with ROI-prior
+    calibration the tests are folded into the spec's priors (and no test enters the likelihood).
+    ``cfg`` must be inlined (:func:`mixflow.spec.model_spec.inline_calibration`)."""
+    spec = model_spec_from_config(cfg)
+    cal = calibration_from_config(cfg)
+    if cal is None:
+        return spec, ()
+    if cal.method is CalibrationMethod.ROI_PRIOR:
+        return spec_with_test_priors(spec, cal.tests, data), ()
+    for test in cal.tests:
+        spend_change_cells(test, data, spec.max_lag)  # fails early, naming the test
+    return spec, cal.tests
+
+
+__all__ = [
+    "model_spec_for",
+    "CALIBRATION_ARRAYS",
+    "CalibrationArrays",
+    "calibration_arrays",
+    "implied_lift",
+    "roi_priors_from_tests",
+    "spec_with_test_priors",
+]
