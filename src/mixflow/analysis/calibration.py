@@ -26,9 +26,7 @@ def lift_draws(
 ) -> np.ndarray:
     """``(S, n)`` each test's model-implied incremental KPI (KPI units, carryover over the
     measured periods included) for up to ``max_draws`` posterior draws."""
-    design = build_design(
-        posterior.dataset, posterior.spec, posterior.holdout_weeks, tuple(tests)
-    )
+    design = build_design(posterior.dataset, posterior.spec, posterior.holdout_weeks, tuple(tests))
     assert design.calibration is not None  # tests is non-empty
     arrays = {k: jnp.asarray(v) for k, v in design.arrays().items()}
     flat = {k: jnp.asarray(v) for k, v in posterior.flat_samples(max_draws).items()}

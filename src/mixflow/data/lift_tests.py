@@ -111,9 +111,7 @@ def _parse_date(value: Any, column: str, label: str, required: bool = True) -> d
     try:
         return pd.Timestamp(value).date()
     except (ValueError, TypeError):
-        raise DataError(
-            f"{label}: {column} {value!r} is not a date; expected YYYY-MM-DD"
-        ) from None
+        raise DataError(f"{label}: {column} {value!r} is not a date; expected YYYY-MM-DD") from None
 
 
 def _parse_number(value: Any, column: str, label: str) -> float:
@@ -168,7 +166,8 @@ def lift_tests_from_frame(frame: pd.DataFrame, source: str) -> tuple[LiftTest, .
         raise DataError(f"{source}: no lift tests (the table has no rows)")
     records = frame.to_dict(orient="records")
     return tuple(
-        lift_test_from_record(rec, f"{source} row {i + 1}") for i, rec in enumerate(records)
+        lift_test_from_record({str(k): v for k, v in rec.items()}, f"{source} row {i + 1}")
+        for i, rec in enumerate(records)
     )
 
 

@@ -185,9 +185,7 @@ def spec_with_test_priors(
     return replace(spec, priors=new_priors)
 
 
-def model_spec_for(
-    cfg: MixflowConfig, data: MMMDataset
-) -> tuple[ModelSpec, tuple[LiftTest, ...]]:
+def model_spec_for(cfg: MixflowConfig, data: MMMDataset) -> tuple[ModelSpec, tuple[LiftTest, ...]]:
     """The spec a config fits and the lift tests that enter its likelihood: with ROI-prior
     calibration the tests are folded into the spec's priors (and no test enters the likelihood).
     ``cfg`` must be inlined (:func:`mixflow.spec.model_spec.inline_calibration`)."""
@@ -203,11 +201,11 @@ def model_spec_for(
 
 
 __all__ = [
-    "model_spec_for",
     "CALIBRATION_ARRAYS",
     "CalibrationArrays",
     "calibration_arrays",
     "implied_lift",
+    "model_spec_for",
     "roi_priors_from_tests",
     "spec_with_test_priors",
 ]

@@ -151,6 +151,42 @@ def roi_chart(run: RunFiles) -> Figure:
     return fig
 
 
+def calibration_chart(run: RunFiles) -> Figure:
+    """Measured lift (± 1.645 se, a 90% interval) next to the model's implied lift (90% HDI)
+    for each lift test."""
+    fig, ax = _figure()
+    tests = list(run.calibration)
+    x = np.arange(len(tests))
+    measured = np.array([_float(t["incremental_kpi"]) for t in tests])
+    se = np.array([_float(t["standard_error"]) for t in tests])
+    ax.errorbar(
+        x - 0.12,
+        measured,
+        yerr=1.645 * se,
+        fmt="s",
+        color=ACTUAL_COLOR,
+        capsize=5,
+        label="experiment (90% interval)",
+    )
+    mean, lo, hi = _stat_arrays([t["model_lift"] for t in tests])
+    ax.errorbar(
+        x + 0.12,
+        mean,
+        yerr=_error_bars(mean, lo, hi),
+        fmt="o",
+        color=FIT_COLOR,
+        capsize=5,
+        label="model (90% HDI)",
+    )
+    ax.axhline(0.0, color=BASELINE_COLOR, lw=1.0)
+    ax.set_xticks(x, [f"{t['channel']}\n{t['start']}" for t in tests])
+    ax.set_title("Lift tests: experiment vs model")
+    ax.set_ylabel(f"incremental {kpi_label(run)}")
+    ax.yaxis.set_major_formatter(_compact_formatter())
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    return fig
+
+
 def share_chart(run: RunFiles) -> Figure:
     """Grouped bars: each channel's share of spend next to its share of the KPI (90% HDI)."""
     from matplotlib.ticker import PercentFormatter

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any, Final
 
 from mixflow.data.io import atomic_write_text
-from mixflow.report.charts import CHARTS, png_bytes
+from mixflow.report.charts import CHARTS, calibration_chart, png_bytes
 from mixflow.report.fmt import MISSING, fmt_int, fmt_ratio, fmt_timestamp
 from mixflow.report.rundir import RunFiles, read_run_dir
 from mixflow.report.tables import (
+    calibration_table,
     channel_table,
     diagnostics_table,
     fit_table,
@@ -88,6 +89,11 @@ def build_html(run: RunFiles) -> str:
             _section(
                 "Priors and posteriors", table_html(prior_posterior_table(run.prior_posterior))
             )
+        )
+    if run.calibration:
+        chart = _img(png_bytes(calibration_chart(run)), "lift tests: experiment vs model")
+        sections.append(
+            _section("Lift-test calibration", chart, table_html(calibration_table(run)))
         )
     sections += [
         _section("Diagnostics", table_html(diagnostics_table(run))),

@@ -22,6 +22,8 @@ CONTRIBUTIONS_FILE: Final = "contributions.csv"
 RESPONSE_CURVES_FILE: Final = "response_curves.csv"
 ADSTOCK_FILE: Final = "adstock.csv"
 PRIOR_POSTERIOR_FILE: Final = "prior_posterior.csv"
+CALIBRATION_FILE: Final = "calibration.json"
+_CALIBRATION_KEYS: Final = ("channel", "start", "end", "incremental_kpi", "standard_error")
 
 #: Newest ``summary.json`` schema this reader understands.
 SCHEMA_VERSION: Final = 1
@@ -91,7 +93,8 @@ class RunFiles:
     ``contributions`` has one row per period (``date`` parsed as datetime, ``is_holdout`` bool),
     KPI units summed over geos, one column per channel. ``response_curves`` and ``adstock`` are
     long tables keyed by ``channel`` (read as text). ``prior_posterior`` is ``None`` when the
-    optional file is absent.
+    optional file is absent; ``calibration`` holds the lift tests of a calibrated model (measured
+    vs model-implied lift), empty otherwise.
     """
 
     run_dir: Path
@@ -100,6 +103,7 @@ class RunFiles:
     response_curves: pd.DataFrame
     adstock: pd.DataFrame
     prior_posterior: pd.DataFrame | None
+    calibration: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def channels(self) -> list[str]:
@@ -144,7 +148,25 @@ def read_run_dir(run_dir: Path) -> RunFiles:
         response_curves=_read_csv(run_dir / RESPONSE_CURVES_FILE, RESPONSE_CURVE_COLUMNS),
         adstock=_read_csv(run_dir / ADSTOCK_FILE, ADSTOCK_COLUMNS),
         prior_posterior=prior_posterior,
+        calibration=read_calibration(run_dir / CALIBRATION_FILE),
     )
+
+
+def read_calibration(path: Path) -> tuple[Mapping[str, Any], ...]:
+    """The lift tests of ``calibration.json`` (empty when the file is absent)."""
+    if not path.exists():
+        return ()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunDirError(f"{path.name} is not readable JSON: {exc}") from exc
+    tests = raw.get("tests") if isinstance(raw, dict) else None
+    if not isinstance(tests, list):
+        raise RunDirError(f"{path.name}: expected an object with a list 'tests'")
+    for i, test in enumerate(tests):
+        _require(test, (*_CALIBRATION_KEYS, "model_lift"), f"tests[{i}].", path.name)
+        _require(test["model_lift"], _STAT_KEYS, f"tests[{i}].model_lift.", path.name)
+    return tuple(tests)
 
 
 def read_summary(path: Path) -> dict[str, Any]:

@@ -134,6 +134,36 @@ def prior_posterior_table(frame: pd.DataFrame) -> Table:
     return Table(headers, rows, label_columns=2)
 
 
+def calibration_table(run: RunFiles) -> Table:
+    """Each lift test: window, spend change, measured lift and the model's implied lift."""
+    rows = tuple(
+        (
+            str(test["channel"]),
+            f"{test['start']} to {test['end']}",
+            str(test.get("geos") or "all"),
+            fmt_amount(test.get("spend_change")),
+            f"{fmt_amount(test['incremental_kpi'])} ± {fmt_amount(test['standard_error'])}",
+            fmt_interval(test["model_lift"], fmt_amount),
+            fmt_ratio(test.get("z")),
+        )
+        for test in run.calibration
+    )
+    headers = (
+        "Channel",
+        "Window",
+        "Geos",
+        "Spend change",
+        "Measured lift ± se",
+        "Model lift [90% HDI]",
+        "z",
+    )
+    note = (
+        "z = (model mean - measured) / sqrt(se² + model sd²); |z| above 1.6 means the model and "
+        "the experiment disagree more than their uncertainties allow."
+    )
+    return Table(headers, rows, note=note, label_columns=3)
+
+
 def model_table(run: RunFiles) -> Table:
     """The model specification and the data identity, as key/value rows."""
     summary = run.summary

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mixflow.analysis.calibration import calibration_check
 from mixflow.analysis.summary import Analysis, analyze
 from mixflow.data.dataset import MMMDataset
 from mixflow.data.io import atomic_write_bytes, atomic_write_text
@@ -16,6 +17,9 @@ from mixflow.model.design import build_design
 from mixflow.posterior.posterior import Posterior
 from mixflow.spec.config import MixflowConfig, load_config
 from mixflow.spec.model_spec import FitMethod, fit_config_from_config, inline_calibration
+
+#: measured lift vs model-implied lift per lift test (calibrated runs only)
+CALIBRATION_FILE = "calibration.json"
 
 
 def validate_config(path: Path) -> tuple[MixflowConfig, MMMDataset]:
@@ -51,7 +55,8 @@ def fit_dataset(cfg: MixflowConfig, data: MMMDataset) -> Posterior:
 def write_run(
     posterior: Posterior, analysis: Analysis, out_dir: Path, config_file: Path | None = None
 ) -> None:
-    """Write the run directory: posterior, summary.json, tables. Each file is written atomically."""
+    """Write the run directory: posterior, summary.json, tables (and calibration.json for a
+    calibrated model). Each file is written atomically."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     posterior.save(out_dir)
@@ -67,6 +72,10 @@ def write_run(
         atomic_write_bytes(out_dir / name, frame.to_csv(index=False).encode())
     if config_file is not None:
         atomic_write_bytes(out_dir / "config.yaml", Path(config_file).read_bytes())
+    checks = calibration_check(posterior)
+    if checks:
+        text = json.dumps({"tests": checks}, indent=2, allow_nan=False)
+        atomic_write_text(out_dir / CALIBRATION_FILE, text)
 
 
 def load_run(run_dir: Path) -> Posterior:
