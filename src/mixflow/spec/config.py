@@ -116,6 +116,8 @@ class LiftTestConfig(_Strict):
     incremental_kpi: float
     standard_error: float = Field(gt=0)
     measured_until: str | None = None
+    #: where the test came from (``lift.csv row 2``), for messages
+    source: str | None = None
 
 
 class CalibrationConfig(_Strict):

@@ -198,7 +198,7 @@ def inline_calibration(cfg: MixflowConfig, base_dir: Path) -> MixflowConfig:
         return cfg
     path = Path(cal.experiments)
     tests = load_lift_tests(path if path.is_absolute() else base_dir / path)
-    inlined = [LiftTestConfig(**t.to_record()) for t in tests]
+    inlined = [LiftTestConfig(**t.to_record(), source=t.label) for t in tests]
     new_cal = CalibrationConfig(experiments=None, method=cal.method, tests=[*cal.tests, *inlined])
     return cfg.model_copy(update={"calibration": new_cal})
 
@@ -213,7 +213,7 @@ def calibration_from_config(cfg: MixflowConfig) -> CalibrationSpec | None:
             "calibration.experiments must be read first (inline_calibration); this is a bug"
         )
     tests = tuple(
-        lift_test_from_record(t.model_dump(), f"calibration.tests[{i}]")
+        lift_test_from_record(t.model_dump(), t.source or f"calibration.tests[{i}]")
         for i, t in enumerate(cal.tests)
     )
     channels = {m.name for m in cfg.data.media}
