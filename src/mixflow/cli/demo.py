@@ -11,7 +11,7 @@ import numpy as np
 import yaml
 
 from mixflow.data.io import atomic_write_bytes, atomic_write_text
-from mixflow.datasets import BrandSimulation, simulate_brand
+from mixflow.datasets import BrandSimulation, SimulatedBrand, simulate_brand
 from mixflow.datasets.truth import BudgetCheck, optimize_recent_budget
 from mixflow.optimize.recent import RELATIVE_BOUNDS
 from mixflow.simulate import Simulator
@@ -40,6 +40,7 @@ def run_demo(out: Path, seed: int = 7, quick: bool = False) -> str:
     }
     config_path = data_dir / "config.yaml"
     atomic_write_text(config_path, yaml.safe_dump(cfg, sort_keys=False))
+    write_lift_tests(sim, cfg, data_dir, seed)
     run_dir = out / "run"
     posterior, analysis = fit_run(config_path, run_dir)
     report = render_report(run_dir)
@@ -53,6 +54,34 @@ def run_demo(out: Path, seed: int = 7, quick: bool = False) -> str:
             _format_plan(check, out / "optimize"),
         ]
     )
+
+
+def write_lift_tests(sim: SimulatedBrand, cfg: dict[str, Any], folder: Path, seed: int) -> None:
+    """Write ``lift_tests.csv`` (two go-dark experiments as they would have measured under the
+    true model) and ``config_calibrated.yaml`` that fits the demo calibrated with them."""
+    import pandas as pd
+
+    from mixflow.data.loaders import dataset_from_frame
+    from mixflow.datasets.lift import simulated_lift_test
+    from mixflow.spec.config import parse_config
+
+    assert sim.true_response is not None  # simulate_brand always sets it
+    data = dataset_from_frame(sim.frame, parse_config(cfg).data)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for channel, first in (("radio", 40), ("display", 70)):
+        c = data.channels.index(channel)
+        # an 8-week go-dark test, starting at the first week the channel spends from ``first``
+        start = first + int(np.argmax(data.spend[0, first:, c] > 0))
+        end = min(start + 7, data.n_times - 1)
+        dark = -float(data.spend[:, start : end + 1, c].sum())
+        day = [pd.Timestamp(data.dates[i]).date() for i in (start, end)]
+        test = simulated_lift_test(sim.true_response, data, channel, *day, dark, 0.15, rng)
+        rows.append({k: v for k, v in test.to_record().items() if k != "measured_until"})
+    atomic_write_bytes(folder / "lift_tests.csv", pd.DataFrame(rows).to_csv(index=False).encode())
+    calibrated = {**cfg, "calibration": {"experiments": "lift_tests.csv"}}
+    text = yaml.safe_dump(calibrated, sort_keys=False)
+    atomic_write_text(folder / "config_calibrated.yaml", text)
 
 
 def write_plan(simulator: Simulator, check: BudgetCheck, folder: Path) -> None:

@@ -50,6 +50,11 @@ def validate(config: Annotated[Path, typer.Argument(help="YAML config file")]) -
         f"ok: {data.n_times} periods ({data.dates[0]} .. {data.dates[-1]}), {data.n_geos} geo(s), "
         f"{data.n_channels} channels ({', '.join(data.channels)}), {len(data.control_names)} controls, "
         f"{len(data.event_names)} events; KPI '{cfg.data.kpi_column}' ({data.kpi_type.value})"
+        + (
+            f"; {len(cfg.calibration.tests)} lift test(s), calibration by {cfg.calibration.method}"
+            if cfg.calibration and cfg.calibration.tests
+            else ""
+        )
     )
 
 
