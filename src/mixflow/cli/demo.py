@@ -75,8 +75,10 @@ def write_lift_tests(sim: SimulatedBrand, cfg: dict[str, Any], folder: Path, see
         start = first + int(np.argmax(data.spend[0, first:, c] > 0))
         end = min(start + 7, data.n_times - 1)
         dark = -float(data.spend[:, start : end + 1, c].sum())
-        day = [pd.Timestamp(data.dates[i]).date() for i in (start, end)]
-        test = simulated_lift_test(sim.true_response, data, channel, *day, dark, 0.15, rng)
+        first_day, last_day = (pd.Timestamp(data.dates[i]).date() for i in (start, end))
+        test = simulated_lift_test(
+            sim.true_response, data, channel, first_day, last_day, dark, 0.15, rng
+        )
         rows.append({k: v for k, v in test.to_record().items() if k != "measured_until"})
     atomic_write_bytes(folder / "lift_tests.csv", pd.DataFrame(rows).to_csv(index=False).encode())
     calibrated = {**cfg, "calibration": {"experiments": "lift_tests.csv"}}

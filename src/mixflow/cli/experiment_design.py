@@ -1,1 +1,376 @@
-"""Placeholder: filled in by the experiment_design work (registers commands on the experiment app)."""
+"""``mixflow experiment design`` and ``mixflow experiment next``: plan a geo experiment (power,
+MDE, market selection, budget) and pick the channel worth testing next. Registered on the
+``experiment`` app of :mod:`mixflow.cli.experiment`; bad input prints one ``error: ...`` line and
+exits 2.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Final
+
+import typer
+
+from mixflow.cli.experiment import experiment_app
+from mixflow.cli.main import _fail, resolve_run_dir
+from mixflow.errors import DataError, MixflowError, SpecError
+from mixflow.experiments.geo import GeoMethod
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from mixflow.experiments.design import CostPerKpi, Design, DesignResult
+    from mixflow.experiments.value import ChannelTestValue
+
+#: Designs drawn in the report's power chart.
+_CHART_DESIGNS: Final = 5
+
+
+def _numbers(text: str, option: str, kind: type[int] | type[float]) -> tuple[Any, ...]:
+    """``"3,2,4,2"`` -> ``(2, 3, 4)`` (sorted, distinct); a SpecError naming ``option`` otherwise."""
+    try:
+        values = tuple(kind(part) for part in text.split(",") if part.strip())
+    except ValueError as err:
+        raise SpecError(f"{option} must be comma-separated {kind.__name__}s, got {text!r}") from err
+    if not values:
+        raise SpecError(f"{option} must list at least one value, got {text!r}")
+    return tuple(sorted(set(values)))
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(n.strip() for n in (text or "").split(",") if n.strip())
+
+
+def _cost_per_kpi(
+    cpik: float | None, run_dir: Path | None, channel: str | None
+) -> CostPerKpi | None:
+    """The cost per incremental KPI from ``--cpik`` or from the posterior of ``--run-dir``."""
+    from mixflow.experiments.design import CostPerKpi
+
+    if cpik is not None and run_dir is not None:
+        raise SpecError("give either --cpik or --run-dir/--channel, not both")
+    if cpik is not None:
+        return CostPerKpi(cpik, "--cpik")
+    if run_dir is None:
+        if channel is not None:
+            raise SpecError("--channel needs --run-dir (the model run that prices the channel)")
+        return None
+    if channel is None:
+        raise SpecError("--run-dir needs --channel (whose cost per incremental KPI to use)")
+    from mixflow.cli.runtime import setup_jax
+
+    setup_jax(1)
+    from mixflow.experiments.value import load_channel_posterior
+
+    posterior = load_channel_posterior(resolve_run_dir(run_dir))
+    return CostPerKpi(
+        posterior.mean_cost_per_kpi(channel),
+        f"posterior mean cost per incremental KPI of '{channel}' in {run_dir}",
+    )
+
+
+@experiment_app.command("design")
+def design(
+    data: Annotated[Path, typer.Argument(help="pre-period long table (CSV/Parquet)")],
+    out: Annotated[Path, typer.Option(help="folder for designs.json/.csv and report.html")],
+    date_column: Annotated[str, typer.Option(help="date column")] = "date",
+    location_column: Annotated[str, typer.Option(help="location column")] = "location",
+    kpi_column: Annotated[str, typer.Option(help="KPI column")] = "Y",
+    treated_sizes: Annotated[str, typer.Option(help="treated-set sizes to try")] = "2,3,4,5",
+    test_lengths: Annotated[str, typer.Option(help="test lengths, in dates")] = "14,21,28",
+    effects: Annotated[
+        str, typer.Option(help="lifts to simulate, fractions")
+    ] = "0,0.01,0.02,0.03,0.05,0.1,0.15,0.25",
+    include: Annotated[str | None, typer.Option(help="locations every set must hold")] = None,
+    exclude: Annotated[str | None, typer.Option(help="locations never treated")] = None,
+    alpha: Annotated[float, typer.Option(help="significance level (p <= alpha)")] = 0.1,
+    target_power: Annotated[float, typer.Option(help="power the MDE must reach")] = 0.8,
+    method: Annotated[GeoMethod, typer.Option(help="estimator")] = GeoMethod.ascm,
+    windows: Annotated[int, typer.Option(help="pseudo test windows per design")] = 10,
+    window_stride: Annotated[int, typer.Option(help="dates between pseudo windows")] = 1,
+    candidates: Annotated[int, typer.Option(help="treated sets simulated per size")] = 5,
+    random_sets: Annotated[int, typer.Option(help="random candidate sets per size")] = 10,
+    cpik: Annotated[
+        float | None, typer.Option(help="cost per incremental KPI unit (currency)")
+    ] = None,
+    run_dir: Annotated[
+        Path | None, typer.Option(help="model run that prices --channel's incremental KPI")
+    ] = None,
+    channel: Annotated[str | None, typer.Option(help="channel the test spends on")] = None,
+    top: Annotated[int, typer.Option(help="designs printed and charted")] = 10,
+    seed: Annotated[int, typer.Option(help="seed of the random candidate sets")] = 0,
+    no_progress: Annotated[
+        bool, typer.Option("--no-progress", help="hide the progress bar")
+    ] = False,
+) -> None:
+    """Rank geo-experiment designs (treated markets x test length) by simulated power and MDE."""
+    import numpy as np
+
+    from mixflow.data.io import atomic_write_bytes, atomic_write_text
+    from mixflow.data.loaders import read_table
+    from mixflow.experiments.design import DesignSettings, design_experiment
+    from mixflow.experiments.geo import panel_from_table
+
+    try:
+        settings = DesignSettings(
+            treated_sizes=_numbers(treated_sizes, "--treated-sizes", int),
+            test_lengths=_numbers(test_lengths, "--test-lengths", int),
+            effects=_numbers(effects, "--effects", float),
+            alpha=alpha,
+            target_power=target_power,
+            method=method,
+            n_windows=windows,
+            window_stride=window_stride,
+            include=_names(include),
+            exclude=_names(exclude),
+            max_candidates=candidates,
+            n_random=random_sets,
+        )
+        if top < 1:
+            raise SpecError(f"--top must be >= 1, got {top}")
+        if not data.is_file():
+            raise DataError(f"data file not found: {data}")
+        panel = panel_from_table(
+            read_table(data),
+            date_column=date_column,
+            location_column=location_column,
+            kpi_column=kpi_column,
+        )
+        cost = _cost_per_kpi(cpik, run_dir, channel)
+        result = design_experiment(
+            panel,
+            settings,
+            cpik=cost,
+            rng=np.random.default_rng(seed),
+            progress=not no_progress,
+        )
+    except MixflowError as err:
+        _fail(err)
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    payload = {"data": str(data), "kpi_column": kpi_column, "seed": seed, **result.to_dict()}
+    atomic_write_text(out / "designs.json", json.dumps(payload, indent=2) + "\n")
+    atomic_write_bytes(out / "designs.csv", result.to_frame().to_csv(index=False).encode())
+    atomic_write_text(out / "report.html", build_design_report(result, top))
+    _print_designs(result, top)
+    typer.echo(f"wrote {out}")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _fpr(design: Design) -> str:
+    """The false positive rate, with ``!`` when it is above the calibration limit."""
+    if design.false_positive_rate is None:
+        return "-"
+    return f"{design.false_positive_rate:.2f}" + ("" if design.calibrated else "!")
+
+
+def _print_designs(result: DesignResult, top: int) -> None:
+    typer.echo(
+        f"{'rank':>4}  {'treated':<40}{'length':>7}{'MDE':>8}{'power':>7}{'FPR':>7}"
+        f"{'MDE KPI':>11}{'budget':>12}{'imbal.':>8}{'share':>7}"
+    )
+    for d in result.designs[:top]:
+        treated = ", ".join(d.treated)
+        treated = treated if len(treated) <= 38 else treated[:35] + "..."
+        power = "-" if d.power_at_mde is None else f"{d.power_at_mde:.2f}"
+        typer.echo(
+            f"{d.rank:>4}  {treated:<40}{d.test_length:>7}{_pct(d.mde):>8}{power:>7}"
+            f"{_fpr(d):>7}{_money(d.mde_incremental_kpi):>11}{_money(d.budget):>12}"
+            f"{d.scaled_l2_imbalance:>8.3f}{_pct(d.share_of_kpi):>7}"
+        )
+    from mixflow.experiments.design import false_positive_limit
+
+    s = result.settings
+    typer.echo(
+        f"{len(result.designs)} designs ({result.n_simulated_sets} of {result.n_candidates} "
+        f"candidate sets x {len(s.test_lengths)} lengths), {result.n_fits} {s.method.value} fits; "
+        f"power = share of {s.n_windows} pseudo tests with p <= {s.alpha:g}, "
+        f"MDE at power >= {s.target_power:g}; FPR (power at 0) above "
+        f"{false_positive_limit(s):g} marked ! and ranked last"
+    )
+
+
+def build_design_report(result: DesignResult, top: int) -> str:
+    """A self-contained HTML page: settings, the power curves of the best designs, the table."""
+    from mixflow.experiments.design import false_positive_limit
+    from mixflow.report.charts import png_bytes
+    from mixflow.report.html import _CSS, _img, _section
+
+    s = result.settings
+    facts = [
+        ("Locations x dates", f"{result.n_locations} x {result.n_times}"),
+        ("Estimator", s.method.value),
+        ("Significance", f"conformal p-value <= {s.alpha:g}"),
+        (
+            "Calibration",
+            f"false positive rate (power at 0) at most {false_positive_limit(s):g}; "
+            "designs above it are marked ! and ranked last",
+        ),
+        ("Target power", f"{s.target_power:g}"),
+        ("Pseudo test windows", f"{s.n_windows}, {s.window_stride} date(s) apart"),
+        ("Candidate sets", f"{result.n_candidates} generated, {result.n_simulated_sets} simulated"),
+        ("Included / excluded", f"{', '.join(s.include) or '-'} / {', '.join(s.exclude) or '-'}"),
+        (
+            "Cost per incremental KPI",
+            "-" if result.cpik is None else f"{result.cpik.value:,.4g} ({result.cpik.source})",
+        ),
+    ]
+    rows = "\n".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts
+    )
+    body = "\n".join(
+        [
+            "<header><h1>Geo experiment design</h1></header>",
+            _section("Settings", f"<table>{rows}</table>"),
+            _section(
+                "Power curves of the best designs",
+                _img(png_bytes(_power_chart(result)), "power against effect size"),
+            ),
+            _section(f"Top {min(top, len(result.designs))} designs", _designs_table(result, top)),
+        ]
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>Geo experiment design</title><style>{_CSS}</style></head>"
+        f"<body><main>{body}</main></body></html>\n"
+    )
+
+
+def _designs_table(result: DesignResult, top: int) -> str:
+    head = (
+        "<tr><th>Rank</th><th>Treated</th><th>Length</th><th>MDE</th><th>Power at MDE</th>"
+        "<th>False positive rate</th><th>MDE incremental KPI</th><th>Budget</th><th>Scaled L2 imbalance</th>"
+        "<th>Share of KPI</th></tr>"
+    )
+    cells = []
+    for d in result.designs[:top]:
+        power = "-" if d.power_at_mde is None else f"{d.power_at_mde:.2f}"
+        values = (
+            _pct(d.mde),
+            power,
+            _fpr(d),
+            _money(d.mde_incremental_kpi),
+            _money(d.budget),
+            f"{d.scaled_l2_imbalance:.3f}",
+            _pct(d.share_of_kpi),
+        )
+        numbers = "".join(f'<td class="num">{html.escape(v)}</td>' for v in values)
+        cells.append(
+            f'<tr><td class="num">{d.rank}</td><td>{html.escape(", ".join(d.treated))}</td>'
+            f'<td class="num">{d.test_length}</td>{numbers}</tr>'
+        )
+    return f"<table>{head}{''.join(cells)}</table>"
+
+
+def _power_chart(result: DesignResult) -> Figure:
+    from matplotlib.figure import Figure
+
+    s = result.settings
+    fig = Figure(figsize=(9.0, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    for d in result.designs[:_CHART_DESIGNS]:
+        label = f"#{d.rank} {', '.join(d.treated)} ({d.test_length})"
+        ax.plot([100 * e for e in d.effects], d.power, marker="o", label=label)
+    ax.axhline(s.target_power, color="#d62728", ls="--", lw=1, label="target power")
+    ax.axhline(s.alpha, color="#b8b8b8", ls=":", lw=1, label="alpha")
+    ax.set_xlabel("injected lift (%)")
+    ax.set_ylabel("power")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="center right", fontsize=8)
+    return fig
+
+
+# --------------------------------------------------------------------------- next
+
+
+@experiment_app.command("next")
+def next_channel(
+    run_dir: Annotated[Path, typer.Argument(help="run directory written by `mixflow fit`")],
+    out: Annotated[Path | None, typer.Option(help="folder for next.json and next.csv")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="print JSON, not a table")] = False,
+    horizon: Annotated[int, typer.Option(help="periods of spend at stake")] = 52,
+    test_rel_se: Annotated[
+        float, typer.Option(help="test's ROI standard error, fraction of |ROI|")
+    ] = 0.25,
+    test_se: Annotated[
+        float | None, typer.Option(help="test's ROI standard error, ROI units")
+    ] = None,
+    breakeven_roi: Annotated[
+        float | None, typer.Option(help="ROI below which spend is cut (EVSI)")
+    ] = None,
+) -> None:
+    """Rank the model's channels by the value of testing them next."""
+    from mixflow.cli.runtime import setup_jax
+    from mixflow.experiments.value import (
+        TestPrecision,
+        ValueUnit,
+        load_channel_posterior,
+        rank_channels,
+    )
+
+    try:
+        precision = TestPrecision(relative_se=test_rel_se, absolute_se=test_se)
+        setup_jax(1)
+        posterior = load_channel_posterior(resolve_run_dir(run_dir), horizon)
+        breakeven = breakeven_roi
+        if breakeven is None and posterior.value_unit is ValueUnit.revenue:
+            breakeven = 1.0
+        ranked = rank_channels(posterior, precision, breakeven)
+    except MixflowError as err:
+        _fail(err)
+        return
+    rows = [v.to_dict() for v in ranked]
+    payload: dict[str, Any] = {
+        "run_dir": str(run_dir),
+        "horizon_periods": posterior.horizon,
+        "value_unit": posterior.value_unit.value,
+        "test_precision": precision.describe(),
+        "breakeven_roi": breakeven,
+        "value": "(roi_sd - roi_sd_after) x budget_at_stake; "
+        "roi_sd_after = roi_sd x test_se / sqrt(roi_sd^2 + test_se^2)",
+        "channels": rows,
+    }
+    if out is not None:
+        import pandas as pd
+
+        from mixflow.data.io import atomic_write_bytes, atomic_write_text
+
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "next.json", json.dumps(payload, indent=2) + "\n")
+        frame = pd.DataFrame(rows)
+        atomic_write_bytes(out / "next.csv", frame.to_csv(index=False).encode())
+    if json_output:
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    _print_values(ranked, payload)
+    if out is not None:
+        typer.echo(f"wrote {out}")
+
+
+def _print_values(ranked: tuple[ChannelTestValue, ...], payload: dict[str, Any]) -> None:
+    typer.echo(
+        f"{'rank':>4}  {'channel':<14}{'budget':>13}{'ROI mean':>10}{'ROI sd':>8}{'test se':>9}"
+        f"{'sd after':>10}{'value':>12}{'EVSI':>12}"
+    )
+    for v in ranked:
+        evsi = "-" if v.evsi is None else f"{v.evsi:,.0f}"
+        typer.echo(
+            f"{v.rank:>4}  {v.channel:<14}{v.budget:>13,.0f}{v.roi_mean:>10.3f}{v.roi_sd:>8.3f}"
+            f"{v.test_se:>9.3f}{v.roi_sd_after:>10.3f}{v.value:>12,.0f}{evsi:>12}"
+        )
+    breakeven = payload["breakeven_roi"]
+    typer.echo(
+        f"value = ROI sd reduction x spend of the last {payload['horizon_periods']} periods; "
+        f"test: {payload['test_precision']}; EVSI: keep-or-cut at ROI "
+        + ("-" if breakeven is None else f"{breakeven:g}")
+    )
