@@ -26,7 +26,7 @@ from mixflow.experiments.design import (
     minimum_detectable_effect,
     simulate_power,
 )
-from mixflow.experiments.geo import GeoMethod, GeoPanel, _conformal_p
+from mixflow.experiments.geo import GeoMethod, GeoPanel, analyze_panel
 
 PRETEST = Path(__file__).resolve().parents[3] / "shared" / "data" / "geo_experiments"
 PRETEST_CSV = PRETEST / "geolift_pretest.csv"
@@ -50,13 +50,15 @@ def _panel(seed: int, *, n_loc: int = 12, n_days: int = 70, noise: float = 0.01)
 @pytest.mark.parametrize("method", list(GeoMethod))
 def test_conformal_p_value_equals_analysis_p_value(method: GeoMethod) -> None:
     panel = _panel(3)
-    target, donors = panel.kpi[:, :2].mean(axis=1), panel.kpi[:, 2:]
-    post = np.zeros(len(target), dtype=bool)
+    post = np.zeros(len(panel.dates), dtype=bool)
     post[-10:] = True
     for lift in (0.0, 0.01, 0.05):
-        lifted = target * (1 + lift * post)
-        expected = _conformal_p(lifted, donors, post, method, 0.0)
-        assert conformal_p_value(lifted, donors, post, method) == expected
+        kpi = panel.kpi.copy()
+        kpi[:, :2] *= 1 + lift * post[:, None]
+        lifted = GeoPanel(panel.dates, panel.locations, kpi)
+        result = analyze_panel(lifted, ["g0", "g1"], panel.dates[-10], panel.dates[-1], method)
+        target, donors = kpi[:, :2].mean(axis=1), kpi[:, 2:]
+        assert conformal_p_value(target, donors, post, method) == result.p_value
 
 
 def test_power_rises_with_effect_size_and_test_length() -> None:

@@ -62,7 +62,7 @@ import pandas as pd
 from scipy.stats import binom
 
 from mixflow.errors import DataError, SpecError, did_you_mean
-from mixflow.experiments.geo import GeoMethod, GeoPanel, _fit
+from mixflow.experiments.geo import GeoMethod, GeoPanel, _fit, conformal_p_value
 
 #: Lifts simulated by default: fine where MDEs of geo tests usually fall (1-5 %), up to GeoLift's 25 %.
 DEFAULT_EFFECTS: Final = (0.0, 0.01, 0.02, 0.03, 0.05, 0.10, 0.15, 0.25)
@@ -296,28 +296,6 @@ class DesignResult:
 
 
 # --------------------------------------------------------------------------- the test
-
-
-def conformal_p_value(
-    target: np.ndarray,
-    donors: np.ndarray,
-    post: np.ndarray,
-    method: GeoMethod = GeoMethod.ascm,
-) -> float:
-    """Conformal p-value of "no effect", as :func:`mixflow.experiments.geo.analyze_panel` gives.
-
-    ``target`` ``(n_times,)`` is the treated average, ``donors`` ``(n_times, n_donors)`` the
-    controls, ``post`` ``(n_times,)`` the boolean test window. The estimator is fitted on every
-    date and ``|sum of residuals over the window|`` is compared with the same statistic on every
-    cyclic shift of the residuals; one gather replaces the ``n_times`` rolled copies.
-    """
-    fit = _fit(target, donors, np.ones_like(post, dtype=bool), method)
-    residual = target - fit.counterfactual
-    n_times = len(residual)
-    window = np.flatnonzero(post)
-    shifts = np.arange(n_times)[:, None]
-    stats = np.abs(residual[(window[None, :] - shifts) % n_times].sum(axis=1))
-    return float(np.mean(stats >= stats[0] - 1e-9 * (1.0 + stats[0])))
 
 
 def minimum_detectable_effect(

@@ -265,10 +265,15 @@ def _demean(series: np.ndarray, pre: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def _fit_weights(
-    target: np.ndarray, donors: np.ndarray, pre: np.ndarray, method: GeoMethod
+    target: np.ndarray,
+    donors: np.ndarray,
+    pre: np.ndarray,
+    method: GeoMethod,
+    lam: float | None = None,
 ) -> tuple[np.ndarray, float | None]:
     """Donor weights for the de-meaned ``target`` ``(n_times,)`` from ``donors`` ``(n_times,
-    n_donors)`` fitted on the ``pre`` rows; returns (weights, ridge lambda or None)."""
+    n_donors)`` fitted on the ``pre`` rows; returns (weights, ridge lambda or None). ``lam``:
+    a ridge penalty chosen before (else chosen on the pre-period)."""
     n_donors = donors.shape[1]
     if method is GeoMethod.did:
         return np.full(n_donors, 1.0 / n_donors), None
@@ -277,7 +282,8 @@ def _fit_weights(
     w = sc_weights(t_c[pre, 0], d_c[pre])
     if method is GeoMethod.sc:
         return w, None
-    lam = _choose_lambda(target, donors, pre)
+    if lam is None:
+        lam = _choose_lambda(target, donors, pre)
     return w + _ridge_correction(t_c[pre, 0], d_c[pre], w, lam), lam
 
 
@@ -312,9 +318,15 @@ class _Fit:
     ridge_lambda: float | None
 
 
-def _fit(target: np.ndarray, donors: np.ndarray, pre: np.ndarray, method: GeoMethod) -> _Fit:
+def _fit(
+    target: np.ndarray,
+    donors: np.ndarray,
+    pre: np.ndarray,
+    method: GeoMethod,
+    lam: float | None = None,
+) -> _Fit:
     """Fit ``method`` and build the counterfactual of ``target`` with unit fixed effects."""
-    weights, lam = _fit_weights(target, donors, pre, method)
+    weights, lam = _fit_weights(target, donors, pre, method, lam)
     t_c, t_mean = _demean(target[:, None], pre)
     d_c, _ = _demean(donors, pre)
     counterfactual = t_mean[0] + d_c @ weights
@@ -349,7 +361,7 @@ def analyze_panel(
     incremental = float(att.sum() * n_treated)
     counterfactual_total = float(fit.counterfactual[post].sum() * n_treated)
     p_value, ci_90, ci_95 = _conformal_inference(
-        target, donors, post, method, float(att.mean()), fit.pre_rmse, n_treated
+        target, donors, post, method, fit, float(att.mean()), n_treated
     )
     names = [panel.locations[i] for i in donor_idx]
     weights = {
@@ -379,17 +391,32 @@ def analyze_panel(
     )
 
 
-def _conformal_p(
-    target: np.ndarray, donors: np.ndarray, post: np.ndarray, method: GeoMethod, tau: float
+def conformal_p_value(
+    target: np.ndarray,
+    donors: np.ndarray,
+    post: np.ndarray,
+    method: GeoMethod = GeoMethod.ascm,
+    tau: float = 0.0,
+    ridge_lambda: float | None = None,
 ) -> float:
-    """Conformal p-value of ``H0: effect = tau`` per treated date (see module doc)."""
+    """Conformal p-value of ``H0: effect = tau`` per treated date (see module doc).
+
+    ``target`` ``(n_times,)`` is the treated average, ``donors`` ``(n_times, n_donors)`` the
+    controls, ``post`` ``(n_times,)`` the boolean test window. The estimator is refitted on
+    every date with ``tau`` removed from the window, and ``|sum of residuals over the window|``
+    is compared with the same statistic on every cyclic shift of the residuals. The ASCM ridge
+    penalty is held at ``ridge_lambda`` (default: chosen on the pre-period, as the analysis
+    does): choosing it again on the refit would pick it on a single held-out date.
+    """
     adjusted = target - tau * post
-    everything = np.ones_like(post)
-    fit = _fit(adjusted, donors, everything, method)
+    if method is GeoMethod.ascm and ridge_lambda is None:
+        ridge_lambda = _choose_lambda(adjusted, donors, ~post)
+    fit = _fit(adjusted, donors, np.ones_like(post, dtype=bool), method, ridge_lambda)
     residual = adjusted - fit.counterfactual
     n_times = len(residual)
-    shifted = np.stack([np.roll(residual, k) for k in range(n_times)])  # (n_times, n_times)
-    stats = np.abs(shifted[:, post].sum(axis=1))
+    window = np.flatnonzero(post)
+    shifts = np.arange(n_times)[:, None]
+    stats = np.abs(residual[(window[None, :] - shifts) % n_times].sum(axis=1))
     return float(np.mean(stats >= stats[0] - 1e-9 * (1.0 + stats[0])))
 
 
@@ -398,16 +425,22 @@ def _conformal_inference(
     donors: np.ndarray,
     post: np.ndarray,
     method: GeoMethod,
+    fit: _Fit,
     att_mean: float,
-    pre_rmse: float,
     n_treated: int,
 ) -> tuple[float, tuple[float, float], tuple[float, float]]:
     """p-value of no effect and 90 % / 95 % intervals of the total incremental KPI by inverting
-    the conformal test over a grid of constant effects ``tau``."""
-    p_value = _conformal_p(target, donors, post, method, 0.0)
-    half = _CI_GRID_HALF_WIDTH * (pre_rmse + abs(att_mean)) + 1e-9
+    the conformal test over a grid of constant effects ``tau`` (the ridge penalty of ``fit``
+    held fixed)."""
+    lam = fit.ridge_lambda
+
+    def p_of(tau: float) -> float:
+        return conformal_p_value(target, donors, post, method, tau, lam)
+
+    p_value = p_of(0.0)
+    half = _CI_GRID_HALF_WIDTH * (fit.pre_rmse + abs(att_mean)) + 1e-9
     grid = np.linspace(att_mean - half, att_mean + half, _CI_GRID_POINTS)
-    p_grid = np.array([_conformal_p(target, donors, post, method, float(t)) for t in grid])
+    p_grid = np.array([p_of(float(t)) for t in grid])
     cells = n_treated * int(post.sum())
 
     def interval(level: float) -> tuple[float, float]:
