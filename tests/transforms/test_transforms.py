@@ -81,6 +81,18 @@ def test_weibull_weights_closed_form(shape: float, scale: float, max_lag: int) -
     np.testing.assert_allclose(np.asarray(w), pdf / pdf.sum(), rtol=RTOL, atol=ATOL)
 
 
+@pytest.mark.parametrize(("shape", "scale"), [(40.0, 0.5), (200.0, 0.1), (60.0, 3.0)])
+def test_steep_weibull_weights_stay_finite(shape: float, scale: float) -> None:
+    # (x / scale)**shape overflows float32 here (18**40 > 3.4e38; it gave NaN weights before):
+    # the weights must still be a distribution, peaked where the PDF is largest
+    w = np.asarray(weibull_weights(f32(shape), f32(scale), 8))
+    assert_weights(w, 9)
+    pdf_log = np.log(shape / scale) + (shape - 1) * np.log(np.arange(1, 10) / scale)
+    with np.errstate(over="ignore"):  # float64 overflows too, to inf: a -inf log-density
+        pdf_log -= (np.arange(1, 10) / scale) ** shape
+    assert int(np.argmax(w)) == int(np.argmax(pdf_log))
+
+
 @pytest.mark.parametrize("max_lag", MAX_LAGS)
 @pytest.mark.parametrize("p", [0.01, 0.3, 0.5, 0.9, 0.99])
 def test_binomial_weights_closed_form(p: float, max_lag: int) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 from jax.scipy.special import gammaln
 
 _TINY = 1e-12
+_MAX_LOG_TAIL = 80.0
 
 
 def _lags(max_lag: int) -> jnp.ndarray:
@@ -42,7 +43,11 @@ def weibull_weights(shape: jnp.ndarray, scale: jnp.ndarray, max_lag: int) -> jnp
     x = _lags(max_lag) + 1.0
     k = jnp.clip(shape, _TINY)[..., None]
     lam = jnp.clip(scale, _TINY)[..., None]
-    log_pdf = jnp.log(k) - jnp.log(lam) + (k - 1.0) * (jnp.log(x) - jnp.log(lam)) - (x / lam) ** k
+    log_ratio = jnp.log(x) - jnp.log(lam)
+    # (x / lam) ** k overflows float32 for steep shapes; capping its log at 80 (e^80 ~ 5e34)
+    # keeps every log-density finite, so the softmax is defined for any shape and scale
+    tail = jnp.exp(jnp.minimum(k * log_ratio, _MAX_LOG_TAIL))
+    log_pdf = jnp.log(k) - jnp.log(lam) + (k - 1.0) * log_ratio - tail
     return jax.nn.softmax(log_pdf, axis=-1)
 
 
