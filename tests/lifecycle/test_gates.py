@@ -24,7 +24,28 @@ def _summary(**changes: Any) -> dict[str, Any]:
             "divergence_rate": 0.001,
         },
         "fit": {"holdout_weeks": 8, "holdout_mape": 0.08},
-        "channels": {"tv": {"roi": {"median": 2.1}}, "search": {"roi": {"median": 4.0}}},
+        "model": {"prior_parameterization": "roi"},
+        "baseline": {
+            "n_draws": 1000,
+            "n_weeks": 104,
+            "prob_negative_any_week": 0.01,
+            "prob_negative_total": 0.0,
+            "negative_weeks_histogram": [[0, 990], [2, 10]],
+        },
+        "channels": {
+            "tv": {
+                "roi": {"median": 2.1},
+                "roi_prior": {"median": 1.5, "sigma": 1.0},
+                "roi_log_sd": 0.3,
+                "spend_weeks_share": 0.4,
+            },
+            "search": {
+                "roi": {"median": 4.0},
+                "roi_prior": {"median": 2.0, "sigma": 1.0},
+                "roi_log_sd": 0.2,
+                "spend_weeks_share": 1.0,
+            },
+        },
     }
     out = copy.deepcopy(base)
     for section, values in changes.items():
@@ -48,8 +69,11 @@ def test_healthy_nuts_fit_passes_every_gate() -> None:
         "holdout_mape",
         "roi_bounds",
         "min_weeks",
+        "baseline_negative",
+        "spend_coverage",
+        "prior_shift",
     ]
-    assert all(r.status is GateStatus.PASSED for r in results)
+    assert all(r.status is GateStatus.PASSED for r in results), [r.detail for r in results]
 
 
 def test_rhat_gate_fails_above_threshold() -> None:
@@ -192,3 +216,156 @@ def test_model_card_lists_gates_channels_and_limitations() -> None:
     assert not any("'tv' is weakly" in i for i in items)
     page = card_html(summary, gates, "brand")
     assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
+
+
+# ------------------------------------------------------------------------------ newer gates
+def _baseline(histogram: list[list[int]], n_draws: int = 100, n_weeks: int = 50) -> dict[str, Any]:
+    return {
+        "baseline": {
+            "n_draws": n_draws,
+            "n_weeks": n_weeks,
+            "negative_weeks_histogram": histogram,
+        }
+    }
+
+
+def test_baseline_gate_counts_draws_negative_in_any_week() -> None:
+    # 25 of 100 draws have a negative baseline in at least one week: 25% > 20%
+    summary = _summary(**_baseline([[0, 75], [1, 20], [30, 5]]))
+    gate = _gate(run_gates(summary, GatePolicy()), "baseline_negative")
+    assert gate.status is GateStatus.FAILED
+    assert gate.value == pytest.approx(0.25)
+    assert gate.detail == "baseline negative in any week in 25.0% of draws > 20%"
+
+
+def test_baseline_gate_tolerates_a_share_of_negative_weeks() -> None:
+    # more than 10% of 50 weeks is more than 5 weeks: only the 5 draws with 30 weeks count
+    summary = _summary(**_baseline([[0, 75], [1, 20], [30, 5]]))
+    policy = GatePolicy(baseline_negative_weeks_max=0.1)
+    gate = _gate(run_gates(summary, policy), "baseline_negative")
+    assert gate.passed and gate.value == pytest.approx(0.05)
+    assert gate.detail == "baseline negative in more than 10% of weeks in 5.0% of draws <= 20%"
+
+
+def test_baseline_gate_not_applicable_to_an_older_summary() -> None:
+    summary = _summary()
+    del summary["baseline"]
+    gate = _gate(run_gates(summary, GatePolicy()), "baseline_negative")
+    assert gate.status is GateStatus.NOT_APPLICABLE
+
+
+def test_spend_coverage_gate_names_the_rarely_spending_channel() -> None:
+    summary = _summary()
+    summary["channels"]["tv"]["spend_weeks_share"] = 0.06
+    gate = _gate(run_gates(summary, GatePolicy()), "spend_coverage")
+    assert gate.status is GateStatus.FAILED
+    assert gate.value == pytest.approx(0.06)
+    assert gate.detail == "tv spends in 6% of weeks < 10%"
+    relaxed = _gate(run_gates(summary, GatePolicy(spend_coverage_min=0.05)), "spend_coverage")
+    assert relaxed.passed
+
+
+def test_prior_shift_flags_a_posterior_outside_the_prior_as_a_warning() -> None:
+    # prior median 1.5, sigma 1: the central 95% is 1.5 * exp(+-1.96) = [0.21, 10.65]
+    summary = _summary()
+    summary["channels"]["tv"]["roi"]["median"] = 12.0
+    gate = _gate(run_gates(summary, GatePolicy()), "prior_shift")
+    assert gate.status is GateStatus.WARNING
+    assert gate.passed  # advisory by default: it does not block
+    assert gate.value == 1.0
+    assert gate.detail == ("tv: posterior median 12.00 outside the prior's 95% [0.21, 10.65]")
+
+
+def test_prior_shift_flags_uninformed_channels_and_blocks_when_not_advisory() -> None:
+    summary = _summary()
+    summary["channels"]["search"]["roi_log_sd"] = 0.95  # 0.95 of the prior's sigma 1.0
+    gate = _gate(run_gates(summary, GatePolicy(advisory=())), "prior_shift")
+    assert gate.status is GateStatus.FAILED
+    assert gate.detail == ("search: data did not inform it (posterior/prior log-sd 0.95 > 0.9)")
+
+
+def test_prior_shift_does_not_judge_the_spread_of_a_map_fit() -> None:
+    summary = _summary(method="map")
+    summary["channels"]["search"]["roi_log_sd"] = 5.0
+    gate = _gate(run_gates(summary, GatePolicy(advisory=())), "prior_shift")
+    assert gate.status is GateStatus.PASSED
+    assert "spread not judged: MAP" in gate.detail
+
+
+def test_prior_shift_not_applicable_with_coefficient_priors() -> None:
+    summary = _summary(model={"prior_parameterization": "coefficient"})
+    gate = _gate(run_gates(summary, GatePolicy()), "prior_shift")
+    assert gate.status is GateStatus.NOT_APPLICABLE
+
+
+def test_gate_results_round_trip_with_warning() -> None:
+    summary = _summary()
+    summary["channels"]["tv"]["roi"]["median"] = 12.0
+    gate = _gate(run_gates(summary, GatePolicy()), "prior_shift")
+    again = GateResult.from_dict(gate.to_dict())
+    assert again == gate and again.status is GateStatus.WARNING
+    # tags written before warnings existed read as no warning
+    old = {k: v for k, v in gate.to_dict().items() if k != "warning"}
+    assert GateResult.from_dict(old).warning is False
+
+
+def test_policy_file_sets_new_gates_and_advisory(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("spend_coverage_min: 0.3\nadvisory: [spend_coverage, prior_shift]\n")
+    policy = load_policy(path)
+    assert policy.spend_coverage_min == 0.3
+    assert policy.advisory == ("spend_coverage", "prior_shift")
+    summary = _summary()
+    summary["channels"]["tv"]["spend_weeks_share"] = 0.2
+    gate = _gate(run_gates(summary, policy), "spend_coverage")
+    assert gate.status is GateStatus.WARNING
+
+
+def test_policy_rejects_unknown_advisory_gate() -> None:
+    with pytest.raises(
+        SpecError, match="advisory names unknown gate 'prior_shfit' \\(did you mean"
+    ):
+        GatePolicy(advisory=("prior_shfit",))
+
+
+def test_policy_file_rejects_wrong_type(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("spend_coverage_min: lots\n")
+    with pytest.raises(
+        SpecError, match="gate policy: spend_coverage_min must be a number, got 'lots'"
+    ):
+        load_policy(path)
+
+
+def test_model_card_shows_prior_against_posterior_and_warnings() -> None:
+    from mixflow.lifecycle.model_card import card_markdown
+
+    summary = _summary()
+    summary.update(
+        kpi_type="revenue",
+        data={"start": "2022-01-03", "end": "2023-12-25", "n_periods": 104, "n_geos": 1},
+        model={
+            "adstock": "geometric",
+            "max_lag": 8,
+            "saturation": "hill",
+            "trend": "linear",
+            "fourier_terms": 2,
+            "likelihood": "normal",
+            "prior_parameterization": "roi",
+        },
+        fit={"r2": 0.9, "mape": 0.03, "holdout_weeks": 8, "holdout_mape": 0.05},
+    )
+    summary["baseline"]["prob_negative_total"] = 0.0
+    for ch in summary["channels"].values():
+        ch.update(spend=1e5, spend_share=0.5)
+        ch["roi"]["hdi_90"] = [1.0, 5.0]
+    summary["channels"]["tv"]["roi"]["median"] = 12.0
+    gates = run_gates(summary, GatePolicy())
+    md = card_markdown(summary, gates, "brand")
+    assert "## Governance gates: all passed, 1 warning(s)" in md
+    assert "| prior_shift | warning |" in md
+    assert "| channel | prior ROI median [95% interval] | posterior ROI median |" in md
+    assert "| tv | 1.50 [0.21, 10.65] | 12.00 | 0.30 | outside prior |" in md
+    assert "| search | 2.00 [0.28, 14.20] | 4.00 | 0.20 | ok |" in md
+    assert "Gate 'prior_shift' warns: tv: posterior median 12.00" in md
+    assert "negative in some week in 1.0% of posterior draws" in md

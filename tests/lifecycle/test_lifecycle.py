@@ -56,6 +56,10 @@ def test_register_logs_run_and_loads_back(map_run_dir: Path, settings: Lifecycle
     assert {"r2", "mape", "nrmse", "fit_seconds"} <= set(run.data.metrics)
     assert "rhat_max" not in run.data.metrics  # None is skipped
     assert "holdout_mape" not in run.data.metrics
+    (data_input,) = run.inputs.dataset_inputs
+    fingerprint = run.data.tags["mixflow.data_fingerprint"]
+    assert (data_input.dataset.name, data_input.dataset.digest) == (fingerprint, fingerprint[:16])
+    assert [(t.key, t.value) for t in data_input.tags] == [("mlflow.data.context", "training")]
 
     promote("brand", 1, Alias.CHAMPION, "ana", "first model", settings)
     local = load_version("models:/brand@champion", settings)
@@ -244,3 +248,18 @@ def test_compare_summaries_names_what_differs() -> None:
     b = {"created_at": "y", "channels": {"tv": {"roi": {"median": 1.1, "hdi_90": [0.5, 1.5]}}}}
     assert compare_summaries(a, a) == []
     assert compare_summaries(a, b) == ["channels.tv.roi.median: 1.0 != 1.1"]
+
+
+def test_summary_holds_what_the_newer_gates_read(map_run_dir: Path) -> None:
+    import pandas as pd
+
+    summary = json.loads((map_run_dir / "summary.json").read_text())
+    base = summary["baseline"]
+    assert (base["n_draws"], base["n_weeks"]) == (1, 80)  # MAP: one draw
+    assert sum(draws for _, draws in base["negative_weeks_histogram"]) == 1
+    frame = pd.read_csv(map_run_dir.parent / "data.csv")
+    for channel, values in summary["channels"].items():
+        expected = float((frame[f"{channel}_spend"] > 0).mean())
+        assert values["spend_weeks_share"] == pytest.approx(expected)
+        assert values["roi_log_sd"] == 0.0  # one draw has no spread
+    assert 0.2 < summary["channels"]["tv"]["spend_weeks_share"] < 0.8  # flighted

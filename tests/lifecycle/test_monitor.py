@@ -213,3 +213,63 @@ def test_cli_logs_metrics_to_the_registered_run(
     assert len(history) == 1
     assert 0.0 <= history[0].value <= 1.0
     assert history[0].timestamp > 0
+
+
+def test_actuals_where_a_channel_is_off_and_a_single_week_load(
+    posterior: Posterior, frame: pd.DataFrame
+) -> None:
+    # a flighted channel off for the whole window, and one week only: both once refused by
+    # the loader's checks for fitting data
+    new = frame.iloc[N_TRAIN : N_TRAIN + 4].copy()
+    new["tv_spend"] = 0.0
+    off = load_actuals(new, posterior)
+    assert off.kpi.shape == (1, 4)
+    assert off.spend[:, :, off.channels.index("tv")].sum() == 0.0
+    one = load_actuals(frame.iloc[N_TRAIN : N_TRAIN + 1], posterior)
+    assert one.n_times == 1
+    assert one.kpi[0, 0] == pytest.approx(frame["revenue"].iloc[N_TRAIN])
+
+
+def test_actuals_missing_a_spend_column_name_it(posterior: Posterior, frame: pd.DataFrame) -> None:
+    new = frame.iloc[N_TRAIN:].drop(columns=["search_spend"])
+    with pytest.raises(DataError, match="search_spend"):
+        load_actuals(new, posterior)
+
+
+def test_cli_policy_file_sets_the_thresholds(
+    run_dir: Path, frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    same = tmp_path / "same.csv"
+    frame.iloc[N_TRAIN:].to_csv(same, index=False)
+    policy = tmp_path / "monitor.yaml"
+    # a CUSUM without allowance and a threshold of 0.001 sd fires on any deviation
+    policy.write_text("cusum_k: 0\ncusum_h: 0.001\n")
+    args = ["monitor", str(run_dir), "--actuals", str(same), "--policy", str(policy), "--json"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 3, res.output
+    payload = json.loads(res.output)
+    assert payload["policy"]["cusum_h"] == 0.001
+    assert any(f["check"] == "cusum" and "h=0.001" in f["message"] for f in payload["findings"])
+
+
+def test_cli_policy_file_with_unknown_key_exits_2(run_dir: Path, tmp_path: Path) -> None:
+    policy = tmp_path / "monitor.yaml"
+    policy.write_text("cusum_hh: 3\n")
+    args = ["monitor", str(run_dir), "--actuals", "x.csv", "--policy", str(policy)]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2
+    assert res.output.strip().splitlines()[-1] == (
+        "error: monitor policy: unknown key 'cusum_hh' (did you mean 'cusum_h'?); allowed: "
+        "interval, coverage_warn, coverage_alert, mape_ratio_warn, cusum_k, cusum_h, psi_bins, "
+        "psi_warn, psi_alert, extrapolation_warn"
+    )
+
+
+def test_policy_from_dict_checks_types() -> None:
+    from mixflow.lifecycle.monitor import monitor_policy_from_dict
+
+    assert monitor_policy_from_dict({"psi_bins": 5}).psi_bins == 5
+    with pytest.raises(
+        SpecError, match=re.escape("monitor policy: psi_bins must be an integer, got 2.5")
+    ):
+        monitor_policy_from_dict({"psi_bins": 2.5})

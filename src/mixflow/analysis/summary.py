@@ -37,6 +37,7 @@ def _channel_table(posterior: Posterior, q: DrawQuantities) -> dict[str, Any]:
     total_fitted = q.fitted_kpi[:, :t_obs].sum(axis=1)  # (S,)
     share = q.media_kpi.sum(axis=1) / total_fitted[:, None]  # (S, C) data window
     roi = q.contribution_value / spend[None, :]
+    weekly_spend = data.spend.sum(axis=0)  # (T, C)
     conversions = data.kpi_type is KpiType.CONVERSIONS
     out: dict[str, Any] = {}
     for i, ch in enumerate(data.channels):
@@ -55,8 +56,38 @@ def _channel_table(posterior: Posterior, q: DrawQuantities) -> dict[str, Any]:
                 "median": float(math.exp(design.roi_loc[i])),
                 "sigma": float(design.roi_scale[i]),
             },
+            "roi_log_sd": _log_sd(roi[:, i]),
+            "spend_weeks_share": float(np.mean(weekly_spend[:, i] > 0)),
         }
     return out
+
+
+def _log_sd(draws: np.ndarray) -> float | None:
+    """Standard deviation of ``log(draws)`` (the lognormal ``sigma`` of a posterior), ``None``
+    when a draw is not positive."""
+    arr = np.asarray(draws, dtype=np.float64)
+    if not np.all(arr > 0):
+        return None
+    return float(np.std(np.log(arr)))
+
+
+def _baseline_section(q: DrawQuantities) -> dict[str, Any]:
+    """How often the baseline (KPI without media, geos summed) is negative over the draws.
+
+    ``negative_weeks_histogram`` lists ``[weeks, draws]`` pairs: ``draws`` posterior draws have a
+    negative baseline in exactly ``weeks`` periods (pairs with no draws are left out), so the share
+    of draws negative in more than any number of weeks can be read off it.
+    """
+    base = q.baseline_kpi["baseline"]  # (S, T)
+    negative_weeks = (base < 0).sum(axis=1)
+    weeks, draws = np.unique(negative_weeks, return_counts=True)
+    return {
+        "n_draws": int(base.shape[0]),
+        "n_weeks": int(base.shape[1]),
+        "prob_negative_any_week": float(np.mean(negative_weeks > 0)),
+        "prob_negative_total": float(np.mean(base.sum(axis=1) < 0)),
+        "negative_weeks_histogram": [[int(w), int(d)] for w, d in zip(weeks, draws, strict=True)],
+    }
 
 
 def _fit_section(posterior: Posterior, q: DrawQuantities) -> dict[str, Any]:
@@ -195,6 +226,7 @@ def analyze(posterior: Posterior, max_draws: int | None = 1000) -> Analysis:
         "channels": channels,
         "diagnostics": posterior.diagnostics.to_dict(),
         "fit": _fit_section(posterior, q),
+        "baseline": _baseline_section(q),
     }
     return Analysis(
         summary=summary,

@@ -1,5 +1,5 @@
-"""``mixflow register | promote | audit | models list/show``: thin commands over
-:mod:`mixflow.lifecycle`. Registered on :data:`mixflow.cli.main.app` when that module loads.
+"""``mixflow register | promote | audit | models list/show | reproduce | refresh``: thin commands
+over :mod:`mixflow.lifecycle`. Registered on :data:`mixflow.cli.main.app` when that module loads.
 
 Settings come from the environment (``MIXFLOW_HOME``, ``MLFLOW_TRACKING_URI``); errors print one
 line and exit 2.
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,6 +22,10 @@ from mixflow.errors import MixflowError
 
 if TYPE_CHECKING:
     from mixflow.lifecycle import GateResult, LifecycleSettings
+    from mixflow.lifecycle.refresh import RefreshResult
+
+#: exit code of a refresh ended by SIGTERM (128 + 15, as a shell reports it)
+SIGTERM_EXIT = 143
 
 models_app = typer.Typer(help="Registered models: list them, show versions, aliases and gates.")
 app.add_typer(models_app, name="models")
@@ -28,15 +34,18 @@ app.add_typer(models_app, name="models")
 def _settings() -> LifecycleSettings:
     from mixflow.lifecycle import settings_from_env
 
-    # MLflow's download progress bar would interleave with --json output
+    # MLflow's download progress bar and the run links it prints to stdout when a run on a
+    # tracking server ends would interleave with --json output
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     return settings_from_env(os.environ)
 
 
 def _print_gates(gates: Sequence[GateResult]) -> None:
-    typer.echo(f"  {'gate':<14}{'status':<16}detail")
+    width = max((len(g.name) for g in gates), default=4) + 2
+    typer.echo(f"  {'gate':<{width}}{'status':<16}detail")
     for g in gates:
-        typer.echo(f"  {g.name:<14}{g.status.value:<16}{g.detail}")
+        typer.echo(f"  {g.name:<{width}}{g.status.value:<16}{g.detail}")
 
 
 def _echo_json(data: Any) -> None:
@@ -63,7 +72,10 @@ def register(
     except MixflowError as err:
         _fail(err)
         return
+    warnings = sum(g.warning for g in info.gates)
     verdict = "all gates passed" if info.gates_passed else "GATES FAILED"
+    if warnings:
+        verdict += f", {warnings} warning(s)"
     typer.echo(f"registered {info.name} version {info.version} (run {info.run_id}): {verdict}")
     _print_gates(info.gates)
 
@@ -164,7 +176,16 @@ def show_command(
         _print_gates(v.gates)
 
 
-__all__ = ["audit", "list_command", "models_app", "promote", "register", "show_command"]
+__all__ = [
+    "audit",
+    "list_command",
+    "models_app",
+    "promote",
+    "refresh",
+    "register",
+    "reproduce",
+    "show_command",
+]
 
 
 @app.command()
@@ -190,3 +211,92 @@ def reproduce(
             typer.echo(f"  {d}")
     if not result.matches:
         raise typer.Exit(code=1)
+
+
+def _raise_on_sigterm(signum: int, frame: object) -> None:
+    # an exception unwinds the refresh, so its open MLflow run is marked FAILED
+    raise SystemExit(SIGTERM_EXIT)
+
+
+def _print_refresh(result: RefreshResult) -> None:
+    from mixflow.lifecycle.refresh import Decision
+
+    d = result.decision
+    verdict = {
+        Decision.PROMOTE: "promoted to champion" if result.promoted else "NOT promoted",
+        Decision.AWAIT_APPROVAL: "awaiting approval",
+        Decision.REJECT: "rejected",
+    }[d.decision]
+    typer.echo(
+        f"{result.model}: challenger version {result.challenger.version} (run "
+        f"{result.challenger.run_id}) against champion version {result.champion_version}: "
+        f"{verdict}"
+    )
+    for c in d.checks:
+        typer.echo(f"  [{'ok' if c.passed else 'FAILED'}] {c.detail}")
+    for note in result.notes:
+        typer.echo(f"  note: {note}")
+    typer.echo(f"wrote {result.out_dir}")
+
+
+@app.command()
+def refresh(
+    name: Annotated[str, typer.Argument(help="registered model name (its champion is refitted)")],
+    data: Annotated[
+        Path, typer.Option("--data", help="extended data (CSV/Parquet): old weeks plus new ones")
+    ],
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="YAML refresh policy (documented defaults if absent)"),
+    ] = None,
+    informed_priors: Annotated[
+        bool,
+        typer.Option(
+            "--informed-priors", help="ROI priors from the champion's posterior (widened)"
+        ),
+    ] = False,
+    by: Annotated[str | None, typer.Option("--by", help="who refreshes (default: OS user)")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="folder for the challenger run (default: under MIXFLOW_HOME)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Refit NAME's champion on extended data, register a challenger, compare and decide.
+
+    Exits 0 when the challenger was promoted to champion, 1 when it was registered but not
+    promoted (awaiting approval, or rejected by a check), 2 on bad input or a failed refit
+    (`error: ...` as the last line; nothing registered), 143 when terminated by SIGTERM (its
+    MLflow run is marked FAILED)."""
+    from mixflow.cli.runtime import setup_jax
+    from mixflow.lifecycle.refresh import load_refresh_policy
+    from mixflow.lifecycle.refresh import refresh as refresh_model
+
+    previous = signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    try:
+        refresh_policy = load_refresh_policy(policy) if policy is not None else None
+        setup_jax(1)
+        result = refresh_model(
+            name,
+            data,
+            _settings(),
+            policy=refresh_policy,
+            informed_priors=informed_priors,
+            actor=by,
+            out_dir=out,
+        )
+    except MixflowError as err:
+        # every failure is exit 2 here: 1 means "registered, not promoted"
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2) from None
+    except Exception as err:  # a bug or a store failure: keep the traceback, still exit 2
+        traceback.print_exc()
+        typer.echo(f"error: refresh failed: {type(err).__name__}: {err}", err=True)
+        raise typer.Exit(code=2) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if as_json:
+        _echo_json(result.to_dict())
+    else:
+        _print_refresh(result)
+    raise typer.Exit(code=result.exit_code)

@@ -54,6 +54,10 @@ def monitor(
         Path | None, typer.Option("--out", help="folder for monitor.json and monitor.html")
     ] = None,
     seed: Annotated[int, typer.Option(help="seed of the predictive noise")] = 0,
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="YAML monitor policy (thresholds; defaults if absent)"),
+    ] = None,
 ) -> None:
     """Score new weeks right after the training data: coverage, MAPE, bias, CUSUM drift and
     spend drift (PSI, extrapolation). Exits 0 ok, 1 warn, 3 alert."""
@@ -61,15 +65,22 @@ def monitor(
 
     setup_jax(1)
     from mixflow.data.loaders import read_table
-    from mixflow.lifecycle.monitor import load_actuals
+    from mixflow.lifecycle.monitor import load_actuals, load_monitor_policy
     from mixflow.lifecycle.monitor import monitor as run_monitor
     from mixflow.workflow import load_run
 
     try:
+        monitor_policy = load_monitor_policy(policy) if policy is not None else None
         run_dir = resolve_run_dir(model)
         posterior = load_run(run_dir)
         data = load_actuals(read_table(actuals), posterior)
-        result = run_monitor(posterior, data, training_mape=_training_mape(run_dir), seed=seed)
+        result = run_monitor(
+            posterior,
+            data,
+            policy=monitor_policy,
+            training_mape=_training_mape(run_dir),
+            seed=seed,
+        )
         if model.startswith("models:"):
             _log_to_mlflow(model, result, step=posterior.dataset.n_times + len(result.dates))
     except MixflowError as err:

@@ -12,10 +12,12 @@ their pre-period mean and standard deviation)::
   CausalImpact's prior, 32 pseudo-observations of a level that moves by 1 % of the pre-period
   standard deviation per step; raise it for series whose level drifts.
 - ``sigma_obs ~ HalfNormal(1)``.
-- ``beta``: regularized horseshoe (Piironen & Vehtari 2017), non-centred, with ``expected_model_size``
-  covariates expected to matter (global scale ``p0 / (p - p0) / sqrt(n_pre)``; with at most ``p0``
-  covariates the global scale is ``HalfCauchy(1)``), slab scale 2 and 4 degrees of freedom. It
-  plays the part of CausalImpact's spike-and-slab prior, which NUTS cannot sample.
+- ``beta`` (per standardized covariate): with more covariates ``p`` than ``expected_model_size``
+  ``p0`` (3 by default, as CausalImpact), a regularized horseshoe (Piironen & Vehtari 2017,
+  non-centred; global scale ``HalfCauchy(p0 / (p - p0) / sqrt(n_pre))``, slab scale 2 with 4
+  degrees of freedom) in place of CausalImpact's spike-and-slab, which NUTS cannot sample; with
+  ``p <= p0`` there is nothing to select (CausalImpact then keeps every covariate too) and
+  ``beta ~ N(0, 2^2)``.
 
 The level is marginalized with a Kalman filter in ``jax.lax.scan``, so NUTS only samples the two
 variances and the regression coefficients. For each posterior draw the counterfactual is then
@@ -40,7 +42,8 @@ import functools
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from typing import Any, Final
 
 import jax
@@ -52,7 +55,7 @@ import pandas as pd
 from numpyro.infer import MCMC, NUTS, init_to_median
 
 from mixflow.errors import DataError, SpecError, did_you_mean
-from mixflow.inference import Diagnostics, compute_diagnostics, resolve_chain_method
+from mixflow.inference import Diagnostics, compute_diagnostics
 
 MIN_PRE_POINTS: Final = 3
 """The pre-period needs at least this many points plus one per covariate."""
@@ -61,6 +64,14 @@ _INIT_LEVEL_SD: Final = 1.0
 _SLAB_SCALE: Final = 2.0
 _SLAB_DF: Final = 4.0
 _SAMPLED_SITES: Final = ("sigma_obs", "sigma_level", "beta")
+
+
+class RegressionPrior(StrEnum):
+    """The prior the regression coefficients got (it follows from the number of covariates)."""
+
+    none = "none"
+    normal = "normal"
+    horseshoe = "horseshoe"
 
 
 @dataclass(frozen=True)
@@ -85,9 +96,7 @@ class ImpactConfig:
         if not self.prior_level_sd > 0:
             raise SpecError(f"prior_level_sd must be > 0, got {self.prior_level_sd!r}")
         if not self.expected_model_size > 0:
-            raise SpecError(
-                f"expected_model_size must be > 0, got {self.expected_model_size!r}"
-            )
+            raise SpecError(f"expected_model_size must be > 0, got {self.expected_model_size!r}")
         if not 0 < self.target_accept < 1:
             raise SpecError(f"target_accept must lie in (0, 1), got {self.target_accept!r}")
 
@@ -124,7 +133,12 @@ class Estimate:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"mean": self.mean, "sd": self.sd, "ci_90": list(self.ci_90), "ci_95": list(self.ci_95)}
+        return {
+            "mean": self.mean,
+            "sd": self.sd,
+            "ci_90": list(self.ci_90),
+            "ci_95": list(self.ci_95),
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,7 +158,7 @@ class ImpactSeries:
     cumulative_upper: np.ndarray
 
     def to_dict(self) -> dict[str, list[float]]:
-        return {name: [float(v) for v in getattr(self, name)] for name in self.__dataclass_fields__}
+        return {f.name: [float(v) for v in getattr(self, f.name)] for f in fields(self)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,6 +169,7 @@ class ImpactResult:
 
     response: str
     covariates: tuple[str, ...]
+    regression_prior: RegressionPrior
     times: tuple[str, ...]
     n_pre: int
     actual_average: float
@@ -191,9 +206,10 @@ class ImpactResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "method": "bsts: local level + static regression (regularized horseshoe), NUTS",
+            "method": "bsts: local level + static regression, NUTS",
             "response": self.response,
             "covariates": list(self.covariates),
+            "regression_prior": self.regression_prior.value,
             "pre_period": list(self.pre_period),
             "post_period": list(self.post_period),
             "n_pre": self.n_pre,
@@ -246,15 +262,23 @@ def _kalman_filter(
     return a_next, p_next, a_pred, f, v
 
 
-def _global_scale(n_covariates: int, n_pre: int, expected_model_size: float) -> float:
+def _global_scale(n_covariates: int, n_pre: int, expected_model_size: float) -> float | None:
+    """The horseshoe's global scale, or None when there is nothing to select."""
     p0 = expected_model_size
     if n_covariates <= p0:
-        return 1.0
+        return None
     return p0 / (n_covariates - p0) / math.sqrt(n_pre)
 
 
+def _half_cauchy(name: str, shape: tuple[int, ...]) -> jnp.ndarray:
+    """A standard half-Cauchy draw of ``shape`` written as a normal-inverse-gamma mixture."""
+    radius = numpyro.sample(f"{name}_radius", dist.HalfNormal(jnp.ones(shape)))
+    mix = numpyro.sample(f"{name}_mix", dist.InverseGamma(jnp.full(shape, 0.5), 0.5))
+    return radius * jnp.sqrt(mix)
+
+
 def _bsts_model(
-    y: jnp.ndarray, x: jnp.ndarray, *, prior_level_sd: float, global_scale: float
+    y: jnp.ndarray, x: jnp.ndarray, *, prior_level_sd: float, global_scale: float | None
 ) -> None:
     """Local level + static regression on standardized ``y`` ``(n_pre,)`` and ``x``
     ``(n_pre, n_covariates)``, the level marginalized by the Kalman filter."""
@@ -263,9 +287,15 @@ def _bsts_model(
     level_var = numpyro.sample("level_var", dist.InverseGamma(half, half * prior_level_sd**2))
     numpyro.deterministic("sigma_level", jnp.sqrt(level_var))
     sigma_obs = numpyro.sample("sigma_obs", dist.HalfNormal(1.0))
-    if p > 0:
-        tau = numpyro.sample("tau", dist.HalfCauchy(global_scale))
-        lam = numpyro.sample("lambda", dist.HalfCauchy(jnp.ones(p)))
+    if p == 0:
+        resid = y
+    elif global_scale is None:
+        beta = numpyro.sample("beta", dist.Normal(jnp.zeros(p), _SLAB_SCALE))
+        resid = y - x @ beta
+    else:
+        # half-Cauchy scales as |N(0, 1)| * sqrt(InverseGamma(1/2, 1/2)): easier for NUTS
+        tau = global_scale * _half_cauchy("tau", ())
+        lam = _half_cauchy("lambda", (p,))
         slab_var = numpyro.sample(
             "slab_var", dist.InverseGamma(_SLAB_DF / 2.0, _SLAB_DF / 2.0 * _SLAB_SCALE**2)
         )
@@ -273,8 +303,6 @@ def _bsts_model(
         z = numpyro.sample("z", dist.Normal(jnp.zeros(p), 1.0))
         beta = numpyro.deterministic("beta", z * tau * lam_tilde)
         resid = y - x @ beta
-    else:
-        resid = y
     _, _, _, f, v = _kalman_filter(resid, sigma_obs**2, level_var)
     numpyro.factor("loglik", -0.5 * jnp.sum(jnp.log(2.0 * jnp.pi * f) + v**2 / f))
 
@@ -347,19 +375,30 @@ def _check_arrays(
             raise DataError(f"column '{name}' is constant over the pre-period")
 
 
-def _sample(y_pre: np.ndarray, x_pre: np.ndarray, config: ImpactConfig) -> tuple[Any, float]:
+def _sample(
+    y_pre: np.ndarray, x_pre: np.ndarray, config: ImpactConfig
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float]:
+    """NUTS draws ``{site: (chains, draws, ...)}``, sampler fields and the seconds it took."""
+    global_scale = _global_scale(x_pre.shape[1], len(y_pre), config.expected_model_size)
     model = functools.partial(
-        _bsts_model,
-        prior_level_sd=config.prior_level_sd,
-        global_scale=_global_scale(x_pre.shape[1], len(y_pre), config.expected_model_size),
+        _bsts_model, prior_level_sd=config.prior_level_sd, global_scale=global_scale
     )
-    kernel = NUTS(model, target_accept_prob=config.target_accept, init_strategy=init_to_median())
+    kernel = NUTS(
+        model,
+        # a dense mass matrix follows correlated coefficients under the normal prior; under the
+        # horseshoe it adapts to the funnel's wide end and diverges in its neck (measured)
+        dense_mass=global_scale is None,
+        target_accept_prob=config.target_accept,
+        init_strategy=init_to_median(),
+    )
     mcmc = MCMC(
         kernel,
         num_warmup=config.warmup,
         num_samples=config.draws,
         num_chains=config.chains,
-        chain_method=resolve_chain_method("auto", config.chains),
+        # vectorized chains take the data as arguments of one compiled loop, so every series of
+        # the same length reuses it (parallel chains bake the data into the program)
+        chain_method="vectorized",
         progress_bar=False,
         jit_model_args=True,
     )
@@ -370,7 +409,10 @@ def _sample(y_pre: np.ndarray, x_pre: np.ndarray, config: ImpactConfig) -> tuple
         jnp.asarray(x_pre),
         extra_fields=("diverging", "num_steps"),
     )
-    return mcmc, time.perf_counter() - start
+    # the run is dispatched asynchronously: reading the draws waits for it
+    samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+    extra = {k: np.asarray(v) for k, v in mcmc.get_extra_fields(group_by_chain=True).items()}
+    return samples, extra, time.perf_counter() - start
 
 
 def analyze_impact(
@@ -388,53 +430,87 @@ def analyze_impact(
     intervention did not affect. ``times`` labels the rows (default: their positions)."""
     config = config or ImpactConfig()
     y = np.asarray(y, dtype=float)
-    x = np.asarray(x, dtype=float).reshape(y.shape[0], -1) if np.size(x) else np.zeros((len(y), 0))
-    names = tuple(covariates) if covariates is not None else tuple(f"x{i + 1}" for i in range(x.shape[1]))
+    x = np.asarray(x, dtype=float)
+    x = x[:, None] if x.ndim == 1 else x
+    if covariates is None:
+        covariates = [f"x{i + 1}" for i in range(x.shape[-1])]
+    names = tuple(covariates)
     _check_arrays(y, x, n_pre, response, names)
     labels = tuple(times) if times is not None else tuple(str(i) for i in range(len(y)))
     if len(labels) != len(y):
         raise DataError(f"{len(labels)} time labels for {len(y)} points")
     ys, y_mean, y_sd = _standardize(y[:, None], n_pre)
-    xs, _, x_sd = _standardize(x, n_pre) if x.shape[1] else (x, None, np.ones(0))
-    mcmc, seconds = _sample(ys[:n_pre, 0], xs[:n_pre], config)
-    grouped = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
-    extra = mcmc.get_extra_fields(group_by_chain=True)
-    monitored = {k: grouped[k] for k in _SAMPLED_SITES if k in grouped}
+    xs, _, x_sd = _standardize(x, n_pre)
+    grouped, extra, seconds = _sample(ys[:n_pre, 0], xs[:n_pre], config)
+    monitored: dict[str, np.ndarray] = {k: grouped[k] for k in _SAMPLED_SITES if k in grouped}
     diagnostics = compute_diagnostics(
-        monitored, np.asarray(extra["diverging"]), np.asarray(extra["num_steps"]), seconds, "nuts"
+        monitored, extra["diverging"], extra["num_steps"], seconds, "nuts"
     )
     flat = {k: v.reshape(-1, *v.shape[2:]) for k, v in grouped.items()}
-    n_draws = flat["sigma_obs"].shape[0]
-    beta = flat.get("beta", np.zeros((n_draws, 0)))
-    keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(config.seed), 1), n_draws)
-    paths = np.asarray(
-        _draw_all_paths(
-            keys,
-            jnp.asarray(flat["sigma_obs"]),
-            jnp.asarray(flat["sigma_level"]),
-            jnp.asarray(beta),
-            jnp.asarray(ys[:n_pre, 0]),
-            jnp.asarray(xs[:n_pre]),
-            jnp.asarray(xs[n_pre:]),
-        )
-    )
+    beta = flat.get("beta", np.zeros((flat["sigma_obs"].shape[0], 0)))
+    paths = _counterfactual_paths(flat, beta, ys[:, 0], xs, n_pre, config.seed)
     predicted = y_mean[0] + y_sd[0] * paths  # (n_draws, n_times), response units
-    coefficients = {
-        name: Estimate.of(beta[:, j] * y_sd[0] / x_sd[j]) for j, name in enumerate(names)
-    }
-    return _summarize(
-        y,
-        predicted,
-        n_pre,
-        labels,
+    effects = _effects(y, predicted, n_pre)
+    return ImpactResult(
         response=response,
         covariates=names,
-        coefficients=coefficients,
+        regression_prior=_regression_prior(len(names), config.expected_model_size),
+        times=labels,
+        n_pre=n_pre,
+        coefficients={
+            name: Estimate.of(beta[:, j] * y_sd[0] / x_sd[j]) for j, name in enumerate(names)
+        },
         observation_sd=Estimate.of(flat["sigma_obs"] * y_sd[0]),
         level_sd=Estimate.of(flat["sigma_level"] * y_sd[0]),
         diagnostics=diagnostics,
         config=config,
+        **{f.name: getattr(effects, f.name) for f in fields(effects)},
     )
+
+
+def _regression_prior(n_covariates: int, expected_model_size: float) -> RegressionPrior:
+    if n_covariates == 0:
+        return RegressionPrior.none
+    if n_covariates <= expected_model_size:
+        return RegressionPrior.normal
+    return RegressionPrior.horseshoe
+
+
+def _counterfactual_paths(
+    flat: dict[str, np.ndarray],
+    beta: np.ndarray,
+    ys: np.ndarray,
+    xs: np.ndarray,
+    n_pre: int,
+    seed: int,
+) -> np.ndarray:
+    """Standardized paths ``(n_draws, n_times)``, one per posterior draw (see module doc)."""
+    key = jax.random.fold_in(jax.random.PRNGKey(seed), 1)  # not the sampler's stream
+    paths = _draw_all_paths(
+        jax.random.split(key, beta.shape[0]),
+        jnp.asarray(flat["sigma_obs"]),
+        jnp.asarray(flat["sigma_level"]),
+        jnp.asarray(beta),
+        jnp.asarray(ys[:n_pre]),
+        jnp.asarray(xs[:n_pre]),
+        jnp.asarray(xs[n_pre:]),
+    )
+    return np.asarray(paths, dtype=float)
+
+
+@dataclass(frozen=True, eq=False)
+class _Effects:
+    """The effect fields of :class:`ImpactResult`."""
+
+    actual_average: float
+    actual_cumulative: float
+    predicted_average: Estimate
+    predicted_cumulative: Estimate
+    effect_average: Estimate
+    effect_cumulative: Estimate
+    relative_effect_pct: Estimate
+    p_value: float
+    series: ImpactSeries
 
 
 def _bands(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -442,21 +518,8 @@ def _bands(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return draws.mean(axis=0), lo, hi
 
 
-def _summarize(
-    y: np.ndarray,
-    predicted: np.ndarray,
-    n_pre: int,
-    labels: tuple[str, ...],
-    *,
-    response: str,
-    covariates: tuple[str, ...],
-    coefficients: dict[str, Estimate],
-    observation_sd: Estimate,
-    level_sd: Estimate,
-    diagnostics: Diagnostics,
-    config: ImpactConfig,
-) -> ImpactResult:
-    """Effects and their summaries from counterfactual draws ``(n_draws, n_times)``."""
+def _effects(y: np.ndarray, predicted: np.ndarray, n_pre: int) -> _Effects:
+    """Effects of ``y`` ``(n_times,)`` against counterfactual draws ``(n_draws, n_times)``."""
     effect = y[None, :] - predicted
     post_pred = predicted[:, n_pre:].sum(axis=1)
     actual_sum = float(y[n_pre:].sum())
@@ -466,17 +529,9 @@ def _summarize(
     )
     above = int(np.sum(post_pred >= actual_sum))
     below = int(np.sum(post_pred <= actual_sum))
-    p_value = (min(above, below) + 1) / (len(post_pred) + 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         relative = 100.0 * (actual_sum - post_pred) / post_pred
-    pm, plo, phi = _bands(predicted)
-    em, elo, ehi = _bands(effect)
-    cm, clo, chi = _bands(cumulative)
-    return ImpactResult(
-        response=response,
-        covariates=covariates,
-        times=labels,
-        n_pre=n_pre,
+    return _Effects(
         actual_average=actual_sum / n_post,
         actual_cumulative=actual_sum,
         predicted_average=Estimate.of(post_pred / n_post),
@@ -484,13 +539,8 @@ def _summarize(
         effect_average=Estimate.of((actual_sum - post_pred) / n_post),
         effect_cumulative=Estimate.of(actual_sum - post_pred),
         relative_effect_pct=Estimate.of(relative),
-        p_value=p_value,
-        coefficients=coefficients,
-        observation_sd=observation_sd,
-        level_sd=level_sd,
-        diagnostics=diagnostics,
-        config=config,
-        series=ImpactSeries(y.copy(), pm, plo, phi, em, elo, ehi, cm, clo, chi),
+        p_value=(min(above, below) + 1) / (len(post_pred) + 1),
+        series=ImpactSeries(y.copy(), *_bands(predicted), *_bands(effect), *_bands(cumulative)),
     )
 
 
@@ -504,14 +554,53 @@ def _time_labels(times: pd.Series) -> tuple[str, ...]:
     return tuple(str(ts) for ts in times)
 
 
-def _parse_time(value: str | pd.Timestamp, what: str) -> pd.Timestamp:
+def _parse_time(value: str | pd.Timestamp, what: str, tz: Any) -> pd.Timestamp:
+    """``value`` as a timestamp in the data's time zone ``tz`` (None: naive)."""
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError) as err:
         raise DataError(f"{what} must be a date or date-time, got {value!r}") from err
-    if stamp is pd.NaT:
+    if pd.isna(stamp):
         raise DataError(f"{what} must be a date or date-time, got {value!r}")
+    if tz is not None and stamp.tzinfo is None:
+        return stamp.tz_localize(tz)
+    if tz is None and stamp.tzinfo is not None:
+        raise DataError(f"{what} {value!r} has a time zone but the data's times have none")
     return stamp
+
+
+def _select_columns(
+    table: pd.DataFrame, date_column: str, response_column: str, covariates: Sequence[str]
+) -> pd.DataFrame:
+    """The needed columns, dates parsed and rows in time order, one per time."""
+    columns = [str(c) for c in table.columns]
+    needed = [date_column, response_column, *covariates]
+    for column in needed:
+        if column not in columns:
+            raise DataError(
+                f"column '{column}' not found{did_you_mean(column, columns)}; "
+                f"columns: {', '.join(columns)}"
+            )
+    if len(set(needed)) != len(needed):
+        raise DataError(f"a column is used twice among date, response and covariates: {needed}")
+    frame = table[needed].copy()
+    try:
+        frame[date_column] = pd.to_datetime(frame[date_column])
+    except (ValueError, TypeError) as err:
+        raise DataError(f"column '{date_column}' has values that are not dates: {err}") from err
+    if frame[date_column].isna().any():
+        raise DataError(f"column '{date_column}' has missing dates")
+    for column in [response_column, *covariates]:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            raise DataError(f"column '{column}' must be numeric, got {frame[column].dtype}")
+    frame = frame.sort_values(date_column, kind="stable").reset_index(drop=True)
+    duplicated = frame[date_column].duplicated()
+    if duplicated.any():
+        raise DataError(
+            f"column '{date_column}' repeats {frame[date_column][duplicated].iloc[0]}; "
+            "need one row per time"
+        )
+    return frame
 
 
 def analyze_impact_table(
@@ -530,64 +619,39 @@ def analyze_impact_table(
     The pre-period is every row from ``pre_start`` (default: the first) up to, not including,
     ``post_start``; the post-period runs from ``post_start`` to ``post_end`` inclusive (default:
     the last row). ``covariates`` defaults to every column except the date and the response.
-    Rows are taken as consecutive time steps, in time order.
+    Rows are taken as consecutive time steps, in time order. Raises :class:`DataError` naming
+    the column or value that breaks the contract.
     """
-    columns = [str(c) for c in table.columns]
     if covariates is None:
-        covariates = [c for c in columns if c not in (date_column, response_column)]
-    needed = [date_column, response_column, *covariates]
-    for column in needed:
-        if column not in columns:
-            raise DataError(
-                f"column '{column}' not found{did_you_mean(column, columns)}; "
-                f"columns: {', '.join(columns)}"
-            )
-    if len(set(needed)) != len(needed):
-        raise DataError(f"a column is used twice among date, response and covariates: {needed}")
-    frame = table[needed].copy()
-    try:
-        frame[date_column] = pd.to_datetime(frame[date_column])
-    except (ValueError, TypeError) as err:
-        raise DataError(f"column '{date_column}' has values that are not dates: {err}") from err
-    for column in [response_column, *covariates]:
-        if not pd.api.types.is_numeric_dtype(frame[column]):
-            raise DataError(f"column '{column}' must be numeric, got {frame[column].dtype}")
-    missing = frame[needed].isna()
-    if missing.any().any():
-        column = str(missing.columns[missing.any(axis=0)][0])
-        row = int(np.flatnonzero(missing[column].to_numpy())[0])
-        raise DataError(
-            f"column '{column}' has {int(missing[column].sum())} missing value(s), first at "
-            f"row {row + 1} ({table[date_column].iloc[row]})"
-        )
-    frame = frame.sort_values(date_column, kind="stable").reset_index(drop=True)
-    duplicated = frame[date_column].duplicated()
-    if duplicated.any():
-        raise DataError(
-            f"column '{date_column}' repeats {frame[date_column][duplicated].iloc[0]}; "
-            "need one row per time"
-        )
+        covariates = [str(c) for c in table.columns if c not in (date_column, response_column)]
+    frame = _select_columns(table, date_column, response_column, covariates)
     times = frame[date_column]
+    tz = times.dt.tz
     first, last = times.iloc[0], times.iloc[-1]
-    start = _parse_time(post_start, "post_start")
-    end = _parse_time(post_end, "post_end") if post_end is not None else last
-    begin = _parse_time(pre_start, "pre_start") if pre_start is not None else first
+    start = _parse_time(post_start, "post_start", tz)
+    end = _parse_time(post_end, "post_end", tz) if post_end is not None else last
+    begin = _parse_time(pre_start, "pre_start", tz) if pre_start is not None else first
     if not first < start <= last:
         raise DataError(
-            f"post_start {start} must lie after the first row ({first}) and not after the "
-            f"last ({last}) of column '{date_column}'"
+            f"post_start {start} must lie after the first time ({first}) and not after the "
+            f"last ({last}) in column '{date_column}'"
         )
     if end < start:
         raise DataError(f"post_end {end} is before post_start {start}")
     if begin >= start:
         raise DataError(f"pre_start {begin} must be before post_start {start}")
-    keep = ((times >= begin) & (times <= end)).to_numpy()
-    frame = frame[keep].reset_index(drop=True)
-    n_pre = int((frame[date_column] < start).sum())
+    frame = frame[((times >= begin) & (times <= end)).to_numpy()].reset_index(drop=True)
+    for column in [response_column, *covariates]:
+        missing = frame[column].isna().to_numpy()
+        if missing.any():
+            raise DataError(
+                f"column '{column}' has {int(missing.sum())} missing value(s) in the analysed "
+                f"period, first at {frame[date_column][missing].iloc[0]}"
+            )
     return analyze_impact(
         frame[response_column].to_numpy(float),
         frame[list(covariates)].to_numpy(float).reshape(len(frame), len(covariates)),
-        n_pre,
+        int((frame[date_column] < start).sum()),
         config=config,
         times=_time_labels(frame[date_column]),
         response=response_column,

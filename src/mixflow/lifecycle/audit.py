@@ -27,6 +27,8 @@ class AuditAction(StrEnum):
     PROMOTE = "promote"
     OVERRIDE = "override"
     ARCHIVE = "archive"
+    #: ``mixflow refresh``'s decision about the challenger it registered
+    REFRESH = "refresh"
 
 
 @dataclass(frozen=True)

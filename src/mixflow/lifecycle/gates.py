@@ -2,29 +2,45 @@
 
 :func:`run_gates` is a pure function of a run's ``summary.json`` dict and a :class:`GatePolicy`.
 A gate that does not apply to a fit (R-hat of a MAP/SVI fit, holdout MAPE without a holdout) is
-reported as *not applicable*: it never blocks a promotion.
+reported as *not applicable*: it never blocks a promotion. A gate named in the policy's
+``advisory`` list that fails is reported as a *warning* instead: shown on the model card and in
+``mixflow models show``, but not blocking.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
-import yaml
-
 from mixflow.errors import SpecError, did_you_mean
+from mixflow.lifecycle.policy_files import check_keys, check_scalar_types, read_mapping
 
 #: ROI bounds a channel's posterior median ROI must lie in, unless the policy names the channel.
 DEFAULT_ROI_BOUNDS: tuple[float, float] = (0.0, 50.0)
+#: every gate, in the order :func:`run_gates` reports them
+GATE_NAMES: tuple[str, ...] = (
+    "rhat",
+    "ess_bulk",
+    "divergences",
+    "holdout_mape",
+    "roi_bounds",
+    "min_weeks",
+    "baseline_negative",
+    "spend_coverage",
+    "prior_shift",
+)
 
 
 class GateStatus(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
+    #: failed, but the policy lists the gate as advisory: it does not block
+    WARNING = "warning"
     NOT_APPLICABLE = "not_applicable"
 
 
@@ -39,6 +55,15 @@ class GatePolicy:
     - ``default_roi_bounds``: ``(low, high)`` the posterior median ROI of each channel must lie
       in (currency returned per currency spent); ``roi_bounds`` overrides it per channel.
     - ``min_weeks``: fewest periods (weeks) of data a model must be fitted on.
+    - ``baseline_negative_prob_max``: largest allowed share of posterior draws whose baseline
+      (KPI without media, geos summed) is negative in more than ``baseline_negative_weeks_max``
+      of the weeks (a share; ``0`` means in any week).
+    - ``spend_coverage_min``: smallest allowed share of weeks in which each channel spends.
+    - ``prior_interval``, ``prior_sd_ratio_max``: a channel's ROI is flagged when its posterior
+      median lies outside the prior's central ``prior_interval`` (prior-data conflict), or when
+      its posterior log-sd is more than ``prior_sd_ratio_max`` times the prior's (the data did
+      not inform it; not judged for MAP fits, which have no posterior spread).
+    - ``advisory``: gates whose failure is a warning, not a block.
     """
 
     rhat_max: float = 1.01
@@ -48,6 +73,12 @@ class GatePolicy:
     default_roi_bounds: tuple[float, float] = DEFAULT_ROI_BOUNDS
     roi_bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     min_weeks: int = 52
+    baseline_negative_prob_max: float = 0.2
+    baseline_negative_weeks_max: float = 0.0
+    spend_coverage_min: float = 0.1
+    prior_interval: float = 0.95
+    prior_sd_ratio_max: float = 0.9
+    advisory: tuple[str, ...] = ("prior_shift",)
 
     def __post_init__(self) -> None:
         for name in ("rhat_max", "ess_bulk_min", "divergence_rate_max", "holdout_mape_max"):
@@ -63,9 +94,37 @@ class GatePolicy:
         _check_bounds("default_roi_bounds", self.default_roi_bounds)
         for channel, bounds in self.roi_bounds.items():
             _check_bounds(f"roi_bounds.{channel}", bounds)
+        for name in ("baseline_negative_prob_max", "baseline_negative_weeks_max"):
+            _check_share(name, getattr(self, name))
+        _check_share("spend_coverage_min", self.spend_coverage_min)
+        if not (_is_number(self.prior_interval) and 0.0 < self.prior_interval < 1.0):
+            raise SpecError(
+                f"gate policy: prior_interval must be between 0 and 1 (exclusive), "
+                f"got {self.prior_interval!r}"
+            )
+        if not (_is_number(self.prior_sd_ratio_max) and self.prior_sd_ratio_max > 0):
+            raise SpecError(
+                f"gate policy: prior_sd_ratio_max must be a number > 0, "
+                f"got {self.prior_sd_ratio_max!r}"
+            )
+        for name in self.advisory:
+            if name not in GATE_NAMES:
+                raise SpecError(
+                    f"gate policy: advisory names unknown gate {name!r}"
+                    f"{did_you_mean(str(name), GATE_NAMES)}; gates: {', '.join(GATE_NAMES)}"
+                )
 
     def bounds_for(self, channel: str) -> tuple[float, float]:
         return tuple(self.roi_bounds.get(channel, self.default_roi_bounds))  # type: ignore[return-value]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_share(name: str, value: Any) -> None:
+    if not (_is_number(value) and 0.0 <= value <= 1.0):
+        raise SpecError(f"gate policy: {name} must be a share between 0 and 1, got {value!r}")
 
 
 def _check_bounds(name: str, bounds: Any) -> None:
@@ -81,14 +140,14 @@ def _check_bounds(name: str, bounds: Any) -> None:
 
 def policy_from_dict(data: Mapping[str, Any]) -> GatePolicy:
     """A policy from a mapping (e.g. parsed YAML); unknown keys raise :class:`SpecError`."""
-    allowed = [f.name for f in fields(GatePolicy)]
-    for key in data:
-        if key not in allowed:
-            raise SpecError(
-                f"gate policy: unknown key {key!r}{did_you_mean(str(key), allowed)}; "
-                f"allowed: {', '.join(allowed)}"
-            )
+    check_keys(data, [f.name for f in fields(GatePolicy)], "gate policy")
+    check_scalar_types(GatePolicy, data, "gate policy")
     values = dict(data)
+    if "advisory" in values:
+        names = values["advisory"]
+        if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+            raise SpecError(f"gate policy: advisory must be a list of gate names, got {names!r}")
+        values["advisory"] = tuple(names)
     if "default_roi_bounds" in values:
         values["default_roi_bounds"] = _as_pair(values["default_roi_bounds"])
     if "roi_bounds" in values:
@@ -104,19 +163,13 @@ def _as_pair(value: Any) -> Any:
 
 def load_policy(path: Path) -> GatePolicy:
     """Read a policy from a YAML file whose keys are :class:`GatePolicy` fields."""
-    try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise SpecError(f"gate policy {path}: cannot read: {err}") from err
-    if not isinstance(data, Mapping):
-        raise SpecError(f"gate policy {path}: expected a mapping of gate thresholds")
-    return policy_from_dict(data)
+    return policy_from_dict(read_mapping(path, "gate policy"))
 
 
 @dataclass(frozen=True)
 class GateResult:
-    """One gate's outcome. ``passed`` is True for a gate that is not applicable (it does not
-    block), and ``applicable`` tells the two apart."""
+    """One gate's outcome. ``passed`` is True for a gate that does not block: one that is not
+    applicable (``applicable`` False) or an advisory gate that failed (``warning`` True)."""
 
     name: str
     passed: bool
@@ -124,11 +177,14 @@ class GateResult:
     threshold: float | list[float] | None
     detail: str
     applicable: bool = True
+    warning: bool = False
 
     @property
     def status(self) -> GateStatus:
         if not self.applicable:
             return GateStatus.NOT_APPLICABLE
+        if self.warning:
+            return GateStatus.WARNING
         return GateStatus.PASSED if self.passed else GateStatus.FAILED
 
     def to_dict(self) -> dict[str, Any]:
@@ -139,6 +195,7 @@ class GateResult:
             "threshold": self.threshold,
             "detail": self.detail,
             "applicable": self.applicable,
+            "warning": self.warning,
             "status": self.status.value,
         }
 
@@ -151,6 +208,7 @@ class GateResult:
             threshold=d.get("threshold"),
             detail=str(d.get("detail", "")),
             applicable=bool(d.get("applicable", True)),
+            warning=bool(d.get("warning", False)),
         )
 
 
@@ -256,29 +314,178 @@ def _weeks_gate(summary: Mapping[str, Any], policy: GatePolicy) -> GateResult:
     )
 
 
+def negative_baseline_prob(baseline: Mapping[str, Any], weeks_max: float) -> float | None:
+    """Share of posterior draws whose baseline is negative in more than ``weeks_max`` (a share)
+    of the weeks, read off the summary's ``baseline`` section; ``None`` when it lacks the
+    numbers."""
+    histogram = baseline.get("negative_weeks_histogram")
+    n_draws, n_weeks = baseline.get("n_draws"), baseline.get("n_weeks")
+    if histogram is None or not n_draws or not n_weeks:
+        return None
+    limit = weeks_max * float(n_weeks)
+    return sum(int(draws) for weeks, draws in histogram if weeks > limit) / float(n_draws)
+
+
+def _baseline_gate(summary: Mapping[str, Any], policy: GatePolicy) -> GateResult:
+    name, limit = "baseline_negative", policy.baseline_negative_prob_max
+    share = policy.baseline_negative_weeks_max
+    prob = negative_baseline_prob(summary.get("baseline") or {}, share)
+    if prob is None:
+        return _not_applicable(name, limit, "the summary has no baseline draws (older run)")
+    ok = prob <= limit
+    rel = "<=" if ok else ">"
+    where = "in any week" if share == 0 else f"in more than {share:.0%} of weeks"
+    detail = f"baseline negative {where} in {prob:.1%} of draws {rel} {limit:.0%}"
+    return GateResult(name, ok, prob, limit, detail)
+
+
+def _coverage_gate(summary: Mapping[str, Any], policy: GatePolicy) -> GateResult:
+    name, limit = "spend_coverage", policy.spend_coverage_min
+    shares = {
+        ch: float(v["spend_weeks_share"])
+        for ch, v in summary.get("channels", {}).items()
+        if v.get("spend_weeks_share") is not None
+    }
+    if not shares:
+        return _not_applicable(name, limit, "the summary has no spend coverage (older run)")
+    low = sorted((s, ch) for ch, s in shares.items() if s < limit)
+    lowest = min(shares.values())
+    if low:
+        listed = "; ".join(f"{ch} spends in {s:.0%} of weeks" for s, ch in low)
+        return GateResult(name, False, lowest, limit, f"{listed} < {limit:.0%}")
+    detail = f"every channel spends in >= {limit:.0%} of weeks (lowest {lowest:.0%})"
+    return GateResult(name, True, lowest, limit, detail)
+
+
+@dataclass(frozen=True)
+class PriorShift:
+    """Prior against posterior of one channel's ROI.
+
+    ``prior_low``/``prior_high`` bound the prior's central interval (currency per currency);
+    ``sd_ratio`` is posterior log-sd / prior log-sd (``None`` for a MAP fit or when the summary
+    lacks it). ``outside``: the posterior median lies outside that interval. ``uninformed``:
+    ``sd_ratio`` exceeds the policy's limit.
+    """
+
+    channel: str
+    prior_median: float
+    prior_low: float
+    prior_high: float
+    posterior_median: float
+    sd_ratio: float | None
+    outside: bool
+    uninformed: bool
+
+    @property
+    def flagged(self) -> bool:
+        return self.outside or self.uninformed
+
+    def describe(self, policy: GatePolicy) -> str:
+        parts = []
+        if self.outside:
+            parts.append(
+                f"posterior median {self.posterior_median:.2f} outside the prior's "
+                f"{policy.prior_interval:.0%} [{self.prior_low:.2f}, {self.prior_high:.2f}]"
+            )
+        if self.uninformed and self.sd_ratio is not None:
+            parts.append(
+                f"data did not inform it (posterior/prior log-sd {self.sd_ratio:.2f} > "
+                f"{policy.prior_sd_ratio_max:g})"
+            )
+        return f"{self.channel}: " + (", ".join(parts) if parts else "ok")
+
+
+def prior_shifts(summary: Mapping[str, Any], policy: GatePolicy) -> list[PriorShift]:
+    """Prior-vs-posterior comparison of every channel's ROI (lognormal priors of the ROI
+    parameterization); empty when the model does not use ROI priors."""
+    if summary.get("model", {}).get("prior_parameterization", "roi") != "roi":
+        return []
+    z = NormalDist().inv_cdf(0.5 + policy.prior_interval / 2.0)
+    judge_spread = str(summary.get("method", "")) != "map"
+    out = []
+    for ch, v in summary.get("channels", {}).items():
+        prior = v.get("roi_prior")
+        if not prior:
+            continue
+        median, sigma = float(prior["median"]), float(prior["sigma"])
+        post = float(v["roi"]["median"])
+        low, high = median * math.exp(-z * sigma), median * math.exp(z * sigma)
+        log_sd = v.get("roi_log_sd")
+        ratio = float(log_sd) / sigma if judge_spread and log_sd is not None else None
+        out.append(
+            PriorShift(
+                channel=str(ch),
+                prior_median=median,
+                prior_low=low,
+                prior_high=high,
+                posterior_median=post,
+                sd_ratio=ratio,
+                outside=not low <= post <= high,
+                uninformed=ratio is not None and ratio > policy.prior_sd_ratio_max,
+            )
+        )
+    return out
+
+
+def _prior_gate(summary: Mapping[str, Any], policy: GatePolicy) -> GateResult:
+    name = "prior_shift"
+    threshold = [policy.prior_interval, policy.prior_sd_ratio_max]
+    shifts = prior_shifts(summary, policy)
+    if not shifts:
+        return GateResult(
+            name, True, None, threshold, "not applicable: no ROI priors", applicable=False
+        )
+    flagged = [s for s in shifts if s.flagged]
+    if flagged:
+        detail = "; ".join(s.describe(policy) for s in flagged)
+        return GateResult(name, False, float(len(flagged)), threshold, detail)
+    spread = "" if any(s.sd_ratio is not None for s in shifts) else " (spread not judged: MAP)"
+    detail = f"every channel's ROI posterior is consistent with its prior and informed{spread}"
+    return GateResult(name, True, 0.0, threshold, detail)
+
+
 def run_gates(summary: Mapping[str, Any], policy: GatePolicy) -> list[GateResult]:
-    """Every gate of ``policy`` applied to a run's ``summary.json`` dict, in a fixed order."""
-    return [
+    """Every gate of ``policy`` applied to a run's ``summary.json`` dict, in the order of
+    :data:`GATE_NAMES`; a failed gate the policy lists as advisory becomes a warning."""
+    results = [
         _rhat_gate(summary, policy),
         _ess_gate(summary, policy),
         _divergence_gate(summary, policy),
         _holdout_gate(summary, policy),
         _roi_gate(summary, policy),
         _weeks_gate(summary, policy),
+        _baseline_gate(summary, policy),
+        _coverage_gate(summary, policy),
+        _prior_gate(summary, policy),
+    ]
+    return [
+        replace(r, passed=True, warning=True)
+        if r.name in policy.advisory and r.applicable and not r.passed
+        else r
+        for r in results
     ]
 
 
-def failed_gates(results: list[GateResult]) -> list[GateResult]:
+def failed_gates(results: Sequence[GateResult]) -> list[GateResult]:
     return [r for r in results if not r.passed]
+
+
+def warned_gates(results: Sequence[GateResult]) -> list[GateResult]:
+    return [r for r in results if r.warning]
 
 
 __all__ = [
     "DEFAULT_ROI_BOUNDS",
+    "GATE_NAMES",
     "GatePolicy",
     "GateResult",
     "GateStatus",
+    "PriorShift",
     "failed_gates",
     "load_policy",
+    "negative_baseline_prob",
     "policy_from_dict",
+    "prior_shifts",
     "run_gates",
+    "warned_gates",
 ]

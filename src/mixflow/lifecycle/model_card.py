@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mixflow.data.io import atomic_write_text
-from mixflow.lifecycle.gates import GateResult
+from mixflow.lifecycle.gates import GatePolicy, GateResult, prior_shifts
 
 CARD_MD = "model_card.md"
 CARD_HTML = "model_card.html"
@@ -45,6 +45,7 @@ def _stat(s: Mapping[str, Any] | None, digits: int = 2) -> str:
 def limitations(summary: Mapping[str, Any], gates: Sequence[GateResult]) -> list[str]:
     """Known limitations read off the fit: failed gates, wide ROI intervals, small channels."""
     out = [f"Gate '{g.name}' failed: {g.detail}." for g in gates if g.applicable and not g.passed]
+    out += [f"Gate '{g.name}' warns: {g.detail}." for g in gates if g.warning]
     for ch, v in summary["channels"].items():
         lo, hi = v["roi"]["hdi_90"]
         if lo > 0 and hi / lo > 5:
@@ -65,6 +66,7 @@ def _rows(summary: Mapping[str, Any]) -> list[list[str]]:
                 ch,
                 f"{v['spend']:,.0f}",
                 f"{v.get('spend_share', 0.0):.1%}",
+                _share(v.get("spend_weeks_share")),
                 _stat(v.get("contribution_share")),
                 _stat(v["roi"]),
                 _stat(v.get("mroi")),
@@ -77,11 +79,53 @@ _CHANNEL_HEAD = [
     "channel",
     "spend",
     "spend share",
+    "weeks with spend",
     "contribution share",
     "ROI (median [90% HDI])",
     "mROI",
 ]
 _GATE_HEAD = ["gate", "status", "value", "threshold", "detail"]
+
+
+def _prior_head(policy: GatePolicy) -> list[str]:
+    return [
+        "channel",
+        f"prior ROI median [{policy.prior_interval:.0%} interval]",
+        "posterior ROI median",
+        "posterior/prior log-sd",
+        "flag",
+    ]
+
+
+def _share(value: Any) -> str:
+    return "n/a" if value is None else f"{float(value):.0%}"
+
+
+def _prior_rows(summary: Mapping[str, Any], policy: GatePolicy) -> list[list[str]]:
+    """Prior against posterior of each channel's ROI (see :func:`prior_shifts`)."""
+    rows = []
+    for s in prior_shifts(summary, policy):
+        flags = [
+            *(["outside prior"] if s.outside else []),
+            *(["not informed by data"] if s.uninformed else []),
+        ]
+        rows.append(
+            [
+                s.channel,
+                f"{s.prior_median:.2f} [{s.prior_low:.2f}, {s.prior_high:.2f}]",
+                f"{s.posterior_median:.2f}",
+                "n/a" if s.sd_ratio is None else f"{s.sd_ratio:.2f}",
+                ", ".join(flags) or "ok",
+            ]
+        )
+    return rows
+
+
+def _verdict(gates: Sequence[GateResult]) -> str:
+    if not all(g.passed for g in gates):
+        return "FAILED"
+    warnings = sum(g.warning for g in gates)
+    return f"all passed, {warnings} warning(s)" if warnings else "all passed"
 
 
 def _gate_rows(gates: Sequence[GateResult]) -> list[list[str]]:
@@ -101,7 +145,8 @@ def _facts(summary: Mapping[str, Any], name: str, version: str | None) -> list[t
     d, m, diag, fit = summary["data"], summary["model"], summary["diagnostics"], summary["fit"]
     rhat = "n/a" if diag.get("rhat_max") is None else f"{diag['rhat_max']:.3f}"
     ess = "n/a" if diag.get("ess_bulk_min") is None else f"{diag['ess_bulk_min']:.0f}"
-    return [
+    base = summary.get("baseline") or {}
+    facts = [
         ("model", name + (f" version {version}" if version else "")),
         (
             "data window",
@@ -130,33 +175,57 @@ def _facts(summary: Mapping[str, Any], name: str, version: str | None) -> list[t
             ),
         ),
     ]
+    if base.get("prob_negative_any_week") is not None:
+        facts.append(
+            (
+                "baseline",
+                f"negative in some week in {base['prob_negative_any_week']:.1%} of posterior "
+                f"draws, negative over the whole window in {base['prob_negative_total']:.1%}",
+            )
+        )
+    return facts
 
 
 def card_markdown(
-    summary: Mapping[str, Any], gates: Sequence[GateResult], name: str, version: str | None = None
+    summary: Mapping[str, Any],
+    gates: Sequence[GateResult],
+    name: str,
+    version: str | None = None,
+    policy: GatePolicy | None = None,
 ) -> str:
     def table(head: list[str], rows: list[list[str]]) -> str:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
         return "\n".join(lines)
 
-    passed = all(g.passed for g in gates)
     parts = [f"# Model card: {name}", ""]
     parts += [f"- **{k}**: {v}" for k, v in _facts(summary, name, version)]
     parts += [
         "",
-        f"## Governance gates: {'all passed' if passed else 'FAILED'}",
+        f"## Governance gates: {_verdict(gates)}",
         "",
         table(_GATE_HEAD, _gate_rows(gates)),
     ]
     parts += ["", "## Channels", "", table(_CHANNEL_HEAD, _rows(summary))]
+    priors = _prior_rows(summary, policy or GatePolicy())
+    if priors:
+        parts += [
+            "",
+            "## ROI: prior against posterior",
+            "",
+            table(_prior_head(policy or GatePolicy()), priors),
+        ]
     parts += ["", "## Intended use", "", INTENDED_USE, "", "## Known limitations", ""]
     parts += [f"- {item}" for item in limitations(summary, gates)]
     return "\n".join(parts) + "\n"
 
 
 def card_html(
-    summary: Mapping[str, Any], gates: Sequence[GateResult], name: str, version: str | None = None
+    summary: Mapping[str, Any],
+    gates: Sequence[GateResult],
+    name: str,
+    version: str | None = None,
+    policy: GatePolicy | None = None,
 ) -> str:
     def table(head: list[str], rows: list[list[str]]) -> str:
         th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
@@ -165,16 +234,21 @@ def card_html(
         )
         return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
-    passed = all(g.passed for g in gates)
     facts = "".join(
         f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"
         for k, v in _facts(summary, name, version)
     )
     lims = "".join(f"<li>{html.escape(x)}</li>" for x in limitations(summary, gates))
+    priors = _prior_rows(summary, policy or GatePolicy())
+    prior_html = (
+        f"<h2>ROI: prior against posterior</h2>{table(_prior_head(policy or GatePolicy()), priors)}"
+        if priors
+        else ""
+    )
     body = (
         f"<main><header><h1>Model card: {html.escape(name)}</h1></header><ul>{facts}</ul>"
-        f"<h2>Governance gates: {'all passed' if passed else 'FAILED'}</h2>{table(_GATE_HEAD, _gate_rows(gates))}"
-        f"<h2>Channels</h2>{table(_CHANNEL_HEAD, _rows(summary))}"
+        f"<h2>Governance gates: {html.escape(_verdict(gates))}</h2>{table(_GATE_HEAD, _gate_rows(gates))}"
+        f"<h2>Channels</h2>{table(_CHANNEL_HEAD, _rows(summary))}{prior_html}"
         f"<h2>Intended use</h2><p>{html.escape(INTENDED_USE)}</p><h2>Known limitations</h2><ul>{lims}</ul></main>"
     )
     return (
@@ -189,9 +263,10 @@ def write_model_card(
     gates: Sequence[GateResult],
     name: str,
     version: str | None = None,
+    policy: GatePolicy | None = None,
 ) -> tuple[Path, Path]:
     """Write ``model_card.md`` and ``model_card.html`` into ``run_dir`` (atomically)."""
     md, page = Path(run_dir) / CARD_MD, Path(run_dir) / CARD_HTML
-    atomic_write_text(md, card_markdown(summary, gates, name, version))
-    atomic_write_text(page, card_html(summary, gates, name, version))
+    atomic_write_text(md, card_markdown(summary, gates, name, version, policy))
+    atomic_write_text(page, card_html(summary, gates, name, version, policy))
     return md, page

@@ -20,8 +20,10 @@ Everything here is pure given the posterior and the actuals; the CLI adds files 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +33,7 @@ from mixflow.data.dataset import MMMDataset
 from mixflow.data.loaders import dataset_from_frame
 from mixflow.data.validation import min_periods
 from mixflow.errors import DataError, SpecError
+from mixflow.lifecycle.policy_files import dataclass_from_mapping, read_mapping
 from mixflow.posterior.posterior import Posterior
 from mixflow.simulate.engine import Simulator
 from mixflow.simulate.plan import Plan
@@ -103,6 +106,17 @@ class MonitorPolicy:
             raise SpecError(f"monitor policy: cusum_k must be >= 0, got {self.cusum_k}")
         if self.psi_bins < 2:
             raise SpecError(f"monitor policy: psi_bins must be >= 2, got {self.psi_bins}")
+
+
+def monitor_policy_from_dict(data: Mapping[str, Any]) -> MonitorPolicy:
+    """A policy from a mapping (e.g. parsed YAML) whose keys are :class:`MonitorPolicy`
+    fields; unknown keys and wrong types raise :class:`SpecError`."""
+    return dataclass_from_mapping(MonitorPolicy, data, "monitor policy")
+
+
+def load_monitor_policy(path: Path) -> MonitorPolicy:
+    """Read a :class:`MonitorPolicy` from a YAML file (missing keys keep their defaults)."""
+    return monitor_policy_from_dict(read_mapping(path, "monitor policy"))
 
 
 @dataclass(frozen=True)
@@ -458,19 +472,30 @@ def load_actuals(frame: pd.DataFrame, posterior: Posterior) -> MMMDataset:
 def _padded(
     frame: pd.DataFrame, date_col: str, dates: pd.Series, n: int, posterior: Posterior
 ) -> pd.DataFrame:
-    """The loader refuses tables too short to fit a model on; monitoring needs no such length,
-    so repeat the last week's rows on the following dates (sliced off again after loading)."""
+    """The loader refuses tables too short to fit a model on, a KPI that does not vary and
+    channels that never spend; a few monitored weeks may well be all of these (a flighted
+    channel off for a month). So at least two rows per geo are appended on the following
+    dates, copies of the last week with spend and exposure 1 and KPI 1, 2, ... (and enough
+    rows to reach the loader's minimum); they are sliced off again after loading."""
     cfg = posterior.config.data
     n_events = int(frame[cfg.events_column].nunique()) if cfg.events_column else 0
     need = min_periods(len(cfg.media), len(cfg.controls), n_events)
-    if n >= need:
-        return frame
     last = frame[dates == dates.max()]
     step = pd.Timedelta(days=posterior.dataset.period_days)
+    # only columns that exist: a missing one must still be reported as missing
+    media_columns = [
+        c
+        for m in cfg.media
+        for c in (m.spend_column, m.exposure_column)
+        if c is not None and c in frame.columns
+    ]
     pads = []
-    for i in range(1, need - n + 1):
+    for i in range(1, max(need - n, 2) + 1):
         rows = last.copy()
         rows[date_col] = (dates.max() + i * step).strftime("%Y-%m-%d")
+        rows[media_columns] = 1.0
+        if cfg.kpi_column in frame.columns:
+            rows[cfg.kpi_column] = float(i)
         pads.append(rows)
     head = frame.copy()
     head[date_col] = dates.dt.strftime("%Y-%m-%d")
@@ -505,6 +530,26 @@ def expected_kpi_by_geo(sim: Simulator, plan: Plan) -> np.ndarray:
     return np.stack(out, axis=1)
 
 
+def expected_kpi(
+    posterior: Posterior, actuals: MMMDataset, max_draws: int | None = 500
+) -> np.ndarray:
+    """``(S, G, H)`` expected KPI (no noise) of the weeks of ``actuals`` (from
+    :func:`load_actuals`), simulated forward from the end of the training data with their
+    actual spend, controls and events, for up to ``max_draws`` posterior draws."""
+    train = posterior.dataset
+    sim = Simulator(posterior, max_draws=max_draws)
+    plan = Plan(
+        actuals.spend,
+        train.channels,
+        train.geos,
+        actuals.dates[0],
+        controls=actuals.controls if actuals.controls.shape[-1] else None,
+        name="actuals",
+        events=_events_in_model_order(actuals, train),
+    )
+    return expected_kpi_by_geo(sim, plan)
+
+
 def monitor(
     posterior: Posterior,
     actuals: MMMDataset,
@@ -517,18 +562,7 @@ def monitor(
     with ``posterior``'s predictive distribution; see the module docstring."""
     policy = policy or MonitorPolicy()
     train = posterior.dataset
-    sim = Simulator(posterior, max_draws=max_draws)
-    events = _events_in_model_order(actuals, train)
-    plan = Plan(
-        actuals.spend,
-        train.channels,
-        train.geos,
-        actuals.dates[0],
-        controls=actuals.controls if actuals.controls.shape[-1] else None,
-        name="actuals",
-        events=events,
-    )
-    expected = expected_kpi_by_geo(sim, plan)
+    expected = expected_kpi(posterior, actuals, max_draws)
     sigma = np.asarray(posterior.flat_samples(max_draws)["sigma"])
     # a point fit (MAP: one draw) still has noise: replicate draws to >= MIN_PREDICTIVE
     reps = -(-MIN_PREDICTIVE // expected.shape[0])
@@ -562,10 +596,13 @@ __all__ = [
     "MonitorResult",
     "MonitorStatus",
     "cusum",
+    "expected_kpi",
     "expected_kpi_by_geo",
     "find_extrapolations",
     "load_actuals",
+    "load_monitor_policy",
     "monitor",
+    "monitor_policy_from_dict",
     "predictive_draws",
     "psi",
     "score",

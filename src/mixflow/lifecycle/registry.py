@@ -103,7 +103,8 @@ def check_name(name: str) -> str:
     return name
 
 
-def _actor(actor: str | None) -> str:
+def default_actor(actor: str | None) -> str:
+    """``actor``, or the OS user when it is empty."""
     if actor:
         return actor
     try:
@@ -166,16 +167,20 @@ def register(
     policy: GatePolicy | None = None,
     actor: str | None = None,
     reason: str = "",
+    run_id: str | None = None,
+    audit_extra: dict[str, Any] | None = None,
 ) -> ModelVersionInfo:
-    """Log ``run_dir`` as an MLflow run, register it as a new version of model ``name``
-    (created if needed) and store the gate results of ``policy`` (default thresholds when
-    ``None``) on the version."""
+    """Log ``run_dir`` as an MLflow run (into the open run ``run_id`` when given, see
+    :func:`mixflow.lifecycle.tracking.tracked_run`), register it as a new version of model
+    ``name`` (created if needed) and store the gate results of ``policy`` (default thresholds
+    when ``None``) on the version. ``audit_extra`` adds fields to the audit record."""
     check_name(name)
     summary, _ = read_run_dir(Path(run_dir))
-    gates = run_gates(summary, policy or GatePolicy())
+    policy = policy or GatePolicy()
+    gates = run_gates(summary, policy)
     # the card goes into the run directory first, so it is logged with the version's artifacts
-    write_model_card(Path(run_dir), summary, gates, name)
-    run_id = log_run(Path(run_dir), settings, run_name=name)
+    write_model_card(Path(run_dir), summary, gates, name, policy=policy)
+    run_id = log_run(Path(run_dir), settings, run_name=name, run_id=run_id)
     client = make_client(settings)
     tags = {
         GATES_TAG: json.dumps([g.to_dict() for g in gates], allow_nan=False),
@@ -188,12 +193,16 @@ def register(
         )
         append_audit(
             AuditRecord(
-                actor=_actor(actor),
+                actor=default_actor(actor),
                 action=AuditAction.REGISTER,
                 model=name,
                 version=str(mv.version),
                 reason=reason or f"registered {Path(run_dir)}",
-                extra={"run_id": run_id, "gates_passed": all(g.passed for g in gates)},
+                extra={
+                    "run_id": run_id,
+                    "gates_passed": all(g.passed for g in gates),
+                    **(audit_extra or {}),
+                },
             ),
             settings,
         )
@@ -208,11 +217,16 @@ def promote(
     reason: str,
     settings: LifecycleSettings,
     override_reason: str | None = None,
+    expected_holder: int | None = None,
+    audit_extra: dict[str, Any] | None = None,
 ) -> ModelVersionInfo:
     """Point alias ``to_alias`` of model ``name`` at ``version``.
 
     Refused with :class:`RegistryError` naming the failed gates unless ``override_reason`` is
-    given; an overridden promotion is audited as ``override``, with both reasons.
+    given; an overridden promotion is audited as ``override``, with both reasons. With
+    ``expected_holder`` the promotion is refused unless the alias still points at that version
+    (checked under the registry lock: a compare-and-set against concurrent promotions).
+    ``audit_extra`` adds fields to the audit record.
     """
     if not by.strip():
         raise RegistryError("promote: --by must name the person promoting")
@@ -232,8 +246,13 @@ def promote(
                 "give an override reason to promote anyway"
             )
         before = _alias_holder(client, name, alias.value)
+        if expected_holder is not None and before != str(expected_holder):
+            raise RegistryError(
+                f"cannot promote {name} version {version} to {alias.value}: the {alias.value} "
+                f"is now version {before}, not version {expected_holder}"
+            )
         client.set_registered_model_alias(name, alias.value, str(version))
-        extra: dict[str, Any] = {"alias": alias.value}
+        extra: dict[str, Any] = {"alias": alias.value, **(audit_extra or {})}
         if failed:
             extra["override_reason"] = override_reason
             extra["failed_gates"] = [g.name for g in failed]
@@ -362,6 +381,7 @@ __all__ = [
     "ModelVersionInfo",
     "archive",
     "check_name",
+    "default_actor",
     "list_models",
     "load_version",
     "model_versions",

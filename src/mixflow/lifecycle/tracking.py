@@ -1,7 +1,12 @@
-"""Log a run directory to MLflow: config as params, fit quality as metrics, files as artifacts.
+"""Log a run directory to MLflow: config as params, fit quality as metrics, the data as a
+dataset input, files as artifacts.
 
 Only :class:`mlflow.MlflowClient` is used (never the fluent ``mlflow.*`` API and its global
 active run / tracking URI), so several stores can be used side by side in one process.
+
+A run is either logged in one go after the fit (:func:`log_run`), or opened before a fit with
+:func:`tracked_run` and filled in afterwards (``log_run(..., run_id=...)``): a fit that crashes
+inside ``tracked_run`` leaves its run marked ``FAILED`` and nothing registered.
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ import json
 import math
 import re
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +42,8 @@ FIT_METRICS = ("r2", "mape", "nrmse", "holdout_r2", "holdout_mape", "holdout_nrm
 _PARAM_VALUE_MAX = 6000  # MLflow's limit on a param value (characters)
 _BATCH = 100  # MLflow accepts at most 100 params / tags per log_batch call
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_\-. /]")
+#: MLflow stores a dataset digest in a column of 36 characters
+_DIGEST_CHARS = 16
 
 
 def make_client(settings: LifecycleSettings) -> MlflowClient:
@@ -154,26 +162,94 @@ def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
         yield items[start : start + size]
 
 
-def log_run(
-    run_dir: Path, settings: LifecycleSettings, run_name: str | None = None, cwd: Path | None = None
+def start_run(
+    settings: LifecycleSettings, run_name: str, tags: Mapping[str, str] | None = None
 ) -> str:
-    """Log ``run_dir`` as one finished MLflow run and return its run id.
+    """Open a new MLflow run (status ``RUNNING``) in the settings' experiment; its id."""
+    client = make_client(settings)
+    experiment_id = ensure_experiment(client, settings)
+    run = client.create_run(experiment_id, run_name=run_name, tags=dict(tags or {}))
+    return str(run.info.run_id)
+
+
+def mark_failed(run_id: str, settings: LifecycleSettings) -> None:
+    """Mark run ``run_id`` ``FAILED`` unless it already ended."""
+    client = make_client(settings)
+    if client.get_run(run_id).info.status == "RUNNING":
+        client.set_terminated(run_id, status="FAILED")
+
+
+@contextmanager
+def tracked_run(
+    settings: LifecycleSettings, run_name: str, tags: Mapping[str, str] | None = None
+) -> Iterator[str]:
+    """Open a run for the ``with`` block and yield its id; any exception escaping the block
+    (``KeyboardInterrupt`` and ``SystemExit`` too) marks the run ``FAILED`` and propagates.
+    The block ends the run itself (:func:`log_run` with ``run_id`` does)."""
+    run_id = start_run(settings, run_name, tags)
+    try:
+        yield run_id
+    except BaseException:
+        mark_failed(run_id, settings)
+        raise
+
+
+def dataset_input(run_dir: Path, summary: Mapping[str, Any], config: Mapping[str, Any]) -> Any:
+    """The run's canonical dataset (``dataset.parquet``) as an MLflow dataset input: named by
+    its content fingerprint, with the fingerprint's first characters as digest, the config's
+    ``data.path`` as source and the KPI as target. ``None`` when the run directory has no
+    ``dataset.parquet``."""
+    import io
+
+    import pandas as pd
+    from mlflow.data.pandas_dataset import from_pandas
+
+    # generated at import time by MLflow, so invisible to the type checker
+    from mlflow.data.sources import LocalArtifactDatasetSource  # type: ignore[attr-defined]
+    from mlflow.entities import DatasetInput, InputTag
+
+    path = Path(run_dir) / "dataset.parquet"
+    if not path.is_file():
+        return None
+    frame = pd.read_parquet(io.BytesIO(path.read_bytes()))
+    fingerprint = str(summary.get("data", {}).get("fingerprint") or "")
+    source = str(config.get("data", {}).get("path") or path)
+    dataset = from_pandas(
+        frame,
+        source=LocalArtifactDatasetSource(source),
+        targets="kpi" if "kpi" in frame.columns else None,
+        name=fingerprint or None,
+        digest=fingerprint[:_DIGEST_CHARS] or None,
+    )
+    context = InputTag(key="mlflow.data.context", value="training")
+    return DatasetInput(dataset=dataset._to_mlflow_entity(), tags=[context])
+
+
+def log_run(
+    run_dir: Path,
+    settings: LifecycleSettings,
+    run_name: str | None = None,
+    cwd: Path | None = None,
+    run_id: str | None = None,
+) -> str:
+    """Log ``run_dir`` as a finished MLflow run and return its run id: a new run, or the open
+    run ``run_id`` (from :func:`start_run`). A failure while logging marks the run ``FAILED``.
 
     Params: the flattened ``config.json``. Metrics: diagnostics, fit metrics, median ROI per
-    channel. Tags: versions, data fingerprint, seed, method, git commit of ``cwd``. Artifacts:
-    the whole run directory under ``run/`` (config, summary, posterior.nc, report.html ...).
+    channel. Tags: versions, data fingerprint, seed, method, git commit of ``cwd``. Input: the
+    dataset (see :func:`dataset_input`). Artifacts: the whole run directory under ``run/``
+    (config, summary, posterior.nc, report.html ...).
     """
     from mlflow.entities import Metric, Param, RunTag
 
     run_dir = Path(run_dir)
     summary, config = read_run_dir(run_dir)
     client = make_client(settings)
-    experiment_id = ensure_experiment(client, settings)
     tags = run_tags(summary, config, Path.cwd() if cwd is None else cwd)
-    run = client.create_run(
-        experiment_id, run_name=run_name or str(summary.get("name") or run_dir.name)
-    )
-    run_id = str(run.info.run_id)
+    if run_id is None:
+        name = run_name or str(summary.get("name") or run_dir.name)
+        run_id = start_run(settings, name)
+    run = client.get_run(run_id)
     try:
         params = [Param(k, v) for k, v in flatten(config).items()]
         for batch in _chunks(params, _BATCH):
@@ -183,6 +259,9 @@ def log_run(
             client.log_batch(run_id, tags=batch)
         metrics = [Metric(k, v, run.info.start_time, 0) for k, v in run_metrics(summary).items()]
         client.log_batch(run_id, metrics=metrics)
+        data_input = dataset_input(run_dir, summary, config)
+        if data_input is not None:
+            client.log_inputs(run_id, datasets=[data_input])
         client.log_artifacts(run_id, str(run_dir), artifact_path=RUN_ARTIFACT_PATH)
     except BaseException:
         client.set_terminated(run_id, status="FAILED")
@@ -193,12 +272,16 @@ def log_run(
 
 __all__ = [
     "RUN_ARTIFACT_PATH",
+    "dataset_input",
     "ensure_experiment",
     "flatten",
     "git_commit",
     "log_run",
     "make_client",
+    "mark_failed",
     "read_run_dir",
     "run_metrics",
     "run_tags",
+    "start_run",
+    "tracked_run",
 ]
