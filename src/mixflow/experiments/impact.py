@@ -39,7 +39,6 @@ in the response's units.
 from __future__ import annotations
 
 import functools
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
@@ -49,20 +48,15 @@ from typing import Any, Final
 import jax
 import jax.numpy as jnp
 import numpy as np
-import numpyro
-import numpyro.distributions as dist
 import pandas as pd
 from numpyro.infer import MCMC, NUTS, init_to_median
 
 from mixflow.errors import DataError, SpecError, did_you_mean
 from mixflow.inference import Diagnostics, compute_diagnostics
+from mixflow.model.bsts import bsts_model, draw_paths, horseshoe_global_scale
 
 MIN_PRE_POINTS: Final = 3
 """The pre-period needs at least this many points plus one per covariate."""
-_LEVEL_PRIOR_SAMPLE_SIZE: Final = 32.0
-_INIT_LEVEL_SD: Final = 1.0
-_SLAB_SCALE: Final = 2.0
-_SLAB_DF: Final = 4.0
 _SAMPLED_SITES: Final = ("sigma_obs", "sigma_level", "beta")
 
 
@@ -236,105 +230,6 @@ class ImpactResult:
         }
 
 
-# --------------------------------------------------------------------------- model
-
-
-def _kalman_filter(
-    resid: jnp.ndarray, obs_var: jnp.ndarray, level_var: jnp.ndarray
-) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray, jnp.ndarray, jnp.ndarray]:
-    """Filter a local level observed in ``resid`` ``(n,)`` (the response minus the regression).
-
-    Returns the one-step-ahead mean and variance of the level at step ``n + 1`` (scalars), and
-    per step ``(n,)`` the predicted level, the innovation variance and the innovation.
-    """
-
-    def step(
-        carry: tuple[jnp.ndarray, jnp.ndarray], r: jnp.ndarray
-    ) -> tuple[tuple[jnp.ndarray, jnp.ndarray], tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]]:
-        a, p = carry
-        f = p + obs_var
-        v = r - a
-        gain = p / f
-        return (a + gain * v, p * (1.0 - gain) + level_var), (a, f, v)
-
-    init = (jnp.zeros(()), jnp.full((), _INIT_LEVEL_SD**2))
-    (a_next, p_next), (a_pred, f, v) = jax.lax.scan(step, init, resid)
-    return a_next, p_next, a_pred, f, v
-
-
-def _global_scale(n_covariates: int, n_pre: int, expected_model_size: float) -> float | None:
-    """The horseshoe's global scale, or None when there is nothing to select."""
-    p0 = expected_model_size
-    if n_covariates <= p0:
-        return None
-    return p0 / (n_covariates - p0) / math.sqrt(n_pre)
-
-
-def _half_cauchy(name: str, shape: tuple[int, ...]) -> jnp.ndarray:
-    """A standard half-Cauchy draw of ``shape`` written as a normal-inverse-gamma mixture."""
-    radius = numpyro.sample(f"{name}_radius", dist.HalfNormal(jnp.ones(shape)))
-    mix = numpyro.sample(f"{name}_mix", dist.InverseGamma(jnp.full(shape, 0.5), 0.5))
-    return radius * jnp.sqrt(mix)
-
-
-def _bsts_model(
-    y: jnp.ndarray, x: jnp.ndarray, *, prior_level_sd: float, global_scale: float | None
-) -> None:
-    """Local level + static regression on standardized ``y`` ``(n_pre,)`` and ``x``
-    ``(n_pre, n_covariates)``, the level marginalized by the Kalman filter."""
-    p = x.shape[1]
-    half = _LEVEL_PRIOR_SAMPLE_SIZE / 2.0
-    level_var = numpyro.sample("level_var", dist.InverseGamma(half, half * prior_level_sd**2))
-    numpyro.deterministic("sigma_level", jnp.sqrt(level_var))
-    sigma_obs = numpyro.sample("sigma_obs", dist.HalfNormal(1.0))
-    if p == 0:
-        resid = y
-    elif global_scale is None:
-        beta = numpyro.sample("beta", dist.Normal(jnp.zeros(p), _SLAB_SCALE))
-        resid = y - x @ beta
-    else:
-        # half-Cauchy scales as |N(0, 1)| * sqrt(InverseGamma(1/2, 1/2)): easier for NUTS
-        tau = global_scale * _half_cauchy("tau", ())
-        lam = _half_cauchy("lambda", (p,))
-        slab_var = numpyro.sample(
-            "slab_var", dist.InverseGamma(_SLAB_DF / 2.0, _SLAB_DF / 2.0 * _SLAB_SCALE**2)
-        )
-        lam_tilde = jnp.sqrt(slab_var * lam**2 / (slab_var + tau**2 * lam**2))
-        z = numpyro.sample("z", dist.Normal(jnp.zeros(p), 1.0))
-        beta = numpyro.deterministic("beta", z * tau * lam_tilde)
-        resid = y - x @ beta
-    _, _, _, f, v = _kalman_filter(resid, sigma_obs**2, level_var)
-    numpyro.factor("loglik", -0.5 * jnp.sum(jnp.log(2.0 * jnp.pi * f) + v**2 / f))
-
-
-def _draw_paths(
-    key: jnp.ndarray,
-    sigma_obs: jnp.ndarray,
-    sigma_level: jnp.ndarray,
-    beta: jnp.ndarray,
-    y_pre: jnp.ndarray,
-    x_pre: jnp.ndarray,
-    x_post: jnp.ndarray,
-) -> jnp.ndarray:
-    """One draw's standardized path ``(n_pre + n_post,)``: one-step-ahead predictive draws over
-    the pre-period, then the counterfactual simulated forward over the post-period."""
-    n_post = x_post.shape[0]
-    reg_pre = x_pre @ beta
-    a_next, p_next, a_pred, f, _ = _kalman_filter(y_pre - reg_pre, sigma_obs**2, sigma_level**2)
-    k_pre, k_level, k_walk, k_obs = jax.random.split(key, 4)
-    pre = a_pred + reg_pre + jnp.sqrt(f) * jax.random.normal(k_pre, a_pred.shape)
-    first = a_next + jnp.sqrt(p_next) * jax.random.normal(k_level)
-    steps = sigma_level * jax.random.normal(k_walk, (n_post,))
-    level = first + jnp.concatenate([jnp.zeros(1), jnp.cumsum(steps[:-1])])
-    post = level + x_post @ beta + sigma_obs * jax.random.normal(k_obs, (n_post,))
-    return jnp.concatenate([pre, post])
-
-
-_draw_all_paths = jax.jit(
-    jax.vmap(_draw_paths, in_axes=(0, 0, 0, 0, None, None, None)),
-)
-
-
 # --------------------------------------------------------------------------- analysis
 
 
@@ -379,9 +274,9 @@ def _sample(
     y_pre: np.ndarray, x_pre: np.ndarray, config: ImpactConfig
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float]:
     """NUTS draws ``{site: (chains, draws, ...)}``, sampler fields and the seconds it took."""
-    global_scale = _global_scale(x_pre.shape[1], len(y_pre), config.expected_model_size)
+    global_scale = horseshoe_global_scale(x_pre.shape[1], len(y_pre), config.expected_model_size)
     model = functools.partial(
-        _bsts_model, prior_level_sd=config.prior_level_sd, global_scale=global_scale
+        bsts_model, prior_level_sd=config.prior_level_sd, global_scale=global_scale
     )
     kernel = NUTS(
         model,
@@ -486,7 +381,7 @@ def _counterfactual_paths(
 ) -> np.ndarray:
     """Standardized paths ``(n_draws, n_times)``, one per posterior draw (see module doc)."""
     key = jax.random.fold_in(jax.random.PRNGKey(seed), 1)  # not the sampler's stream
-    paths = _draw_all_paths(
+    paths = draw_paths(
         jax.random.split(key, beta.shape[0]),
         jnp.asarray(flat["sigma_obs"]),
         jnp.asarray(flat["sigma_level"]),
