@@ -98,7 +98,10 @@ def test_design_shapes(kind: str) -> None:
     assert (d.n_geos, d.n_channels, d.is_geo, d.n_times, d.max_lag) == (g, c, g > 1, t, lag)
     arrays = d.arrays()
     assert arrays["obs_mask"].dtype == np.bool_
-    assert all(v.dtype == np.float32 for k, v in arrays.items() if k != "obs_mask")
+    assert arrays["cal_channel"].dtype == np.int32  # lift tests' channel indices (none here)
+    floats = {k: v for k, v in arrays.items() if k not in ("obs_mask", "cal_channel")}
+    assert all(v.dtype == np.float32 for v in floats.values())
+    assert arrays["cal_obs"].shape == (0,)
 
 
 @kinds

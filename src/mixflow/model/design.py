@@ -64,7 +64,7 @@ class Design:
     control_mean: np.ndarray
     control_std: np.ndarray
     population: np.ndarray
-    intercept_loc: float
+    intercept_loc: np.ndarray
     n_times: int
     max_lag: int
     calibration: CalibrationArrays | None = None
@@ -240,7 +240,7 @@ def build_design(
         control_mean=c_mean,
         control_std=c_std,
         population=pop,
-        intercept_loc=float(np.mean(y[:, obs_mask])) * (1.0 - spec.priors.media_share),
+        intercept_loc=np.mean(y[:, obs_mask], axis=1) * (1.0 - spec.priors.media_share),
         n_times=t,
         max_lag=lag,
         calibration=calibration_arrays(lift_tests, data, lag, kpi_scale, media_scale, x)

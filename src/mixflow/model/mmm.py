@@ -22,6 +22,11 @@ from mixflow.spec.model_spec import Likelihood, ModelSpec, PriorParameterization
 from mixflow.transforms.adstock import apply_adstock
 from mixflow.transforms.registry import adstock_component, saturation_component
 
+#: prior sd of each geo's intercept around its data-derived level (scaled KPI, mean 1)
+INTERCEPT_SD = 0.5
+#: per-geo sites: the dense mass matrix of a geo fit leaves them out (see mixflow.inference)
+GEO_SITES = ("geo_z",)
+
 Params = Mapping[str, jnp.ndarray]
 Arrays = Mapping[str, jnp.ndarray]
 
@@ -43,12 +48,17 @@ def sample_params(arrays: Arrays, spec: ModelSpec) -> dict[str, jnp.ndarray]:
     if g > 1:
         with numpyro.plate("geos", g, dim=-2), numpyro.plate("geo_channels", c, dim=-1):
             p["geo_z"] = numpyro.sample("geo_z", dist.Normal(0.0, 1.0))
-        p["intercept"] = numpyro.sample("intercept", dist.Normal(arrays["intercept_loc"], 1.0))
-        p["intercept_sd"] = numpyro.sample("intercept_sd", dist.HalfNormal(0.5))
+        # geo intercepts are fixed effects around each geo's own level: every geo has years of
+        # data to pin its level, and a pooled level whose spread shrinks to zero (geos with one
+        # per-capita level) is a funnel that cost NUTS hundreds of steps per draw
         with numpyro.plate("geo_intercepts", g):
-            p["intercept_z"] = numpyro.sample("intercept_z", dist.Normal(0.0, 1.0))
+            p["intercept"] = numpyro.sample(
+                "intercept", dist.Normal(arrays["intercept_loc"], INTERCEPT_SD)
+            )
     else:
-        p["intercept"] = numpyro.sample("intercept", dist.Normal(arrays["intercept_loc"], 0.5))
+        p["intercept"] = numpyro.sample(
+            "intercept", dist.Normal(arrays["intercept_loc"][0], INTERCEPT_SD)
+        )
     if spec.trend is not Trend.NONE:
         p["trend"] = numpyro.sample("trend", dist.Normal(0.0, 0.5))
     n_knots = arrays["knots"].shape[-1]
@@ -123,7 +133,7 @@ def baseline_components(params: Params, arrays: Arrays) -> dict[str, jnp.ndarray
     """Baseline parts, each broadcastable to ``(G, T')``."""
     g = arrays["x_lag"].shape[1]
     t_all = arrays["trend_t"].shape[0]
-    if "intercept_z" in params:
+    if "intercept_z" in params:  # runs saved before geo intercepts became fixed effects
         intercept = params["intercept"] + params["intercept_sd"] * params["intercept_z"]
     else:
         intercept = jnp.broadcast_to(params["intercept"], (g,))
