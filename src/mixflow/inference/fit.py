@@ -66,13 +66,22 @@ def dense_mass_structure(
     curve shape and level live) and diagonal for the per-geo media deviations. A dense matrix
     over all of them (80+ geo deviations on Meridian's 20 geos) adapted so poorly that NUTS hit
     its maximum tree depth; the block structure measured ~100 steps per draw there."""
+    if arrays["y"].shape[0] == 1:
+        return True
     model = _model_for(spec)
-    trace = numpyro.handlers.trace(numpyro.handlers.seed(model, 0)).get_trace(arrays)
-    latent = [
-        name
-        for name, site in trace.items()
-        if site["type"] == "sample" and not site.get("is_observed", False)
-    ]
+    latent: list[str] = []
+
+    def probe(a: dict[str, Any]) -> jax.Array:
+        # traced abstractly (no computation, no compilation): only the site names are kept
+        trace = numpyro.handlers.trace(numpyro.handlers.seed(model, 0)).get_trace(a)
+        latent.extend(
+            name
+            for name, site in trace.items()
+            if site["type"] == "sample" and not site.get("is_observed", False)
+        )
+        return jax.numpy.zeros(())
+
+    jax.eval_shape(probe, arrays)
     if not any(name in GEO_SITES for name in latent):
         return True
     return [tuple(name for name in latent if name not in GEO_SITES)]
