@@ -19,9 +19,9 @@ from mixflow.data.loaders import dataset_from_frame
 from mixflow.datasets import DEFAULT_CHANNELS, BrandSimulation, SimulatedBrand, simulate_brand
 from mixflow.datasets.lift import true_lift
 from mixflow.errors import DataError, SpecError
-from mixflow.model.calibration import implied_lift, roi_priors_from_tests, spec_with_test_priors
+from mixflow.model.calibration import roi_priors_from_tests, spec_with_test_priors
 from mixflow.model.design import build_design
-from mixflow.model.mmm import saturated_media
+from mixflow.model.mmm import implied_lift, saturated_media
 from mixflow.spec import model_spec_from_config, parse_config
 from mixflow.spec.model_spec import ModelSpec, PriorParameterization
 

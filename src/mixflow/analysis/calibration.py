@@ -14,9 +14,8 @@ import numpy as np
 
 from mixflow.analysis.stats import stat
 from mixflow.data.lift_tests import LiftTest
-from mixflow.model.calibration import implied_lift
 from mixflow.model.design import build_design
-from mixflow.model.mmm import media_coefficients, saturated_media
+from mixflow.model.mmm import implied_lift, media_coefficients, saturated_media
 from mixflow.posterior.posterior import Posterior
 from mixflow.spec.model_spec import calibration_from_config
 

@@ -20,7 +20,7 @@ data when the cells had no spend). A go-dark test cannot remove more than the ch
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -290,21 +290,9 @@ def _exposure_per_currency(data: MMMDataset, c: int, cells: np.ndarray) -> float
     return float(exposure.sum()) / max(float(spend.sum()), 1e-12)
 
 
-def check_lift_tests(tests: Iterable[LiftTest], data: MMMDataset, max_lag: int) -> None:
-    """Raise :class:`DataError` for the first test that does not fit ``data``."""
-    for test in tests:
-        spend_change_cells(test, data, max_lag)
-
-
-def lift_records(tests: Sequence[LiftTest]) -> list[dict[str, Any]]:
-    return [t.to_record() for t in tests]
-
-
 __all__ = [
     "LiftCells",
     "LiftTest",
-    "check_lift_tests",
-    "lift_records",
     "lift_test_from_record",
     "lift_tests_from_frame",
     "load_lift_tests",

@@ -1,4 +1,5 @@
-"""Lift tests in the model: the model-implied lift of each test, and ROI priors from tests.
+"""Lift tests in the model: each test laid on the scaled panel (its implied lift is computed by
+:func:`mixflow.model.mmm.implied_lift`), and ROI priors from tests.
 
 Likelihood calibration (the default): for test ``i`` on channel ``c`` the model's incremental
 KPI of the test's spend change is
@@ -21,10 +22,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-import jax.numpy as jnp
 import numpy as np
 
 from mixflow.data.dataset import MMMDataset
@@ -38,11 +38,7 @@ from mixflow.spec.model_spec import (
     calibration_from_config,
     model_spec_from_config,
 )
-from mixflow.transforms.adstock import apply_adstock, lag_stack
-from mixflow.transforms.registry import adstock_component, saturation_component
-
-#: lift-test arrays in a design (names the model function reads)
-CALIBRATION_ARRAYS = ("cal_dx", "cal_weight", "cal_obs", "cal_se")
+from mixflow.transforms.adstock import lag_stack
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,28 +115,6 @@ def calibration_arrays(
     )
 
 
-def implied_lift(
-    params: Mapping[str, jnp.ndarray],
-    arrays: Mapping[str, jnp.ndarray],
-    spec: ModelSpec,
-    saturated: jnp.ndarray,
-    beta: jnp.ndarray,
-) -> jnp.ndarray:
-    """``(n,)`` model-implied lift of each test in ``unit`` (see :class:`CalibrationArrays`).
-
-    ``saturated``: the ``(G, T', C)`` historical saturated media; ``beta``: ``(G, C)``.
-    """
-    idx = arrays["cal_channel"]
-    ads = adstock_component(spec.adstock)
-    sat = saturation_component(spec.saturation)
-    weights = ads.weights({k.name: params[k.name] for k in ads.params}, spec.max_lag)[idx]
-    x = arrays["x_lag"][..., idx] + arrays["cal_dx"]
-    curve_params = {k.name: params[k.name][idx] for k in sat.params}
-    moved = sat.curve(apply_adstock(x, weights), curve_params)
-    diff = (moved - saturated[..., idx]) * beta[:, None, idx]
-    return jnp.einsum("gtn,gtn->n", diff, arrays["cal_weight"])
-
-
 def roi_priors_from_tests(
     tests: Sequence[LiftTest], data: MMMDataset, max_lag: int
 ) -> dict[str, LogNormalPrior]:
@@ -195,16 +169,12 @@ def model_spec_for(cfg: MixflowConfig, data: MMMDataset) -> tuple[ModelSpec, tup
         return spec, ()
     if cal.method is CalibrationMethod.ROI_PRIOR:
         return spec_with_test_priors(spec, cal.tests, data), ()
-    for test in cal.tests:
-        spend_change_cells(test, data, spec.max_lag)  # fails early, naming the test
     return spec, cal.tests
 
 
 __all__ = [
-    "CALIBRATION_ARRAYS",
     "CalibrationArrays",
     "calibration_arrays",
-    "implied_lift",
     "model_spec_for",
     "roi_priors_from_tests",
     "spec_with_test_priors",

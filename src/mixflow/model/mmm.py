@@ -17,7 +17,6 @@ import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
 
-from mixflow.model.calibration import implied_lift
 from mixflow.spec.model_spec import Likelihood, ModelSpec, PriorParameterization, Trend
 from mixflow.transforms.adstock import apply_adstock
 from mixflow.transforms.registry import adstock_component, saturation_component
@@ -90,6 +89,26 @@ def saturated_media(params: Params, x_lag: jnp.ndarray, spec: ModelSpec) -> jnp.
     weights = ads.weights({k.name: params[k.name] for k in ads.params}, spec.max_lag)
     adstocked = apply_adstock(x_lag, weights)
     return sat.curve(adstocked, {k.name: params[k.name] for k in sat.params})
+
+
+def implied_lift(
+    params: Params, arrays: Arrays, spec: ModelSpec, saturated: jnp.ndarray, beta: jnp.ndarray
+) -> jnp.ndarray:
+    """``(n,)`` model-implied lift of each lift test, in the calibration unit (see
+    :class:`mixflow.model.calibration.CalibrationArrays`): the tested channel's saturated media
+    with the test's exposure change minus without it, times its coefficient, summed over the
+    measured cells. ``saturated``: ``(G, T', C)`` historical; ``beta``: ``(G, C)``."""
+    idx = arrays["cal_channel"]
+    curve = {
+        p.name
+        for comp in (adstock_component(spec.adstock), saturation_component(spec.saturation))
+        for p in comp.params
+    }
+    # each test is a "channel" of its own: its channel's parameters, its moved exposure
+    per_test = {name: value[idx] for name, value in params.items() if name in curve}
+    moved = saturated_media(per_test, arrays["x_lag"][..., idx] + arrays["cal_dx"], spec)
+    diff = (moved - saturated[..., idx]) * beta[:, None, idx]
+    return jnp.einsum("gtn,gtn->n", diff, arrays["cal_weight"])
 
 
 def adstock_weights(params: Params, spec: ModelSpec) -> jnp.ndarray:
