@@ -19,6 +19,7 @@ from numpyro.infer.autoguide import AutoDelta, AutoMultivariateNormal
 
 from mixflow.errors import ConvergenceError
 from mixflow.inference.diagnostics import Diagnostics, compute_diagnostics
+from mixflow.inference.laplace import laplace_approximation
 from mixflow.model.design import Design
 from mixflow.model.mmm import GEO_SITES, mmm_model
 from mixflow.spec.model_spec import FitConfig, FitMethod, ModelSpec
@@ -58,33 +59,30 @@ def fit_design(design: Design, spec: ModelSpec, config: FitConfig) -> FitOutput:
     return _fit_optim(arrays, spec, config)
 
 
-def dense_mass_structure(
-    arrays: dict[str, np.ndarray], spec: ModelSpec
-) -> bool | list[tuple[str, ...]]:
-    """The NUTS mass matrix: dense over every parameter of a national model; for a geo model
-    dense over the shared parameters and the geo intercepts (where the ridges between ROI,
-    curve shape and level live) and diagonal for the per-geo media deviations. A dense matrix
-    over all of them (80+ geo deviations on Meridian's 20 geos) adapted so poorly that NUTS hit
-    its maximum tree depth; the block structure measured ~100 steps per draw there."""
-    if arrays["y"].shape[0] == 1:
-        return True
+def latent_shapes(arrays: dict[str, np.ndarray], spec: ModelSpec) -> dict[str, tuple[int, ...]]:
+    """Shape of every latent (sampled, unobserved) site of the model, from an abstract trace
+    (no computation, no compilation)."""
     model = _model_for(spec)
-    latent: list[str] = []
+    shapes: dict[str, tuple[int, ...]] = {}
 
     def probe(a: dict[str, Any]) -> jax.Array:
-        # traced abstractly (no computation, no compilation): only the site names are kept
         trace = numpyro.handlers.trace(numpyro.handlers.seed(model, 0)).get_trace(a)
-        latent.extend(
-            name
-            for name, site in trace.items()
-            if site["type"] == "sample" and not site.get("is_observed", False)
-        )
+        for name, site in trace.items():
+            if site["type"] == "sample" and not site.get("is_observed", False):
+                shapes[name] = tuple(int(d) for d in jax.numpy.shape(site["value"]))
         return jax.numpy.zeros(())
 
     jax.eval_shape(probe, arrays)
-    if not any(name in GEO_SITES for name in latent):
-        return True
-    return [tuple(name for name in latent if name not in GEO_SITES)]
+    return shapes
+
+
+def dense_mass_structure(shapes: dict[str, tuple[int, ...]]) -> list[tuple[str, ...]]:
+    """The NUTS mass matrix blocks: one dense block over every parameter of a national model;
+    for a geo model dense over the shared parameters and the geo intercepts (where the ridges
+    between ROI, curve shape and level live) and diagonal for the per-geo media deviations. A
+    dense matrix over all of them (80+ geo deviations on Meridian's 20 geos) adapted so poorly
+    that NUTS hit its maximum tree depth; the block structure measured ~100 steps per draw."""
+    return [tuple(sorted(name for name in shapes if name not in GEO_SITES))]
 
 
 def _prefetch_arviz() -> None:
@@ -106,9 +104,18 @@ def _prefetch_arviz() -> None:
 
 def _fit_nuts(arrays: dict[str, np.ndarray], spec: ModelSpec, config: FitConfig) -> FitOutput:
     _prefetch_arviz()
+    start = time.perf_counter()
+    shapes = latent_shapes(arrays, spec)
+    blocks = dense_mass_structure(shapes)
+    laplace = (
+        laplace_approximation(_model_for(spec), arrays, shapes)
+        if config.init_mass == "laplace"
+        else None
+    )
     kernel = NUTS(
         _model_for(spec),
-        dense_mass=dense_mass_structure(arrays, spec),
+        dense_mass=blocks,
+        inverse_mass_matrix=laplace.inverse_mass_matrix(blocks) if laplace else None,
         target_accept_prob=config.target_accept,
         max_tree_depth=config.max_tree_depth,
         init_strategy=init_to_median(num_samples=15),
@@ -121,8 +128,18 @@ def _fit_nuts(arrays: dict[str, np.ndarray], spec: ModelSpec, config: FitConfig)
         chain_method=resolve_chain_method(config.chain_method, config.chains),
         progress_bar=config.progress_bar,
     )
-    start = time.perf_counter()
-    mcmc.run(jax.random.PRNGKey(config.seed), arrays, extra_fields=("num_steps", "diverging"))
+    init = None
+    if laplace is not None:
+        # each chain starts at its own draw from the approximation: near the bulk, where the
+        # starting mass matrix fits, rather than at the prior's median
+        draws = laplace.draws(np.random.default_rng(config.seed), config.chains)
+        init = {k: v if config.chains > 1 else v[0] for k, v in draws.items()}
+    mcmc.run(
+        jax.random.PRNGKey(config.seed),
+        arrays,
+        init_params=init,
+        extra_fields=("num_steps", "diverging"),
+    )
     samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
     extra = mcmc.get_extra_fields(group_by_chain=True)
     elapsed = time.perf_counter() - start

@@ -101,6 +101,9 @@ class FitSection(_Strict):
     target_accept: float = Field(default=0.9, gt=0.5, lt=1.0)
     max_tree_depth: int = Field(default=10, ge=3, le=15)
     chain_method: Literal["auto", "parallel", "vectorized", "sequential"] = "auto"
+    #: NUTS's starting mass matrix: ``laplace`` (inverse Hessian at the posterior mode) or
+    #: ``identity`` (NumPyro's default); see docs/model.md
+    init_mass: Literal["laplace", "identity"] = "laplace"
     svi_steps: int = Field(default=3000, ge=10)
     progress_bar: bool = True
 

@@ -119,6 +119,7 @@ class FitConfig:
     chain_method: str = "auto"
     svi_steps: int = 3000
     progress_bar: bool = True
+    init_mass: str = "laplace"
 
     def __post_init__(self) -> None:
         if self.chains < 1 or self.draws < 1 or self.warmup < 0:
@@ -127,6 +128,8 @@ class FitConfig:
             raise SpecError(
                 f"fit.chain_method must be one of auto, parallel, vectorized, sequential; got {self.chain_method!r}"
             )
+        if self.init_mass not in ("laplace", "identity"):
+            raise SpecError(f"fit.init_mass must be laplace or identity; got {self.init_mass!r}")
 
 
 def model_spec_from_config(cfg: MixflowConfig) -> ModelSpec:
@@ -175,6 +178,7 @@ def fit_config_from_config(cfg: MixflowConfig) -> FitConfig:
         chain_method=f.chain_method,
         svi_steps=f.svi_steps,
         progress_bar=f.progress_bar,
+        init_mass=f.init_mass,
     )
 
 

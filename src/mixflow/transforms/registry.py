@@ -89,7 +89,10 @@ SATURATIONS: dict[Saturation, SaturationComponent] = {
     Saturation.LOGISTIC: SaturationComponent(
         kind=Saturation.LOGISTIC,
         params=(
-            ParamPrior("lam", lambda _l: dist.LogNormal(0.5, 0.7), "logistic rate, median 1.65"),
+            # sd 0.5 (95%: 0.6-4.4): a rate of 5+ saturates a typical week (tanh > 0.98), so an
+            # always-on channel's effect becomes a constant the intercept can take over; that
+            # unidentified ridge (sd 0.7 reached it) cost chains hundreds of divergences
+            ParamPrior("lam", lambda _l: dist.LogNormal(0.5, 0.5), "logistic rate, median 1.65"),
         ),
         curve=lambda x, p: sat.logistic(x, p["lam"]),
     ),
