@@ -21,13 +21,17 @@ TESTS = {"radio": (40, 47), "display": (70, 77)}
 RELATIVE_SE = 0.15
 
 
-def roi_errors(summary: dict, truth: dict[str, float]) -> dict[str, tuple[float, float, bool]]:  # type: ignore[type-arg]
-    """Per channel: |median / true - 1|, 90% HDI width / true ROI, truth inside the HDI."""
+def roi_errors(
+    summary: dict, truth: dict[str, float]
+) -> dict[str, tuple[float, float, bool, float]]:  # type: ignore[type-arg]
+    """Per channel: |median / true - 1|, 90% HDI width / true ROI, truth inside the HDI, and
+    median / true."""
     out = {}
     for ch, true in truth.items():
         roi = summary["channels"][ch]["roi"]
         lo, hi = roi["hdi_90"]
-        out[ch] = (abs(roi["median"] / true - 1.0), (hi - lo) / true, lo <= true <= hi)
+        rel = roi["median"] / true
+        out[ch] = (abs(rel - 1.0), (hi - lo) / true, lo <= true <= hi, rel)
     return out
 
 
@@ -54,17 +58,22 @@ def test_lift_tests_sharpen_the_tested_channels_and_spare_the_others() -> None:
     calibrated = roi_errors(analyze(fit_dataset(calibrated_cfg, data)).summary, brand.true_roi)
 
     for ch in TESTS:
-        err0, width0, _ = plain[ch]
-        err1, width1, _ = calibrated[ch]
+        err0, width0, _, _ = plain[ch]
+        err1, width1, _, _ = calibrated[ch]
         assert err1 < err0, (ch, plain[ch], calibrated[ch])
         # a test with a 15% standard error on the channel's whole effect over 8 weeks pins the
         # ROI far tighter than the default prior (log-sd 1): at least a quarter narrower
         assert width1 < 0.75 * width0, (ch, plain[ch], calibrated[ch])
     for ch in set(brand.true_roi) - set(TESTS):
-        # untested channels: the same estimate up to sampling noise (400 x 4 draws: a few
-        # percent)
-        assert calibrated[ch][0] <= plain[ch][0] + 0.10, (ch, plain[ch], calibrated[ch])
+        # untested channels keep their estimate: the median moves by less than a quarter of the
+        # uncalibrated 90% interval (~0.4 posterior sd), which covers the Monte Carlo error of a
+        # median from 400 x 4 draws and the small legitimate shift through correlated channels.
+        # A fixed tolerance fails for a channel as weakly identified as search here (interval
+        # 2.5x its ROI wide), whose median moves ~10% between two runs of the same model
+        _, width0, _, rel0 = plain[ch]
+        rel1 = calibrated[ch][3]
+        assert abs(rel1 - rel0) <= 0.25 * width0, (ch, plain[ch], calibrated[ch])
     # coverage: a 90% interval misses its truth one time in ten by design, so one channel at one
     # seed proves little; as in the recovery tests, at least 80% of the channels (4 of 5)
-    covered = [ch for ch, (_, _, inside) in calibrated.items() if inside]
+    covered = [ch for ch, (_, _, inside, _) in calibrated.items() if inside]
     assert len(covered) >= 0.8 * len(calibrated), calibrated
