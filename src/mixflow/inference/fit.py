@@ -14,7 +14,7 @@ from typing import Any
 import jax
 import numpy as np
 import numpyro
-from numpyro.infer import MCMC, NUTS, SVI, Trace_ELBO, init_to_median
+from numpyro.infer import MCMC, NUTS, SVI, Trace_ELBO, init_to_median, init_to_uniform
 from numpyro.infer.autoguide import AutoDelta, AutoMultivariateNormal
 
 from mixflow.errors import ConvergenceError
@@ -89,7 +89,8 @@ def _prefetch_arviz() -> None:
     """Import ArviZ in a background thread while the sampler runs.
 
     Importing ArviZ (xarray, its plotting stack) costs 1-2 s of pure Python; XLA releases the
-    GIL while sampling, so the import overlaps with it instead of following it.
+    GIL while sampling, so the import overlaps with it instead of following it. Started once
+    the chains are dispatched: earlier, it would contend for the GIL with tracing.
     """
     import contextlib
     import threading
@@ -103,7 +104,6 @@ def _prefetch_arviz() -> None:
 
 
 def _fit_nuts(arrays: dict[str, np.ndarray], spec: ModelSpec, config: FitConfig) -> FitOutput:
-    _prefetch_arviz()
     start = time.perf_counter()
     shapes = latent_shapes(arrays, spec)
     blocks = dense_mass_structure(shapes)
@@ -118,7 +118,9 @@ def _fit_nuts(arrays: dict[str, np.ndarray], spec: ModelSpec, config: FitConfig)
         inverse_mass_matrix=laplace.inverse_mass_matrix(blocks) if laplace else None,
         target_accept_prob=config.target_accept,
         max_tree_depth=config.max_tree_depth,
-        init_strategy=init_to_median(num_samples=15),
+        # with Laplace starting points NumPyro still runs (and traces) an init strategy, whose
+        # result it discards: the cheapest one then
+        init_strategy=init_to_median(num_samples=15) if laplace is None else init_to_uniform,
     )
     mcmc = MCMC(
         kernel,
@@ -140,6 +142,8 @@ def _fit_nuts(arrays: dict[str, np.ndarray], spec: ModelSpec, config: FitConfig)
         init_params=init,
         extra_fields=("num_steps", "diverging"),
     )
+    # the chains are dispatched and run without the GIL: import ArviZ meanwhile
+    _prefetch_arviz()
     samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
     extra = mcmc.get_extra_fields(group_by_chain=True)
     elapsed = time.perf_counter() - start
