@@ -81,6 +81,15 @@ def test_bad_enum_value_lists_allowed_values() -> None:
         parse_config(config_with(model={"adstock": "geometrik"}), "cfg.yaml")
 
 
+def test_init_mass_defaults_to_laplace_and_rejects_other_values() -> None:
+    assert fit_config_from_config(parse_config(config_with())).init_mass == "laplace"
+    identity = parse_config(config_with(fit={"init_mass": "identity"}))
+    assert fit_config_from_config(identity).init_mass == "identity"
+    msg = r"fit\.init_mass: Input should be 'laplace' or 'identity' \(got 'hessian'\)"
+    with pytest.raises(SpecError, match=msg):
+        parse_config(config_with(fit={"init_mass": "hessian"}), "cfg.yaml")
+
+
 def test_missing_kpi_column() -> None:
     raw = config_with()
     del raw["data"]["kpi_column"]
