@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -66,3 +69,14 @@ def test_fit_report_roundtrip_on_meridian_national(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert (out / "report.html").is_file()
     shutil.rmtree(out)
+
+
+@pytest.mark.parametrize("module", ["mixflow", "mixflow.cli.main"])
+def test_python_m_lists_every_command(module: str) -> None:
+    # the console script and `python -m` must offer the same commands (the lifecycle and
+    # experiment commands register themselves on the app of the imported module)
+    out = subprocess.run(
+        [sys.executable, "-m", module, "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for command in ("fit", "experiment", "refresh", "register", "promote", "monitor", "demo"):
+        assert f" {command} " in out, (command, out)

@@ -441,11 +441,13 @@ def summary(run_dir: Annotated[Path, typer.Argument(help="run directory")]) -> N
 
 
 # lifecycle commands (register, promote, audit, models) register themselves on `app`
-from mixflow.cli import experiment as _experiment  # noqa: E402,F401
-from mixflow.cli import experiment_design as _experiment_design  # noqa: E402,F401
-from mixflow.cli import experiment_impact as _experiment_impact  # noqa: E402,F401
-from mixflow.cli import lifecycle as _lifecycle  # noqa: E402,F401
-from mixflow.cli import monitor as _monitor  # noqa: E402,F401
+# (not when this file runs as `__main__`: see the end of the file)
+if __name__ != "__main__":
+    from mixflow.cli import experiment as _experiment  # noqa: F401
+    from mixflow.cli import experiment_design as _experiment_design  # noqa: F401
+    from mixflow.cli import experiment_impact as _experiment_impact  # noqa: F401
+    from mixflow.cli import lifecycle as _lifecycle  # noqa: F401
+    from mixflow.cli import monitor as _monitor  # noqa: F401
 
 
 def run() -> None:
@@ -458,4 +460,8 @@ def run() -> None:
 
 
 if __name__ == "__main__":
-    run()
+    # run as a script this file is `__main__`, a module apart from `mixflow.cli.main`, on whose
+    # app the other command modules register themselves: run that app
+    from mixflow.cli.main import run as _run
+
+    _run()
