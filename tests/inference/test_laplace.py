@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import jax.numpy as jnp
@@ -96,7 +95,7 @@ def test_draws_have_the_approximation_moments() -> None:
 def test_no_finite_mode_gives_none() -> None:
     def improper(arrays: dict[str, Any]) -> None:
         x = numpyro.sample("x", dist.Normal(0.0, 1.0))
-        numpyro.factor("nan", jnp.where(x > 0, jnp.nan, jnp.nan))
+        numpyro.factor("nan", x * jnp.nan)
 
     assert laplace_approximation(improper, {}, {"x": ()}) is None
 
@@ -104,5 +103,9 @@ def test_no_finite_mode_gives_none() -> None:
 @pytest.mark.parametrize("n", [1, 3])
 def test_draw_count(n: int) -> None:
     draws = _laplace_3_sites().draws(np.random.default_rng(0), n)
-    assert all(v.shape[0] == n for v in draws.values())
-    assert math.isfinite(float(draws["b"].sum()))
+    # NumPyro takes the chains' starting points as float32, one leading row per chain
+    assert {k: (v.shape, v.dtype) for k, v in draws.items()} == {
+        "a": ((n, 2), np.float32),
+        "b": ((n,), np.float32),
+        "z": ((n, 2, 2), np.float32),
+    }

@@ -9,7 +9,8 @@ benchmark, 60% of every gradient evaluation of the fit. Starting from the invers
 posterior mode, the same window takes the few dozen steps per iteration of the adapted sampler.
 
 The mode is found by L-BFGS (scipy) on NumPyro's own potential energy (negative log joint in the
-unconstrained space, Jacobians included) and the Hessian there by automatic differentiation.
+unconstrained space, Jacobians included) and the Hessian there by central differences of the
+same jitted gradient.
 Directions in which the Hessian is flat or not positive (a funnel, a ridge) get a capped
 variance: the approximation only has to be the right scale, NUTS adapts from there.
 """
@@ -24,6 +25,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
 from numpyro.infer.util import potential_energy
 from scipy.optimize import minimize
 
@@ -119,14 +121,10 @@ def laplace_approximation(
     The search starts at zero in the unconstrained space, which NumPyro's transforms map to a
     sensible point for every site (ROI 1, retention 0.5, unit scales).
     """
-    order = tuple(sorted(shapes))
-    sizes = [math.prod(shapes[name]) for name in order]
-    splits = np.cumsum(sizes)[:-1].tolist()
+    # ravel_pytree orders a dict's sites by name and flattens each in C order: ``Laplace``'s
+    # layout
+    x0, unflatten = ravel_pytree({n: jnp.zeros(shape) for n, shape in shapes.items()})
     data = jax.device_put(arrays)
-
-    def unflatten(flat: jax.Array) -> dict[str, jax.Array]:
-        parts = jnp.split(flat, splits)
-        return {n: p.reshape(shapes[n]) for n, p in zip(order, parts, strict=True)}
 
     def energy(flat: jax.Array, data: dict[str, Any]) -> jax.Array:
         return potential_energy(model, (data,), {}, unflatten(flat))
@@ -138,11 +136,15 @@ def laplace_approximation(
         return float(value), np.asarray(grad, dtype=np.float64)
 
     result = minimize(
-        objective, np.zeros(sum(sizes)), jac=True, method="L-BFGS-B", options={"maxiter": max_iter}
+        objective,
+        np.zeros(x0.shape[0]),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": max_iter},
     )
     if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
         return None
     h = finite_difference_hessian(lambda x: objective(x)[1], result.x)
     if not np.all(np.isfinite(h)):
         return None
-    return Laplace(result.x, regularized_covariance(h), order, dict(shapes))
+    return Laplace(result.x, regularized_covariance(h), tuple(sorted(shapes)), dict(shapes))
