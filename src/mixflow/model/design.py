@@ -23,7 +23,7 @@ from mixflow.data.lift_tests import LiftTest
 from mixflow.errors import SpecError
 from mixflow.model.calibration import CalibrationArrays, calibration_arrays
 from mixflow.spec.model_spec import ModelSpec, PriorParameterization, Trend
-from mixflow.transforms.adstock import lag_stack
+from mixflow.transforms.adstock import channel_major, lag_stack
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,7 +82,8 @@ class Design:
         return self.n_geos > 1
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The arrays the model function takes (a pytree of float32 arrays)."""
+        """The arrays the model function takes (a pytree of float32 arrays): the fields above
+        and ``x_media``, ``x_lag`` laid out channel-major ``(C, L+1, G * T')``."""
         names = [
             "y",
             "x_lag",
@@ -98,6 +99,8 @@ class Design:
             "coef_sigma",
         ]
         out = {n: np.asarray(getattr(self, n), dtype=np.float32) for n in names}
+        # the likelihood's layout of the same lag stack (see transforms.adstock.channel_major)
+        out["x_media"] = channel_major(out["x_lag"])
         out["obs_mask"] = np.asarray(self.obs_mask, dtype=bool)
         out["intercept_loc"] = np.asarray(self.intercept_loc, dtype=np.float32)
         cal = self.calibration or CalibrationArrays.empty(

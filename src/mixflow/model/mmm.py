@@ -18,7 +18,7 @@ import numpyro
 import numpyro.distributions as dist
 
 from mixflow.spec.model_spec import Likelihood, ModelSpec, PriorParameterization, Trend
-from mixflow.transforms.adstock import apply_adstock
+from mixflow.transforms.adstock import adstock_channel_major
 from mixflow.transforms.registry import adstock_component, saturation_component
 
 #: prior sd of each geo's intercept around its data-derived level (scaled KPI, mean 1)
@@ -82,13 +82,19 @@ def sample_params(arrays: Arrays, spec: ModelSpec) -> dict[str, jnp.ndarray]:
     return p
 
 
+def saturated_channel_major(params: Params, x_cm: jnp.ndarray, spec: ModelSpec) -> jnp.ndarray:
+    """``(C, N)`` saturation(adstock(x)) for a channel-major lag stack ``(C, L+1, N)`` (see
+    :func:`mixflow.transforms.adstock.channel_major`): the layout the likelihood runs on."""
+    sat = saturation_component(spec.saturation)
+    adstocked = adstock_channel_major(x_cm, adstock_weights(params, spec))
+    return sat.curve(adstocked, {k.name: params[k.name][..., None] for k in sat.params})
+
+
 def saturated_media(params: Params, x_lag: jnp.ndarray, spec: ModelSpec) -> jnp.ndarray:
     """``(G, T', C)`` saturation(adstock(x)) for a lag stack ``(L+1, G, T', C)``."""
-    ads = adstock_component(spec.adstock)
-    sat = saturation_component(spec.saturation)
-    weights = ads.weights({k.name: params[k.name] for k in ads.params}, spec.max_lag)
-    adstocked = apply_adstock(x_lag, weights)
-    return sat.curve(adstocked, {k.name: params[k.name] for k in sat.params})
+    lags, g, t, c = x_lag.shape
+    x_cm = jnp.moveaxis(x_lag, -1, 0).reshape(c, lags, g * t)
+    return jnp.moveaxis(saturated_channel_major(params, x_cm, spec).reshape(c, g, t), 0, -1)
 
 
 def implied_lift(
@@ -136,12 +142,18 @@ def media_coefficients(
 
     ``saturated``: the historical ``saturated_media`` when the caller already has it.
     """
-    g = arrays["x_lag"].shape[1]
+    s = saturated_media(params, arrays["x_lag"], spec) if saturated is None else saturated
+    return _coefficients(params, arrays, jnp.moveaxis(s, -1, 0))
+
+
+def _coefficients(params: Params, arrays: Arrays, s_cm: jnp.ndarray) -> jnp.ndarray:
+    """``(G, C)`` coefficients from channel-major saturated media ``(C, G, T')`` (which the
+    coefficient parameterization does not use)."""
+    g = arrays["value_weight"].shape[0]
     mult = geo_multiplier(params, g)
     if "roi" in params:
-        s = saturated_media(params, arrays["x_lag"], spec) if saturated is None else saturated
         # einsum (a dot_general) rather than multiply-and-reduce: far faster on XLA:CPU
-        denom = jnp.einsum("gt,gtc->c", arrays["value_weight"], s * mult[:, None, :])
+        denom = jnp.einsum("gt,cgt->c", arrays["value_weight"], s_cm * mult.T[:, :, None])
         beta = params["roi"] * arrays["spend_total"] / denom
     else:
         beta = params["coef"]
@@ -189,14 +201,28 @@ def predict(
     Returns ``mu (G, T')``, ``media (G, T', C)``, ``beta (G, C)`` and the baseline parts.
     ``saturated``: the historical ``saturated_media`` when the caller already has it.
     """
-    s = saturated_media(params, arrays["x_lag"], spec) if saturated is None else saturated
-    beta = media_coefficients(params, arrays, spec, s)
-    media = s * beta[:, None, :]
+    if saturated is None:
+        return _predict(params, arrays, _saturated_design(params, arrays, spec))
+    return _predict(params, arrays, jnp.moveaxis(saturated, -1, 0))
+
+
+def _saturated_design(params: Params, arrays: Arrays, spec: ModelSpec) -> jnp.ndarray:
+    """``(C, G, T')`` saturated media of the design's own channel-major lag stack."""
+    g, t_all = arrays["value_weight"].shape
+    return saturated_channel_major(params, arrays["x_media"], spec).reshape(-1, g, t_all)
+
+
+def _predict(params: Params, arrays: Arrays, s_cm: jnp.ndarray) -> dict[str, jnp.ndarray]:
+    """:func:`predict` from channel-major saturated media ``(C, G, T')``. The likelihood runs
+    here, channel-major throughout: ``media`` is laid out ``(G, T', C)`` only for callers that
+    use it (XLA drops it from the model's program)."""
+    beta = _coefficients(params, arrays, s_cm)
+    media_cm = s_cm * beta.T[:, :, None]
     base = baseline_components(params, arrays)
     baseline = sum(base.values(), jnp.zeros_like(base["intercept"]))
     return {
-        "mu": baseline + media.sum(-1),
-        "media": media,
+        "mu": baseline + media_cm.sum(0),
+        "media": jnp.moveaxis(media_cm, 0, -1),
         "beta": beta,
         "baseline": baseline,
         **base,
@@ -206,8 +232,8 @@ def predict(
 def mmm_model(arrays: Arrays, spec: ModelSpec) -> None:
     """The NumPyro model function (observed ``y`` is ``arrays['y']`` under ``obs_mask``)."""
     params = sample_params(arrays, spec)
-    saturated = saturated_media(params, arrays["x_lag"], spec)
-    out = predict(params, arrays, spec, saturated)
+    s_cm = _saturated_design(params, arrays, spec)
+    out = _predict(params, arrays, s_cm)
     t = arrays["y"].shape[1]
     mu = out["mu"][:, :t]
     if spec.likelihood is Likelihood.STUDENT_T:
@@ -218,5 +244,6 @@ def mmm_model(arrays: Arrays, spec: ModelSpec) -> None:
     with numpyro.handlers.mask(mask=mask):
         numpyro.sample("y", like.to_event(0), obs=arrays["y"])
     if arrays["cal_obs"].shape[0]:
+        saturated = jnp.moveaxis(s_cm, 0, -1)
         lift = implied_lift(params, arrays, spec, saturated, out["beta"])
         numpyro.sample("lift_obs", dist.Normal(lift, arrays["cal_se"]), obs=arrays["cal_obs"])

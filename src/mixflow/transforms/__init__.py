@@ -1,8 +1,10 @@
 """Adstock and saturation transforms (pure jax.numpy) and their registry."""
 
 from mixflow.transforms.adstock import (
+    adstock_channel_major,
     apply_adstock,
     binomial_weights,
+    channel_major,
     geometric_weights,
     lag_stack,
     weibull_weights,
@@ -22,9 +24,11 @@ __all__ = [
     "SATURATIONS",
     "AdstockComponent",
     "SaturationComponent",
+    "adstock_channel_major",
     "adstock_component",
     "apply_adstock",
     "binomial_weights",
+    "channel_major",
     "geometric_weights",
     "hill",
     "lag_stack",

@@ -83,9 +83,29 @@ def lag_stack(x: np.ndarray, max_lag: int) -> np.ndarray:
     return out
 
 
+def channel_major(x_lagged: np.ndarray) -> np.ndarray:
+    """A lag stack ``(L+1, G, T, C)`` laid out channel-major: ``(C, L+1, G * T)``.
+
+    The layout the model's likelihood runs on. XLA:CPU vectorizes elementwise work along the
+    minor axis: with the channel there (often 2-5 long, the per-channel curve parameters
+    broadcast along it) the saturation curve and its gradient ran about a third slower than
+    over a long ``G * T`` axis (measured on Meridian's 20-geo, 4-channel panel).
+    """
+    lags, g, t, c = x_lagged.shape
+    return np.ascontiguousarray(np.transpose(x_lagged, (3, 0, 1, 2))).reshape(c, lags, g * t)
+
+
+def adstock_channel_major(x_cm: jnp.ndarray, weights: jnp.ndarray) -> jnp.ndarray:
+    """Adstocked media ``(C, N)`` from a channel-major lag stack ``(C, L+1, N)`` and weights
+    ``(C, L+1)`` (one ``dot_general``, batched over channels)."""
+    return jnp.einsum("cln,cl->cn", x_cm, weights)
+
+
 def apply_adstock(x_lagged: jnp.ndarray, weights: jnp.ndarray) -> jnp.ndarray:
     """Adstocked media ``(G, T, C)`` from a lag stack ``(L+1, G, T, C)`` and weights ``(C, L+1)``."""
-    return jnp.einsum("lgtc,cl->gtc", x_lagged, weights)
+    lags, g, t, c = x_lagged.shape
+    x_cm = jnp.moveaxis(x_lagged, -1, 0).reshape(c, lags, g * t)
+    return jnp.moveaxis(adstock_channel_major(x_cm, weights).reshape(c, g, t), 0, -1)
 
 
 def adstock_series(x: jnp.ndarray, weights: jnp.ndarray) -> jnp.ndarray:
