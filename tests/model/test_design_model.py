@@ -19,7 +19,13 @@ from mixflow.data.loaders import dataset_from_frame
 from mixflow.datasets import DEFAULT_CHANNELS, BrandSimulation, SimulatedBrand, simulate_brand
 from mixflow.errors import SpecError
 from mixflow.model.design import Design, build_design
-from mixflow.model.mmm import mmm_model, predict, sample_params
+from mixflow.model.mmm import (
+    media_coefficients,
+    mmm_model,
+    predict,
+    sample_params,
+    saturated_media,
+)
 from mixflow.spec import model_spec_from_config, parse_config
 from mixflow.spec.model_spec import ModelSpec, PriorParameterization
 
@@ -256,6 +262,26 @@ def test_roi_parameterization_reproduces_sampled_roi(kind: str) -> None:
         value = (arrays["value_weight"][:, :, None] * media).sum(axis=(0, 1))
         # float32 model arithmetic summed over G * T' <= 272 cells: ~1e-6 relative, 1e-4 is safe
         np.testing.assert_allclose(value / d.spend_total, params["roi"], rtol=1e-4)
+
+
+@kinds
+def test_channel_major_likelihood_path_matches_saturated_media(kind: str) -> None:
+    """The model's likelihood runs on the channel-major ``x_media``; analysis code passes
+    ``saturated_media`` of ``x_lag``. Both must give the same prediction."""
+    _, _, spec, d = case(kind)
+    arrays = d.arrays()
+    c, lags, n = arrays["x_media"].shape
+    assert (c, lags, n) == (d.n_channels, MAX_LAG + 1, d.n_geos * (N_WEEKS + MAX_LAG))
+    params = prior_params(d, spec, seed=5)
+    own = jit_predict(params, arrays, spec)
+    saturated = saturated_media(params, jax.numpy.asarray(arrays["x_lag"]), spec)
+    given = predict(params, arrays, spec, saturated)
+    for key in ("mu", "media", "beta"):
+        # float32: the two layouts sum the same terms in a different order
+        np.testing.assert_allclose(own[key], given[key], rtol=1e-5, atol=1e-6, err_msg=key)
+    np.testing.assert_allclose(
+        np.asarray(own["beta"]), np.asarray(media_coefficients(params, arrays, spec)), rtol=1e-5
+    )
 
 
 def test_coefficient_parameterization_uses_sampled_coefficients() -> None:

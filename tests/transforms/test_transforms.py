@@ -23,9 +23,11 @@ from mixflow.model.design import build_design
 from mixflow.model.mmm import mmm_model
 from mixflow.spec.model_spec import Adstock, ModelSpec, Saturation
 from mixflow.transforms import (
+    adstock_channel_major,
     adstock_component,
     apply_adstock,
     binomial_weights,
+    channel_major,
     geometric_weights,
     hill,
     lag_stack,
@@ -167,6 +169,22 @@ def test_lag_stack_layout() -> None:
     np.testing.assert_array_equal(st[1:, :, 0, :], 0.0)
     np.testing.assert_array_equal(st[2, :, :2, :], 0.0)
     np.testing.assert_array_equal(st[2, :, 2:, :], x[:, :3])
+
+
+def test_channel_major_layout_and_adstock_agree_with_lag_stack() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.lognormal(0.0, 1.0, (3, 7, 2)).astype(np.float32)  # (G, T, C)
+    st = lag_stack(x, 2)
+    cm = channel_major(st)
+    assert cm.shape == (2, 3, 3 * 7)  # (C, L+1, G * T)
+    # cm[c, l, g * T + t] == st[l, g, t, c], geo-major along the flat axis
+    for c, lag, g, t in [(0, 0, 0, 0), (1, 2, 2, 6), (0, 1, 1, 3), (1, 0, 2, 0)]:
+        assert cm[c, lag, g * 7 + t] == st[lag, g, t, c]
+    weights = np.asarray(geometric_weights(f32([0.3, 0.8]), 2))
+    flat = np.asarray(adstock_channel_major(jnp.asarray(cm), jnp.asarray(weights)))
+    lagged = np.asarray(apply_adstock(jnp.asarray(st), jnp.asarray(weights)))
+    # the same products summed in the same order: equal up to float32 rounding of the layout
+    np.testing.assert_allclose(flat.reshape(2, 3, 7).transpose(1, 2, 0), lagged, rtol=1e-6)
 
 
 @pytest.mark.parametrize(
