@@ -2,10 +2,14 @@
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import numpyro
 import pytest
+import yaml
 
 # One CPU device per chain (before JAX's first computation), as the CLI does.
 numpyro.set_host_device_count(4)
@@ -26,3 +30,25 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def shared_data() -> Path:
     """The shared sample data folder (``mmm/``, ``geo_experiments/``, ``causal/``)."""
     return SHARED_DATA
+
+
+ConfigWriter = Callable[[Path, dict[str, Any]], Path]
+
+
+@pytest.fixture(scope="session")
+def small_brand_config() -> ConfigWriter:
+    """``write(folder, fit) -> config path``: a small simulated brand (80 weeks, 2 channels,
+    one event, seed 3) as ``data.csv`` and its config, with ``fit`` as the fit section."""
+    from mixflow.datasets import DEFAULT_CHANNELS, BrandSimulation, simulate_brand
+
+    sim = BrandSimulation(n_weeks=80, channels=DEFAULT_CHANNELS[:2], n_events=1, fourier_terms=1)
+
+    def write(folder: Path, fit: dict[str, Any]) -> Path:
+        brand = simulate_brand(sim, np.random.default_rng(3))
+        brand.frame.to_csv(folder / "data.csv", index=False)
+        cfg = {**brand.config, "fit": fit}
+        path = folder / "config.yaml"
+        path.write_text(yaml.safe_dump(cfg))
+        return path
+
+    return write

@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import pytest
-import yaml
 
-from mixflow.datasets import DEFAULT_CHANNELS, BrandSimulation, simulate_brand
 from mixflow.lifecycle import LifecycleSettings, settings_from_env
 from mixflow.workflow import fit_run
 
-SMALL = BrandSimulation(n_weeks=80, channels=DEFAULT_CHANNELS[:2], n_events=1, fourier_terms=1)
-
-
-def _write_config(tmp: Path, fit: dict) -> Path:  # type: ignore[type-arg]
-    brand = simulate_brand(SMALL, np.random.default_rng(3))
-    brand.frame.to_csv(tmp / "data.csv", index=False)
-    cfg = dict(brand.config)
-    cfg["fit"] = fit
-    path = tmp / "config.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return path
-
 
 @pytest.fixture(scope="session")
-def map_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def map_run_dir(
+    tmp_path_factory: pytest.TempPathFactory,
+    small_brand_config: Callable[[Path, dict[str, Any]], Path],
+) -> Path:
     """A run directory of a tiny MAP fit without holdout (80 weeks, 2 channels)."""
     tmp = tmp_path_factory.mktemp("lifecycle_run")
-    config = _write_config(
+    config = small_brand_config(
         tmp, {"method": "map", "svi_steps": 300, "progress_bar": False, "holdout_weeks": 0}
     )
     out = tmp / "run"

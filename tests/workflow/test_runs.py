@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import yaml
 
 from mixflow.analysis import analyze
-from mixflow.datasets import DEFAULT_CHANNELS, BrandSimulation, simulate_brand
 from mixflow.errors import RunDirError
 from mixflow.workflow import fit_run, load_run
 
-SMALL = BrandSimulation(n_weeks=80, channels=DEFAULT_CHANNELS[:2], n_events=1, fourier_terms=1)
-
-
-def _write_config(tmp: Path, fit: dict) -> Path:  # type: ignore[type-arg]
-    brand = simulate_brand(SMALL, np.random.default_rng(3))
-    brand.frame.to_csv(tmp / "data.csv", index=False)
-    cfg = dict(brand.config)
-    cfg["fit"] = fit
-    path = tmp / "config.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return path
+ConfigWriter = Callable[[Path, dict[str, Any]], Path]
 
 
 def _without_time(summary: dict) -> dict:  # type: ignore[type-arg]
@@ -35,7 +26,7 @@ def _without_time(summary: dict) -> dict:  # type: ignore[type-arg]
 
 
 @pytest.fixture(scope="module")
-def nuts_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def nuts_config(tmp_path_factory: pytest.TempPathFactory, small_brand_config: ConfigWriter) -> Path:
     fit = {
         "chains": 2,
         "warmup": 150,
@@ -44,7 +35,7 @@ def nuts_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "holdout_weeks": 6,
         "progress_bar": False,
     }
-    return _write_config(tmp_path_factory.mktemp("cfg"), fit)
+    return small_brand_config(tmp_path_factory.mktemp("cfg"), fit)
 
 
 def test_same_config_and_seed_give_identical_summary(nuts_config: Path, tmp_path: Path) -> None:
@@ -90,10 +81,10 @@ def test_contributions_add_up_to_fitted(nuts_config: Path, tmp_path: Path) -> No
     np.testing.assert_allclose(base, c["baseline"], rtol=1e-4, atol=1e-6 * c["fitted"].abs().max())
 
 
-def test_map_and_svi_fit(tmp_path: Path) -> None:
+def test_map_and_svi_fit(tmp_path: Path, small_brand_config: ConfigWriter) -> None:
     for method in ("map", "svi"):
         fit = {"method": method, "svi_steps": 800, "draws": 100, "seed": 1, "progress_bar": False}
-        path = _write_config(tmp_path, fit)
+        path = small_brand_config(tmp_path, fit)
         post, analysis = fit_run(path, tmp_path / method)
         assert analysis.summary["method"] == method
         assert analysis.summary["fit"]["r2"] > 0.5
@@ -105,9 +96,11 @@ def test_loading_a_folder_that_is_not_a_run_names_the_missing_file(tmp_path: Pat
         load_run(tmp_path)
 
 
-def test_student_t_likelihood_and_piecewise_trend(tmp_path: Path) -> None:
+def test_student_t_likelihood_and_piecewise_trend(
+    tmp_path: Path, small_brand_config: ConfigWriter
+) -> None:
     fit = {"method": "map", "svi_steps": 600, "seed": 1, "progress_bar": False}
-    path = _write_config(tmp_path, fit)
+    path = small_brand_config(tmp_path, fit)
     cfg = yaml.safe_load(path.read_text())
     cfg["model"].update({"likelihood": "student_t", "trend": "piecewise", "trend_knots": 3})
     path.write_text(yaml.safe_dump(cfg))
@@ -117,13 +110,15 @@ def test_student_t_likelihood_and_piecewise_trend(tmp_path: Path) -> None:
     assert analysis.summary["model"]["likelihood"] == "student_t"
 
 
-def test_identity_and_laplace_starts_sample_the_same_posterior(tmp_path: Path) -> None:
+def test_identity_and_laplace_starts_sample_the_same_posterior(
+    tmp_path: Path, small_brand_config: ConfigWriter
+) -> None:
     # both starts target one posterior: each ROI median agrees within half a posterior sd (the
     # Monte Carlo error of a median from ESS >= 100 is ~0.13 sd, of a difference ~0.18 sd)
     base = {"chains": 2, "warmup": 300, "draws": 300, "seed": 7, "progress_bar": False}
     medians, sds = [], []
     for init in ("laplace", "identity"):
-        path = _write_config(tmp_path, {**base, "init_mass": init})
+        path = small_brand_config(tmp_path, {**base, "init_mass": init})
         post, analysis = fit_run(path, tmp_path / init)
         assert analysis.summary["diagnostics"]["ess_bulk_min"] >= 100, init
         roi = post.samples["roi"].reshape(-1, 2)
