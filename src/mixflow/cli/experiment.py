@@ -15,7 +15,7 @@ import typer
 
 from mixflow.cli.main import _fail, app
 from mixflow.errors import DataError, MixflowError
-from mixflow.experiments.geo import GeoMethod
+from mixflow.experiments.methods import GeoMethod
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -16,7 +16,7 @@ import typer
 from mixflow.cli.experiment import experiment_app
 from mixflow.cli.main import _fail, resolve_run_dir
 from mixflow.errors import DataError, MixflowError, SpecError
-from mixflow.experiments.geo import GeoMethod
+from mixflow.experiments.methods import GeoMethod
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

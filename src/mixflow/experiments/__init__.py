@@ -1,8 +1,8 @@
 """Experiments: geo-experiment analysis (synthetic control, augmented SC, DiD), design (power,
 MDE, market selection, budget) and the value of testing each channel of a fitted MMM.
 
-Names load on first use (PEP 562), so a command that only needs :class:`GeoMethod` does not pay
-for the design module's SciPy stack at start-up.
+Names load on first use (PEP 562), so a command that only needs :class:`GeoMethod` (from the
+light ``methods`` module) pays for neither pandas nor SciPy at start-up.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
         simulate_power,
     )
     from mixflow.experiments.geo import (
-        GeoMethod,
         GeoPanel,
         GeoResult,
         analyze_geo_experiment,
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
         panel_from_table,
         sc_weights,
     )
+    from mixflow.experiments.methods import GeoMethod
     from mixflow.experiments.value import TestPrecision, rank_channels
 
 _MODULE_OF = {
@@ -35,7 +35,7 @@ _MODULE_OF = {
     "design_experiment": "design",
     "minimum_detectable_effect": "design",
     "simulate_power": "design",
-    "GeoMethod": "geo",
+    "GeoMethod": "methods",
     "GeoPanel": "geo",
     "GeoResult": "geo",
     "analyze_geo_experiment": "geo",

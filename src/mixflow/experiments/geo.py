@@ -35,7 +35,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 from typing import Any, Final
 
 import numpy as np
@@ -43,20 +42,13 @@ import pandas as pd
 from scipy.optimize import nnls
 
 from mixflow.errors import DataError, SpecError, did_you_mean
+from mixflow.experiments.methods import GeoMethod
 
 _LAMBDA_GRID: Final = np.logspace(-6.0, 0.0, 13)
 _SUM_TO_ONE_WEIGHT: Final = 1e3
 _WEIGHT_TOL: Final = 1e-6
 _CI_GRID_HALF_WIDTH: Final = 4.0
 _CI_GRID_POINTS: Final = 161
-
-
-class GeoMethod(StrEnum):
-    """Estimator of the counterfactual of the treated group."""
-
-    ascm = "ascm"
-    sc = "sc"
-    did = "did"
 
 
 @dataclass(frozen=True)
