@@ -100,7 +100,7 @@ class Design:
         ]
         out = {n: np.asarray(getattr(self, n), dtype=np.float32) for n in names}
         # the likelihood's layout of the same lag stack (see transforms.adstock.channel_major)
-        out["x_media"] = channel_major(out["x_lag"])
+        out["x_media"] = np.ascontiguousarray(channel_major(out["x_lag"]))
         out["obs_mask"] = np.asarray(self.obs_mask, dtype=bool)
         out["intercept_loc"] = np.asarray(self.intercept_loc, dtype=np.float32)
         cal = self.calibration or CalibrationArrays.empty(

@@ -18,7 +18,7 @@ import numpyro
 import numpyro.distributions as dist
 
 from mixflow.spec.model_spec import Likelihood, ModelSpec, PriorParameterization, Trend
-from mixflow.transforms.adstock import adstock_channel_major
+from mixflow.transforms.adstock import adstock_channel_major, channel_major, from_channel_major
 from mixflow.transforms.registry import adstock_component, saturation_component
 
 #: prior sd of each geo's intercept around its data-derived level (scaled KPI, mean 1)
@@ -92,9 +92,8 @@ def saturated_channel_major(params: Params, x_cm: jnp.ndarray, spec: ModelSpec) 
 
 def saturated_media(params: Params, x_lag: jnp.ndarray, spec: ModelSpec) -> jnp.ndarray:
     """``(G, T', C)`` saturation(adstock(x)) for a lag stack ``(L+1, G, T', C)``."""
-    lags, g, t, c = x_lag.shape
-    x_cm = jnp.moveaxis(x_lag, -1, 0).reshape(c, lags, g * t)
-    return jnp.moveaxis(saturated_channel_major(params, x_cm, spec).reshape(c, g, t), 0, -1)
+    _, g, t, _ = x_lag.shape
+    return from_channel_major(saturated_channel_major(params, channel_major(x_lag), spec), g, t)
 
 
 def implied_lift(

@@ -9,10 +9,15 @@ allow.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import gammaln
+
+#: a NumPy array (the design builds its stacks in NumPy) or a JAX array (inside the model)
+ArrayT = TypeVar("ArrayT", np.ndarray, jax.Array)
 
 _TINY = 1e-12
 _MAX_LOG_TAIL = 80.0
@@ -83,8 +88,8 @@ def lag_stack(x: np.ndarray, max_lag: int) -> np.ndarray:
     return out
 
 
-def channel_major(x_lagged: np.ndarray) -> np.ndarray:
-    """A lag stack ``(L+1, G, T, C)`` laid out channel-major: ``(C, L+1, G * T)``.
+def channel_major(x_lagged: ArrayT) -> ArrayT:
+    """A lag stack ``(L+1, G, T, C)`` laid out channel-major: ``(C, L+1, G * T)`` (NumPy or JAX).
 
     The layout the model's likelihood runs on. XLA:CPU vectorizes elementwise work along the
     minor axis: with the channel there (often 2-5 long, the per-channel curve parameters
@@ -92,7 +97,12 @@ def channel_major(x_lagged: np.ndarray) -> np.ndarray:
     over a long ``G * T`` axis (measured on Meridian's 20-geo, 4-channel panel).
     """
     lags, g, t, c = x_lagged.shape
-    return np.ascontiguousarray(np.transpose(x_lagged, (3, 0, 1, 2))).reshape(c, lags, g * t)
+    return x_lagged.transpose(3, 0, 1, 2).reshape(c, lags, g * t)
+
+
+def from_channel_major(x_cm: jnp.ndarray, n_geos: int, n_times: int) -> jnp.ndarray:
+    """``(C, G * T)`` channel-major values back to ``(G, T, C)``."""
+    return jnp.moveaxis(x_cm.reshape(-1, n_geos, n_times), 0, -1)
 
 
 def adstock_channel_major(x_cm: jnp.ndarray, weights: jnp.ndarray) -> jnp.ndarray:
@@ -103,9 +113,8 @@ def adstock_channel_major(x_cm: jnp.ndarray, weights: jnp.ndarray) -> jnp.ndarra
 
 def apply_adstock(x_lagged: jnp.ndarray, weights: jnp.ndarray) -> jnp.ndarray:
     """Adstocked media ``(G, T, C)`` from a lag stack ``(L+1, G, T, C)`` and weights ``(C, L+1)``."""
-    lags, g, t, c = x_lagged.shape
-    x_cm = jnp.moveaxis(x_lagged, -1, 0).reshape(c, lags, g * t)
-    return jnp.moveaxis(adstock_channel_major(x_cm, weights).reshape(c, g, t), 0, -1)
+    _, g, t, _ = x_lagged.shape
+    return from_channel_major(adstock_channel_major(channel_major(x_lagged), weights), g, t)
 
 
 def adstock_series(x: jnp.ndarray, weights: jnp.ndarray) -> jnp.ndarray:
