@@ -6,20 +6,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import jax
 import numpy as np
 import numpyro
-from numpyro.infer import MCMC, NUTS, SVI, Trace_ELBO, init_to_median, init_to_uniform
+from numpyro.infer import SVI, Trace_ELBO, init_to_median
 from numpyro.infer.autoguide import AutoDelta, AutoMultivariateNormal
+from numpyro.infer.util import initialize_model
 
 from mixflow.errors import ConvergenceError
+from mixflow.inference.chains import NutsSettings, run_chains
 from mixflow.inference.diagnostics import Diagnostics, compute_diagnostics
 from mixflow.inference.laplace import laplace_approximation
+from mixflow.inference.programs import ProgramStore, default_directory
 from mixflow.model.design import Design
 from mixflow.model.mmm import GEO_SITES, mmm_model
 from mixflow.spec.model_spec import FitConfig, FitMethod, ModelSpec
@@ -89,10 +93,8 @@ def _prefetch_arviz() -> None:
     """Import ArviZ in a background thread while the sampler runs.
 
     Importing ArviZ (xarray, its plotting stack) costs 1-2 s of pure Python; XLA releases the
-    GIL while sampling, so the import overlaps with it instead of following it. Started once
-    the chains are dispatched: earlier, it would contend for the GIL with tracing.
+    GIL while sampling, so the import overlaps with it instead of following it.
     """
-    import contextlib
     import threading
 
     def _load() -> None:
@@ -105,61 +107,88 @@ def _prefetch_arviz() -> None:
 
 def _fit_nuts(arrays: dict[str, np.ndarray], spec: ModelSpec, config: FitConfig) -> FitOutput:
     start = time.perf_counter()
+    model = _model_for(spec)
     shapes = latent_shapes(arrays, spec)
     blocks = dense_mass_structure(shapes)
+    settings = NutsSettings(
+        chains=config.chains,
+        warmup=config.warmup,
+        draws=config.draws,
+        target_accept=config.target_accept,
+        max_tree_depth=config.max_tree_depth,
+        chain_method=resolve_chain_method(config.chain_method, config.chains),
+    )
+    store = ProgramStore(default_directory(), context=f"{spec!r}|{settings!r}")
     laplace = (
-        laplace_approximation(_model_for(spec), arrays, shapes)
+        laplace_approximation(model, arrays, shapes, store=store)
         if config.init_mass == "laplace"
         else None
     )
-    kernel = NUTS(
-        _model_for(spec),
-        dense_mass=blocks,
-        inverse_mass_matrix=laplace.inverse_mass_matrix(blocks) if laplace else None,
-        target_accept_prob=config.target_accept,
-        max_tree_depth=config.max_tree_depth,
-        # with Laplace starting points NumPyro still runs (and traces) an init strategy, whose
-        # result it discards: the cheapest one then
-        init_strategy=init_to_median(num_samples=15) if laplace is None else init_to_uniform,
-    )
-    mcmc = MCMC(
-        kernel,
-        num_warmup=config.warmup,
-        num_samples=config.draws,
-        num_chains=config.chains,
-        chain_method=resolve_chain_method(config.chain_method, config.chains),
-        progress_bar=config.progress_bar,
-    )
-    init = None
     if laplace is not None:
         # each chain starts at its own draw from the approximation: near the bulk, where the
         # starting mass matrix fits, rather than at the prior's median
-        draws = laplace.draws(np.random.default_rng(config.seed), config.chains)
-        init = {k: v if config.chains > 1 else v[0] for k, v in draws.items()}
-    mcmc.run(
-        jax.random.PRNGKey(config.seed),
-        arrays,
-        init_params=init,
-        extra_fields=("num_steps", "diverging"),
-    )
-    # the chains are dispatched and run without the GIL: import ArviZ meanwhile
+        init = laplace.draws(np.random.default_rng(config.seed), config.chains)
+        inverse_mass: dict[tuple[str, ...], Any] = dict(laplace.inverse_mass_matrix(blocks))
+    else:
+        init = _prior_median_starts(model, arrays, config)
+        inverse_mass = _identity_mass(shapes, blocks)
+    # the chains run without the GIL: import ArviZ meanwhile
     _prefetch_arviz()
-    samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
-    extra = mcmc.get_extra_fields(group_by_chain=True)
+    with _progress_bar(config, settings) as report:
+        chains = run_chains(model, arrays, init, inverse_mass, settings, config.seed, store, report)
     elapsed = time.perf_counter() - start
+    samples = chains.samples
     _check_finite(samples)
-    diag = compute_diagnostics(
-        samples,
-        np.asarray(extra["diverging"]),
-        np.asarray(extra["num_steps"]),
-        elapsed,
-        "nuts",
-    )
-    stats = {
-        "diverging": np.asarray(extra["diverging"]),
-        "n_steps": np.asarray(extra["num_steps"]),
-    }
+    diag = compute_diagnostics(samples, chains.diverging, chains.num_steps, elapsed, "nuts")
+    stats = {"diverging": chains.diverging, "n_steps": chains.num_steps}
     return FitOutput(samples, diag, FitMethod.NUTS, stats)
+
+
+def _prior_median_starts(
+    model: Callable[[dict[str, Any]], None], arrays: dict[str, np.ndarray], config: FitConfig
+) -> dict[str, np.ndarray]:
+    """Unconstrained starting points at (a draw around) the prior median, one per chain."""
+    keys = jax.random.split(jax.random.PRNGKey(config.seed), config.chains)
+    starts = [
+        initialize_model(
+            k, model, init_strategy=init_to_median(num_samples=15), model_args=(arrays,)
+        )[0].z
+        for k in keys
+    ]
+    return {name: np.stack([np.asarray(s[name]) for s in starts]) for name in starts[0]}
+
+
+def _identity_mass(
+    shapes: dict[str, tuple[int, ...]], blocks: list[tuple[str, ...]]
+) -> dict[tuple[str, ...], np.ndarray]:
+    """NumPyro's default starting mass matrix (identity) in the block layout of ``blocks``."""
+    size = {name: int(np.prod(shape)) for name, shape in shapes.items()}
+    out: dict[tuple[str, ...], np.ndarray] = {
+        b: np.eye(sum(size[n] for n in b), dtype=np.float32) for b in blocks
+    }
+    covered = {n for b in blocks for n in b}
+    out.update({(n,): np.ones(size[n], np.float32) for n in sorted(shapes) if n not in covered})
+    return out
+
+
+@contextlib.contextmanager
+def _progress_bar(
+    config: FitConfig, settings: NutsSettings
+) -> Iterator[Callable[[str, int], None] | None]:
+    if not config.progress_bar:
+        yield None
+        return
+    from tqdm.auto import tqdm
+
+    runs = settings.chains if settings.chain_method == "sequential" else 1
+    total = (settings.warmup + settings.draws) * runs
+    with tqdm(total=total, desc="warmup", unit="it") as bar:
+
+        def report(phase: str, n: int) -> None:
+            bar.set_description(phase, refresh=False)
+            bar.update(n)
+
+        yield report
 
 
 def _fit_optim(arrays: dict[str, np.ndarray], spec: ModelSpec, config: FitConfig) -> FitOutput:

@@ -29,6 +29,8 @@ from jax.flatten_util import ravel_pytree
 from numpyro.infer.util import potential_energy
 from scipy.optimize import minimize
 
+from mixflow.inference.programs import ProgramStore
+
 #: largest variance a flat or non-convex direction is given (sd 3 in the unconstrained space)
 MAX_VARIANCE = 9.0
 #: smallest variance (sd 1e-4): below float32's resolution for a unit-scale parameter
@@ -114,12 +116,14 @@ def laplace_approximation(
     arrays: dict[str, Any],
     shapes: Mapping[str, tuple[int, ...]],
     max_iter: int = 1000,
+    store: ProgramStore | None = None,
 ) -> Laplace | None:
     """The mode and inverse Hessian of ``model``'s posterior over its unconstrained latent
     sites (``shapes``: site -> shape), or ``None`` when the optimisation gives no finite mode.
 
     The search starts at zero in the unconstrained space, which NumPyro's transforms map to a
-    sensible point for every site (ROI 1, retention 0.5, unit scales).
+    sensible point for every site (ROI 1, retention 0.5, unit scales). ``store`` keeps the
+    compiled gradient between processes (its context must name the model).
     """
     # ravel_pytree orders a dict's sites by name and flattens each in C order: ``Laplace``'s
     # layout
@@ -129,7 +133,9 @@ def laplace_approximation(
     def energy(flat: jax.Array, data: dict[str, Any]) -> jax.Array:
         return potential_energy(model, (data,), {}, unflatten(flat))
 
-    value_and_grad = jax.jit(jax.value_and_grad(energy))
+    value_and_grad: Callable[..., Any] = jax.jit(jax.value_and_grad(energy))
+    if store is not None:
+        value_and_grad = store.get("laplace-gradient", value_and_grad, (x0, data))
 
     def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
         value, grad = value_and_grad(jnp.asarray(x, dtype=jnp.float32), data)
