@@ -110,6 +110,7 @@ def _fit_nuts(arrays: dict[str, np.ndarray], spec: ModelSpec, config: FitConfig)
     model = _model_for(spec)
     shapes = latent_shapes(arrays, spec)
     blocks = dense_mass_structure(shapes)
+    directory = default_directory()
     settings = NutsSettings(
         chains=config.chains,
         warmup=config.warmup,
@@ -118,9 +119,8 @@ def _fit_nuts(arrays: dict[str, np.ndarray], spec: ModelSpec, config: FitConfig)
         max_tree_depth=config.max_tree_depth,
         chain_method=resolve_chain_method(config.chain_method, config.chains),
     )
-    store = ProgramStore(default_directory(), context=f"{spec!r}|{settings!r}")
     laplace = (
-        laplace_approximation(model, arrays, shapes, store=store)
+        laplace_approximation(model, arrays, shapes, store=ProgramStore(directory, repr(spec)))
         if config.init_mass == "laplace"
         else None
     )
@@ -132,6 +132,8 @@ def _fit_nuts(arrays: dict[str, np.ndarray], spec: ModelSpec, config: FitConfig)
     else:
         init = _prior_median_starts(model, arrays, config)
         inverse_mass = _identity_mass(shapes, blocks)
+    # the programs close over the spec, the settings and the mass matrix's block structure
+    store = ProgramStore(directory, f"{spec!r}|{settings!r}|{list(inverse_mass)}")
     # the chains run without the GIL: import ArviZ meanwhile
     _prefetch_arviz()
     with _progress_bar(config, settings) as report:
