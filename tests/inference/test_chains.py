@@ -166,6 +166,17 @@ def test_stored_programs_load_back(tmp_path: Path) -> None:
     np.testing.assert_array_equal(loaded.samples["x"], fresh.samples["x"])
 
 
+def test_programs_are_keyed_by_the_sampler_settings(tmp_path: Path) -> None:
+    """The caller's context names the model only: a different chunk size is a different
+    advance program (reusing the other would silently run the wrong number of iterations)."""
+    store = ProgramStore(tmp_path, "gaussian")
+    small = _run("parallel", store=store, warmup=30, draws=45, chunk=20)
+    whole = _run("parallel", store=store, warmup=30, draws=45, chunk=45)
+    assert len(list(tmp_path.iterdir())) == 4
+    assert whole.samples["x"].shape == (4, 45, 2)
+    np.testing.assert_allclose(whole.samples["x"], small.samples["x"], atol=1e-5)
+
+
 def test_damaged_program_is_exported_again(tmp_path: Path) -> None:
     store = ProgramStore(tmp_path, "gaussian")
     first = _run("parallel", store=store)

@@ -14,6 +14,7 @@ from mixflow.inference.laplace import (
     MAX_VARIANCE,
     MIN_VARIANCE,
     Laplace,
+    block_inverse_mass,
     finite_difference_hessian,
     laplace_approximation,
     regularized_covariance,
@@ -80,6 +81,14 @@ def test_inverse_mass_matrix_blocks_follow_numpyro_layout() -> None:
     # the block's sites in block order: b (index 2) first, then a (indices 0, 1)
     np.testing.assert_allclose(dense, [[3.0, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, 2.0]])
     np.testing.assert_allclose(np.asarray(blocks[("z",)]), [4.0, 5.0, 6.0, 7.0])
+
+
+def test_identity_in_the_block_layout_is_numpyros_identity_start() -> None:
+    shapes = {"a": (2,), "b": (), "z": (4,)}
+    blocks = block_inverse_mass(np.eye(7), ["a", "b", "z"], shapes, [("b", "a")])
+    assert list(blocks) == [("b", "a"), ("z",)]
+    np.testing.assert_array_equal(np.asarray(blocks[("b", "a")]), np.eye(3))
+    np.testing.assert_array_equal(np.asarray(blocks[("z",)]), np.ones(4))
 
 
 def test_draws_have_the_approximation_moments() -> None:

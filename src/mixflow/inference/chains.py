@@ -155,7 +155,11 @@ def run_chains(
     """Run ``settings.chains`` NUTS chains from ``init`` (unconstrained, ``(chains, ...)`` per
     site) with the starting block mass matrix ``inverse_mass_matrix`` (NumPyro's layout: a
     matrix per dense block, a vector per diagonal one). ``progress(phase, n)`` is told after
-    each chunk how many iterations of ``phase`` ("warmup" or "sampling") it ran."""
+    each chunk how many iterations of ``phase`` ("warmup" or "sampling") it ran. ``store``'s
+    context must name the model; the sampler settings are added here."""
+    # the programs close over the settings and the mass matrix's block structure: part of
+    # every program's key, whatever context the caller's store names (the model)
+    store = store.within(f"{settings!r}|{list(inverse_mass_matrix)}")
     z0 = {k: jnp.asarray(v, dtype=jnp.float32) for k, v in init.items()}
     sites: Callable[[Any], Any] = lambda z: z  # noqa: E731
     if settings.flat:

@@ -22,7 +22,7 @@ from numpyro.infer.util import initialize_model
 from mixflow.errors import ConvergenceError
 from mixflow.inference.chains import NutsSettings, run_chains
 from mixflow.inference.diagnostics import Diagnostics, compute_diagnostics
-from mixflow.inference.laplace import laplace_approximation
+from mixflow.inference.laplace import block_inverse_mass, laplace_approximation
 from mixflow.inference.programs import ProgramStore, default_directory
 from mixflow.model.design import Design
 from mixflow.model.mmm import GEO_SITES, mmm_model
@@ -110,7 +110,8 @@ def _fit_nuts(arrays: dict[str, np.ndarray], spec: ModelSpec, config: FitConfig)
     model = _model_for(spec)
     shapes = latent_shapes(arrays, spec)
     blocks = dense_mass_structure(shapes)
-    directory = default_directory()
+    # one store for the model's programs; the chains add their settings to its keys
+    store = ProgramStore(default_directory(), repr(spec))
     settings = NutsSettings(
         chains=config.chains,
         warmup=config.warmup,
@@ -120,7 +121,7 @@ def _fit_nuts(arrays: dict[str, np.ndarray], spec: ModelSpec, config: FitConfig)
         chain_method=resolve_chain_method(config.chain_method, config.chains),
     )
     laplace = (
-        laplace_approximation(model, arrays, shapes, store=ProgramStore(directory, repr(spec)))
+        laplace_approximation(model, arrays, shapes, store=store)
         if config.init_mass == "laplace"
         else None
     )
@@ -131,9 +132,8 @@ def _fit_nuts(arrays: dict[str, np.ndarray], spec: ModelSpec, config: FitConfig)
         inverse_mass: dict[tuple[str, ...], Any] = dict(laplace.inverse_mass_matrix(blocks))
     else:
         init = _prior_median_starts(model, arrays, config)
-        inverse_mass = _identity_mass(shapes, blocks)
-    # the programs close over the spec, the settings and the mass matrix's block structure
-    store = ProgramStore(directory, f"{spec!r}|{settings!r}|{list(inverse_mass)}")
+        size = sum(int(np.prod(shape)) for shape in shapes.values())
+        inverse_mass = block_inverse_mass(np.eye(size), sorted(shapes), shapes, blocks)
     # the chains run without the GIL: import ArviZ meanwhile
     _prefetch_arviz()
     with _progress_bar(config, settings) as report:
@@ -158,19 +158,6 @@ def _prior_median_starts(
         for k in keys
     ]
     return {name: np.stack([np.asarray(s[name]) for s in starts]) for name in starts[0]}
-
-
-def _identity_mass(
-    shapes: dict[str, tuple[int, ...]], blocks: list[tuple[str, ...]]
-) -> dict[tuple[str, ...], np.ndarray]:
-    """NumPyro's default starting mass matrix (identity) in the block layout of ``blocks``."""
-    size = {name: int(np.prod(shape)) for name, shape in shapes.items()}
-    out: dict[tuple[str, ...], np.ndarray] = {
-        b: np.eye(sum(size[n] for n in b), dtype=np.float32) for b in blocks
-    }
-    covered = {n for b in blocks for n in b}
-    out.update({(n,): np.ones(size[n], np.float32) for n in sorted(shapes) if n not in covered})
-    return out
 
 
 @contextlib.contextmanager

@@ -49,13 +49,7 @@ class Laplace:
     shapes: Mapping[str, tuple[int, ...]]
 
     def _index(self) -> dict[str, np.ndarray]:
-        out: dict[str, np.ndarray] = {}
-        start = 0
-        for name in self.order:
-            size = math.prod(self.shapes[name])
-            out[name] = np.arange(start, start + size)
-            start += size
-        return out
+        return _site_index(self.order, self.shapes)
 
     def draws(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         """``n`` draws from the approximation, ``{site: (n, *shape)}`` (unconstrained)."""
@@ -70,20 +64,44 @@ class Laplace:
     def inverse_mass_matrix(
         self, dense_blocks: Sequence[tuple[str, ...]]
     ) -> dict[tuple[str, ...], jnp.ndarray]:
-        """NumPyro's block inverse mass matrix: the covariance of each dense block (its sites
-        in block order), and the variances of every other site on its own diagonal block."""
-        index = self._index()
-        out: dict[tuple[str, ...], jnp.ndarray] = {}
-        covered: set[str] = set()
-        for block in dense_blocks:
-            idx = np.concatenate([index[name] for name in block])
-            out[tuple(block)] = jnp.asarray(self.covariance[np.ix_(idx, idx)], dtype=jnp.float32)
-            covered.update(block)
-        for name in self.order:
-            if name not in covered:
-                var = np.diag(self.covariance)[index[name]]
-                out[(name,)] = jnp.asarray(var, dtype=jnp.float32)
-        return out
+        """NumPyro's block inverse mass matrix from this covariance (see
+        :func:`block_inverse_mass`)."""
+        return block_inverse_mass(self.covariance, self.order, self.shapes, dense_blocks)
+
+
+def _site_index(
+    order: Sequence[str], shapes: Mapping[str, tuple[int, ...]]
+) -> dict[str, np.ndarray]:
+    """Each site's positions in a vector that flattens the sites in ``order``."""
+    out: dict[str, np.ndarray] = {}
+    start = 0
+    for name in order:
+        size = math.prod(shapes[name])
+        out[name] = np.arange(start, start + size)
+        start += size
+    return out
+
+
+def block_inverse_mass(
+    covariance: np.ndarray,
+    order: Sequence[str],
+    shapes: Mapping[str, tuple[int, ...]],
+    dense_blocks: Sequence[tuple[str, ...]],
+) -> dict[tuple[str, ...], jnp.ndarray]:
+    """NumPyro's block inverse mass matrix from a covariance over the sites flattened in
+    ``order``: the covariance of each dense block (its sites in block order), and the variances
+    of every other site on its own diagonal block. ``np.eye`` gives NumPyro's identity start."""
+    index = _site_index(order, shapes)
+    out: dict[tuple[str, ...], jnp.ndarray] = {}
+    covered: set[str] = set()
+    for block in dense_blocks:
+        idx = np.concatenate([index[name] for name in block])
+        out[tuple(block)] = jnp.asarray(covariance[np.ix_(idx, idx)], dtype=jnp.float32)
+        covered.update(block)
+    for name in order:
+        if name not in covered:
+            out[(name,)] = jnp.asarray(np.diag(covariance)[index[name]], dtype=jnp.float32)
+    return out
 
 
 def regularized_covariance(hessian: np.ndarray) -> np.ndarray:

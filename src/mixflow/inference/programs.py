@@ -71,6 +71,10 @@ class ProgramStore:
         self.directory = directory
         self.context = context
 
+    def within(self, context: str) -> ProgramStore:
+        """The same folder, for programs that also close over ``context``."""
+        return ProgramStore(self.directory, f"{self.context}|{context}")
+
     def key(self, name: str, args: tuple[Any, ...]) -> str:
         devices = [f"{d.platform}:{d.id}" for d in jax.devices()]
         text = f"{_code_digest()}|{self.context}|{name}|{devices}|{_signature(args)}"
