@@ -3,9 +3,15 @@
 Criteria from the model's contract: over several seeds, the true ROI lies inside the 90% HDI
 for at least 80% of channels (a calibrated 90% interval would cover ~90%; 80% leaves room for
 binomial noise over 10-15 channel-fits), and the median absolute relative ROI error is under
-20%. The error criterion is not met yet (measured: 23.5% national, 31% geo, driven by the
-weakly identified low-spend channels); it is kept as a strict xfail so the day it passes is
-noticed, while the coverage criterion is asserted.
+20%.
+
+The geo brand meets both (measured: error 10.7%, 10/10 covered): its spend moves between geos
+week to week as in Meridian's sample geo panels, and that geo-level variation identifies the
+effects. The national brand meets the coverage criterion but not the error one (measured:
+26.7%): its three always-on channels vary only ~30% week to week (as Meridian's national
+channels do), which at 4% KPI noise leaves their ROI to the prior (90% HDIs spanning 5-30x);
+the flighted channels are recovered. That criterion is kept as a strict xfail so the day it
+passes is noticed.
 """
 
 from __future__ import annotations
@@ -73,7 +79,9 @@ def test_national_roi_coverage(national: Scores) -> None:
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("recovery")
-@pytest.mark.xfail(strict=True, reason="known gap: median ROI error 23.5% > 20% target")
+@pytest.mark.xfail(
+    strict=True, reason="known gap: always-on channels prior-bound; median ROI error 26.7% > 20%"
+)
 def test_national_roi_error(national: Scores) -> None:
     _, errors = national
     assert np.median(errors) < 0.20, f"median abs ROI error {np.median(errors):.2f}: {errors}"
@@ -88,7 +96,6 @@ def test_geo_roi_coverage(geo: Scores) -> None:
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("recovery_geo")
-@pytest.mark.xfail(strict=True, reason="known gap: median ROI error 31% > 20% target")
 def test_geo_roi_error(geo: Scores) -> None:
     _, errors = geo
     assert np.median(errors) < 0.20, f"median abs ROI error {np.median(errors):.2f}: {errors}"

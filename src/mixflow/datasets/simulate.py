@@ -93,6 +93,12 @@ class BrandSimulation:
     n_controls: int = 1
     n_events: int = 2
     noise_sd: float = 0.04  # relative to the baseline level
+    #: week-to-week log-sd of each geo's share of a channel's national spend (geo panels only).
+    #: Real geo plans move budget between markets: in Meridian's sample geo panels
+    #: (../shared/data/mmm) a geo's share of a channel varies over time with a median CV of
+    #: 0.30-0.46 (meridian_geo_media) and 0.47-2.2 (meridian_geo_all_channels); 0.35 sits at
+    #: the low end. 0 gives every geo a fixed share, leaving no geo-level variation to learn from.
+    geo_split_sd: float = 0.35
     start: str = "2022-01-03"
     kpi_name: str = "revenue"
 
@@ -194,8 +200,16 @@ def simulate_brand(sim: BrandSimulation, rng: np.random.Generator) -> SimulatedB
     }
     for ch in sim.channels:
         national = _spend_pattern(ch, n, rng)
-        split = rng.dirichlet(pop_share * 50) if g > 1 else np.ones(1)
-        spend = national[None, :] * split[:, None]
+        if g > 1:
+            # each geo's average share, moved week to week and renormalised so the national
+            # total is the one drawn above
+            split = rng.dirichlet(pop_share * 50)[:, None] * rng.lognormal(
+                0.0, sim.geo_split_sd, (g, n)
+            )
+            split = split / split.sum(axis=0, keepdims=True)
+        else:
+            split = np.ones((1, n))
+        spend = national[None, :] * split
         exposure = spend / ch.cost_per_exposure if ch.has_exposure else spend
         pc = exposure / pop[:, None]
         scale = pc[pc > 0].mean()
