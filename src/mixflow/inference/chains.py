@@ -205,7 +205,7 @@ def run_chains(
         def body(state: Any, i: jax.Array) -> Any:
             def step(s: Any) -> Any:
                 new = sample_kernel(s, (a,))
-                draw = constrain_fn(model, (a,), {}, sites(new.z))
+                draw = constrain_fn(model, (a,), {}, sites(new.z), return_deterministic=True)
                 return new, (draw, new.num_steps, new.diverging)
 
             def idle(s: Any) -> Any:

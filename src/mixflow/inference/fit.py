@@ -195,7 +195,8 @@ def _fit_optim(arrays: dict[str, np.ndarray], spec: ModelSpec, config: FitConfig
     start = time.perf_counter()
     result = svi.run(key_fit, config.svi_steps, arrays, progress_bar=config.progress_bar)
     n_draws = 1 if config.method is FitMethod.MAP else config.draws
-    draws = guide.sample_posterior(key_draw, result.params, sample_shape=(n_draws,))
+    # with the model's arguments the guide also returns its deterministic sites (the intercept)
+    draws = guide.sample_posterior(key_draw, result.params, arrays, sample_shape=(n_draws,))
     elapsed = time.perf_counter() - start
     samples = {k: np.asarray(v)[None, ...] for k, v in draws.items() if k != "y"}
     losses = np.asarray(result.losses)

@@ -42,6 +42,8 @@ class Design:
         value_weight: ``(G, T')`` currency per scaled KPI unit (kpi_scale * population * rpk).
         spend_total: ``(C,)`` spend over the data window.
         roi_loc, roi_scale: ``(C,)`` log-median and log-sd of the ROI priors.
+        level_loc: ``(G,)`` prior centre of each geo's level (intercept plus mean media
+            contribution): its mean scaled KPI over the fitted periods.
         coef_sigma: ``(C,)`` half-normal scales (coefficient parameterization).
         calibration: lift tests laid on the panel (none by default).
     """
@@ -64,7 +66,7 @@ class Design:
     control_mean: np.ndarray
     control_std: np.ndarray
     population: np.ndarray
-    intercept_loc: np.ndarray
+    level_loc: np.ndarray
     n_times: int
     max_lag: int
     calibration: CalibrationArrays | None = None
@@ -102,7 +104,7 @@ class Design:
         # the likelihood's layout of the same lag stack (see transforms.adstock.channel_major)
         out["x_media"] = np.ascontiguousarray(channel_major(out["x_lag"]))
         out["obs_mask"] = np.asarray(self.obs_mask, dtype=bool)
-        out["intercept_loc"] = np.asarray(self.intercept_loc, dtype=np.float32)
+        out["level_loc"] = np.asarray(self.level_loc, dtype=np.float32)
         cal = self.calibration or CalibrationArrays.empty(
             self.n_geos, self.n_times + self.max_lag, self.max_lag
         )
@@ -243,7 +245,7 @@ def build_design(
         control_mean=c_mean,
         control_std=c_std,
         population=pop,
-        intercept_loc=np.mean(y[:, obs_mask], axis=1) * (1.0 - spec.priors.media_share),
+        level_loc=np.mean(y[:, obs_mask], axis=1),
         n_times=t,
         max_lag=lag,
         calibration=calibration_arrays(lift_tests, data, lag, kpi_scale, media_scale, x)

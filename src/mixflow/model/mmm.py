@@ -7,6 +7,13 @@ With ROI priors (the default) each channel's ROI is sampled and its coefficient 
 ``beta_c = roi_c * spend_c / sum_gt value_weight_gt * m_gc * s_gtc`` with geo multipliers
 ``m_gc = exp(tau_c * z_gc)`` (non-centred partial pooling), so the sampled ``roi`` is exactly the
 channel's ROI over the data window, carryover included.
+
+The sampled ``level_g`` is each geo's intercept plus its mean media contribution over the fitted
+weeks; the intercept is derived from it (``intercept_g = level_g - mean_t sum_c media_gtc``, a
+deterministic site). An always-on channel's contribution is close to a constant, so its ROI and
+the intercept trade off along a curved ridge (the intercept falls as the ROI rises); sampled
+directly, that ridge cost NUTS divergences and chains that never mixed. The level is what the
+data pin, and the ROI moves the split between baseline and media along it.
 """
 
 from __future__ import annotations
@@ -21,8 +28,8 @@ from mixflow.spec.model_spec import Likelihood, ModelSpec, PriorParameterization
 from mixflow.transforms.adstock import adstock_channel_major, channel_major, from_channel_major
 from mixflow.transforms.registry import adstock_component, saturation_component
 
-#: prior sd of each geo's intercept around its data-derived level (scaled KPI, mean 1)
-INTERCEPT_SD = 0.5
+#: prior sd of each geo's level around its mean KPI (scaled KPI, mean 1)
+LEVEL_SD = 0.5
 #: per-geo sites: the dense mass matrix of a geo fit leaves them out (see mixflow.inference)
 GEO_SITES = ("geo_z",)
 
@@ -31,7 +38,22 @@ Arrays = Mapping[str, jnp.ndarray]
 
 
 def sample_params(arrays: Arrays, spec: ModelSpec) -> dict[str, jnp.ndarray]:
-    """Draw every model parameter from its prior (inside a NumPyro trace)."""
+    """Draw every model parameter from its prior (inside a NumPyro trace), with the intercept
+    derived from ``level`` (:func:`intercept_from_level`)."""
+    return _sample_params(arrays, spec)[0]
+
+
+def _sample_params(arrays: Arrays, spec: ModelSpec) -> tuple[dict[str, jnp.ndarray], jnp.ndarray]:
+    """:func:`sample_params` and the channel-major saturated media ``(C, G, T')`` of the
+    design's history under them."""
+    p = _sample_latent(arrays, spec)
+    s_cm = _saturated_design(p, arrays, spec)
+    intercept = intercept_from_level(p, arrays, s_cm, arrays["y"].shape[1])
+    p["intercept"] = numpyro.deterministic("intercept", intercept)
+    return p, s_cm
+
+
+def _sample_latent(arrays: Arrays, spec: ModelSpec) -> dict[str, jnp.ndarray]:
     _, g, _, c = arrays["x_lag"].shape
     p: dict[str, jnp.ndarray] = {}
     with numpyro.plate("channels", c):
@@ -47,17 +69,13 @@ def sample_params(arrays: Arrays, spec: ModelSpec) -> dict[str, jnp.ndarray]:
     if g > 1:
         with numpyro.plate("geos", g, dim=-2), numpyro.plate("geo_channels", c, dim=-1):
             p["geo_z"] = numpyro.sample("geo_z", dist.Normal(0.0, 1.0))
-        # geo intercepts are fixed effects around each geo's own level: every geo has years of
-        # data to pin its level, and a pooled level whose spread shrinks to zero (geos with one
+        # geo levels are fixed effects around each geo's own mean: every geo has years of data
+        # to pin its level, and a pooled level whose spread shrinks to zero (geos with one
         # per-capita level) is a funnel that cost NUTS hundreds of steps per draw
-        with numpyro.plate("geo_intercepts", g):
-            p["intercept"] = numpyro.sample(
-                "intercept", dist.Normal(arrays["intercept_loc"], INTERCEPT_SD)
-            )
+        with numpyro.plate("geo_levels", g):
+            p["level"] = numpyro.sample("level", dist.Normal(arrays["level_loc"], LEVEL_SD))
     else:
-        p["intercept"] = numpyro.sample(
-            "intercept", dist.Normal(arrays["intercept_loc"][0], INTERCEPT_SD)
-        )
+        p["level"] = numpyro.sample("level", dist.Normal(arrays["level_loc"][0], LEVEL_SD))
     if spec.trend is not Trend.NONE:
         p["trend"] = numpyro.sample("trend", dist.Normal(0.0, 0.5))
     n_knots = arrays["knots"].shape[-1]
@@ -228,12 +246,21 @@ def _predict(params: Params, arrays: Arrays, s_cm: jnp.ndarray) -> dict[str, jnp
     }
 
 
+def intercept_from_level(params: Params, arrays: Arrays, s_cm: jnp.ndarray, t: int) -> jnp.ndarray:
+    """``(G,)`` or scalar intercept: ``level`` minus each geo's mean media contribution over the
+    fitted (not held-out) periods among the first ``t``; ``s_cm``: channel-major saturated media
+    ``(C, G, T')`` of the historical data."""
+    beta = _coefficients(params, arrays, s_cm)
+    weight = arrays["obs_mask"].astype(s_cm.dtype)
+    media = jnp.einsum("cgt,gc,t->g", s_cm[:, :, :t], beta, weight) / weight.sum()
+    return params["level"] - media.reshape(jnp.shape(params["level"]))
+
+
 def mmm_model(arrays: Arrays, spec: ModelSpec) -> None:
     """The NumPyro model function (observed ``y`` is ``arrays['y']`` under ``obs_mask``)."""
-    params = sample_params(arrays, spec)
-    s_cm = _saturated_design(params, arrays, spec)
-    out = _predict(params, arrays, s_cm)
+    params, s_cm = _sample_params(arrays, spec)
     t = arrays["y"].shape[1]
+    out = _predict(params, arrays, s_cm)
     mu = out["mu"][:, :t]
     if spec.likelihood is Likelihood.STUDENT_T:
         like: dist.Distribution = dist.StudentT(params["nu"], mu, params["sigma"])
