@@ -115,7 +115,7 @@ def test_identity_and_laplace_starts_sample_the_same_posterior(
 ) -> None:
     # both starts target one posterior: each ROI median agrees within half a posterior sd (the
     # Monte Carlo error of a median from ESS >= 100 is ~0.13 sd, of a difference ~0.18 sd)
-    base = {"chains": 4, "warmup": 300, "draws": 300, "seed": 7, "progress_bar": False}
+    base = {"chains": 2, "warmup": 300, "draws": 300, "seed": 7, "progress_bar": False}
     medians, sds = [], []
     for init in ("laplace", "identity"):
         path = small_brand_config(tmp_path, {**base, "init_mass": init})
