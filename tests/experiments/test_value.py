@@ -147,14 +147,16 @@ def test_precision_and_channel_errors_name_the_field() -> None:
 
 
 def _prior_draws(arrays: dict[str, np.ndarray], spec: ModelSpec, n_draws: int) -> dict[str, Any]:
-    """``n_draws`` draws of the model's latent sites from the prior, in one compiled program."""
+    """``n_draws`` draws of the model's latent and deterministic sites (as a fit records them)
+    from the prior, in one compiled program."""
 
     def one(key: jax.Array) -> dict[str, jax.Array]:
         trace = handlers.trace(handlers.seed(mmm_model, key)).get_trace(arrays, spec)
         return {
             name: site["value"]
             for name, site in trace.items()
-            if site["type"] == "sample" and not site["is_observed"]
+            if site["type"] == "deterministic"
+            or (site["type"] == "sample" and not site["is_observed"])
         }
 
     keys = jax.random.split(jax.random.PRNGKey(0), n_draws)
