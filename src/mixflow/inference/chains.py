@@ -49,7 +49,7 @@ class NutsSettings:
     chain_method: str
     chunk: int = 100
     #: sample one flat vector per mass-matrix block instead of NumPyro's dict of sites (see
-    #: :class:`BlockLayout`; off in fits: it fails more often, cause not found)
+    #: :class:`BlockLayout`); fits use it, the NumPyro-identical dict layout is the default here
     flat: bool = False
 
     def __post_init__(self) -> None:
