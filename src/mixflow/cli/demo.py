@@ -34,11 +34,6 @@ def run_demo(out: Path, seed: int = 7, quick: bool = False) -> str:
         "draws": 200 if quick else 1000,
         "seed": seed,
         "holdout_weeks": 8,
-        # Hill curves on always-on channels trade off against the intercept; a smaller step
-        # size (higher target acceptance) keeps divergences under the 0.5% flag here. At 0.95
-        # the count depended on the machine (17 on one box, 99 = 2.5% on another, same code);
-        # 0.98 measured 3 divergences and R-hat 1.003 for about 20% more time
-        "target_accept": 0.98,
     }
     config_path = data_dir / "config.yaml"
     atomic_write_text(config_path, yaml.safe_dump(cfg, sort_keys=False))
