@@ -284,6 +284,30 @@ def test_channel_major_likelihood_path_matches_saturated_media(kind: str) -> Non
     )
 
 
+@kinds
+def test_intercept_is_the_level_less_mean_media_over_fitted_periods(kind: str) -> None:
+    """The model samples each geo's level; its intercept is the level less the geo's mean media
+    contribution over the periods in the likelihood (held-out weeks excluded)."""
+    _, data, spec, _ = case(kind)
+    holdout = 6
+    d = build_design(data, spec, holdout)
+    assert int((~d.obs_mask).sum()) == holdout
+    params = prior_params(d, spec, seed=2)
+    out = jit_predict(params, d.arrays(), spec)
+    media = np.asarray(out["media"], dtype=np.float64).sum(-1)[:, :N_WEEKS]  # (G, T)
+    level = np.atleast_1d(np.asarray(params["level"], dtype=np.float64))
+    intercept = np.atleast_1d(np.asarray(params["intercept"], dtype=np.float64))
+    assert intercept.shape == (GEOS[kind],)
+    # float32 model arithmetic over <= 60 periods of O(1) terms
+    np.testing.assert_allclose(
+        intercept, level - media[:, d.obs_mask].mean(axis=1), rtol=1e-5, atol=1e-6
+    )
+    # the mean over every period (held-out weeks included) is a different number
+    assert np.all(np.abs(level - media.mean(axis=1) - intercept) > 1e-4)
+    # and the baseline is built on that intercept
+    np.testing.assert_allclose(np.asarray(out["intercept"])[:, 0], intercept, rtol=1e-6)
+
+
 def test_coefficient_parameterization_uses_sampled_coefficients() -> None:
     sim, data, _, _ = case("national")
     spec = spec_of(with_priors(sim.config, {"parameterization": "coefficient"}))

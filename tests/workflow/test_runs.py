@@ -110,6 +110,24 @@ def test_student_t_likelihood_and_piecewise_trend(
     assert analysis.summary["model"]["likelihood"] == "student_t"
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_an_always_on_channel_samples_cleanly(
+    tmp_path: Path, small_brand_config: ConfigWriter, seed: int
+) -> None:
+    """The small brand's always-on channel (search) trades its ROI against the baseline. With
+    the intercept sampled directly that ridge broke chains (seed 7 on one host: R-hat 1.23,
+    bulk ESS 13, 61 of 1,200 draws divergent); with the level sampled, 16 seeds gave min ESS
+    482 and no divergences. Bounds: the 0.5% divergence flag, R-hat 1.02 (300 draws per
+    chain), ESS 300 (below every one of those 16 seeds)."""
+    fit = {"chains": 4, "warmup": 300, "draws": 300, "seed": seed, "progress_bar": False}
+    _, analysis = fit_run(small_brand_config(tmp_path, fit), tmp_path / "run")
+    diag = analysis.summary["diagnostics"]
+    assert diag["divergences"] <= 0.005 * 4 * 300, diag
+    assert diag["rhat_max"] <= 1.02, diag
+    assert diag["ess_bulk_min"] >= 300, diag
+
+
 def test_identity_and_laplace_starts_sample_the_same_posterior(
     tmp_path: Path, small_brand_config: ConfigWriter
 ) -> None:
