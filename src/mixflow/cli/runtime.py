@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: cap on the compiled-program cache (a national sampler is a few MB compiled)
+JAX_CACHE_MAX_BYTES = 2 * 2**30
+
 
 def cache_dir() -> Path:
     """Where compiled XLA programs are kept between runs (``MIXFLOW_CACHE_DIR`` overrides)."""
@@ -30,3 +33,10 @@ def setup_jax(n_devices: int) -> None:
         path.mkdir(parents=True, exist_ok=True)
         jax.config.update("jax_compilation_cache_dir", str(path))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        # a refit with one more week of data is a new shape, hence a new entry: unbounded, the
+        # folder only grows. JAX's own cap (jax_compilation_cache_max_size) tracks every access
+        # and made a warm national fit 2.5x slower (9.4 s against 3.9 s), so the oldest entries
+        # are removed here instead, once per process
+        from mixflow.inference.programs import prune
+
+        prune(path, JAX_CACHE_MAX_BYTES, pattern="*-cache")

@@ -13,6 +13,10 @@ program's key covers everything that shapes the traced code: the versions of JAX
 NumPyro, the source of every mixflow module, the caller's context (model spec, sampler
 settings), the devices, and the structure, shapes and dtypes of the arguments. Data values are
 arguments, never constants, so one program serves every dataset of the same shape.
+
+Every new panel length is a new shape, so a model refreshed weekly adds a program a week. The
+folder is kept under ``max_bytes`` (default 512 MiB): loading a program marks it used, and
+writing one removes the least recently used until the folder fits.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.metadata
+import os
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -31,6 +36,9 @@ from jax import export
 from mixflow.data.io import atomic_write_bytes
 
 Program = Callable[..., Any]
+
+#: default cap on a programs folder (a national sampler program is ~0.3 MB, a geo one ~1 MB)
+MAX_BYTES = 512 * 2**20
 
 
 @cache
@@ -64,16 +72,18 @@ class ProgramStore:
 
     ``context`` must name everything the functions close over that changes their code (the
     model spec, sampler settings); argument shapes and the library versions are added here.
-    With ``directory=None`` every program is plainly jitted and nothing is written.
+    With ``directory=None`` every program is plainly jitted and nothing is written. The folder
+    is kept under ``max_bytes``, least recently used programs first out.
     """
 
-    def __init__(self, directory: Path | None, context: str) -> None:
+    def __init__(self, directory: Path | None, context: str, max_bytes: int = MAX_BYTES) -> None:
         self.directory = directory
         self.context = context
+        self.max_bytes = max_bytes
 
     def within(self, context: str) -> ProgramStore:
         """The same folder, for programs that also close over ``context``."""
-        return ProgramStore(self.directory, f"{self.context}|{context}")
+        return ProgramStore(self.directory, f"{self.context}|{context}", self.max_bytes)
 
     def key(self, name: str, args: tuple[Any, ...]) -> str:
         devices = [f"{d.platform}:{d.id}" for d in jax.devices()]
@@ -100,7 +110,37 @@ class ProgramStore:
             args = example() if example is not None else key_args
             exported = export.export(fn)(*args)  # type: ignore[arg-type]
             _write(path, bytes(exported.serialize()))
+            prune(self.directory, self.max_bytes, keep=path)
+        else:
+            with contextlib.suppress(OSError):
+                os.utime(path)  # used now: the last to be pruned
         return jax.jit(exported.call)
+
+
+def prune(
+    directory: Path, max_bytes: int, keep: Path | None = None, pattern: str = "*.jaxexport"
+) -> list[Path]:
+    """Remove the least recently used files matching ``pattern`` in ``directory`` (by
+    modification time, which a program load refreshes) until the rest fit in ``max_bytes``;
+    ``keep`` is never removed. Returns the removed paths. Files another process removes
+    meanwhile are skipped."""
+    files = []
+    for path in directory.glob(pattern):
+        with contextlib.suppress(OSError):
+            stat = path.stat()
+            files.append((stat.st_mtime, stat.st_size, path))
+    total = sum(size for _, size, _ in files)
+    removed = []
+    for _, size, path in sorted(files, key=lambda f: f[0]):
+        if total <= max_bytes:
+            break
+        if path == keep:
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+        total -= size
+    return removed
 
 
 def _load(path: Path) -> export.Exported | None:
@@ -121,4 +161,4 @@ def _write(path: Path, data: bytes) -> None:
         atomic_write_bytes(path, data)
 
 
-__all__ = ["ProgramStore", "default_directory"]
+__all__ = ["MAX_BYTES", "ProgramStore", "default_directory", "prune"]
