@@ -100,6 +100,27 @@ def test_prior_posterior_table_shown_when_file_present(report_html: str) -> None
     assert "0.90 [0.17, 4.70]" in report_html
 
 
+def test_prior_posterior_table_marks_weakly_identified_channels(
+    make_run_dir: RunDirFactory,
+) -> None:
+    run_dir = make_run_dir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["channels"]["search"]["roi_prior"] |= {"sd_ratio": 0.74, "weakly_identified": True}
+    summary["channels"]["tv"]["roi_prior"] |= {"sd_ratio": 0.12, "weakly_identified": False}
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    text = render_report(run_dir).read_text(encoding="utf-8")
+    rows = {
+        ch: re.search(rf"<tr><td>{ch}</td><td>roi</td>.*?</tr>", text, re.S)
+        for ch in ("tv", "search", "social")
+    }
+    assert all(rows.values()), rows
+    assert '<td class="num">0.74 (weakly identified)</td>' in rows["search"].group(0)
+    assert '<td class="num">0.12</td>' in rows["tv"].group(0)
+    # no ratio in the summary (MAP fits, older runs): a dash, not a number
+    last_cell = rows["social"].group(0).rsplit("<td", 1)[-1]
+    assert MISSING in last_cell and "0." not in last_cell
+
+
 def test_unhealthy_fit_lists_flags_in_red_box(make_run_dir: RunDirFactory) -> None:
     run_dir = make_run_dir(ok=False)
     text = render_report(run_dir).read_text(encoding="utf-8")

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from mixflow.analysis import analyze
+from mixflow.analysis.summary import WEAK_IDENTIFICATION_SD_RATIO
 from mixflow.errors import RunDirError
 from mixflow.workflow import fit_run, load_run
 
@@ -70,6 +71,12 @@ def test_summary_has_contract_fields(nuts_config: Path, tmp_path: Path) -> None:
     assert s["fit"]["holdout_weeks"] == 6
     shares = sum(s["channels"][ch]["contribution_share"]["mean"] for ch in ("tv", "search"))
     assert 0 < shares < 1
+    for v in s["channels"].values():
+        prior = v["roi_prior"]
+        assert prior["sd_ratio"] == pytest.approx(v["roi_log_sd"] / prior["sigma"])
+        assert prior["weakly_identified"] is (prior["sd_ratio"] >= WEAK_IDENTIFICATION_SD_RATIO)
+    # the flighted channel's on/off contrast pins its ROI: far narrower than the prior
+    assert s["channels"]["tv"]["roi_prior"]["sd_ratio"] < 0.5
 
 
 def test_contributions_add_up_to_fitted(nuts_config: Path, tmp_path: Path) -> None:
@@ -89,6 +96,10 @@ def test_map_and_svi_fit(tmp_path: Path, small_brand_config: ConfigWriter) -> No
         assert analysis.summary["method"] == method
         assert analysis.summary["fit"]["r2"] > 0.5
         assert post.n_draws == (1 if method == "map" else 100)
+        prior = analysis.summary["channels"]["tv"]["roi_prior"]
+        # one MAP point has no spread to compare with the prior's
+        assert (prior["sd_ratio"] is None) is (method == "map")
+        assert prior["weakly_identified"] is False or method == "svi"
 
 
 def test_loading_a_folder_that_is_not_a_run_names_the_missing_file(tmp_path: Path) -> None:

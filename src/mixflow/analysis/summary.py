@@ -16,8 +16,14 @@ from mixflow.analysis.metrics import fit_metrics
 from mixflow.analysis.stats import hdi, stat
 from mixflow.data.dataset import KpiType
 from mixflow.posterior.posterior import SCHEMA_VERSION, Posterior
+from mixflow.spec.model_spec import FitMethod, PriorParameterization
 
 Z90 = 1.6448536269514722
+#: a channel's ROI is weakly identified when its posterior log-sd is at least half its prior's:
+#: the data left over a quarter of the prior's variance (with the default prior, log-sd 1, a
+#: 90% interval still spanning a factor of 5 or more). Always-on channels of simulated brands
+#: land at 0.7-0.8 with intervals 10-30x wide; flighted ones at 0.1-0.4
+WEAK_IDENTIFICATION_SD_RATIO = 0.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,6 +37,11 @@ class Analysis:
 
 def _channel_table(posterior: Posterior, q: DrawQuantities) -> dict[str, Any]:
     data, design = posterior.dataset, posterior.design
+    # a spread needs posterior draws (not MAP's one point) and ROI priors to compare with
+    judge_spread = (
+        posterior.method is not FitMethod.MAP
+        and posterior.spec.priors.parameterization is PriorParameterization.ROI
+    )
     t_obs = data.n_times
     spend = data.spend.sum(axis=(0, 1))
     spend_share = spend / spend.sum()
@@ -41,6 +52,9 @@ def _channel_table(posterior: Posterior, q: DrawQuantities) -> dict[str, Any]:
     conversions = data.kpi_type is KpiType.CONVERSIONS
     out: dict[str, Any] = {}
     for i, ch in enumerate(data.channels):
+        log_sd = _log_sd(roi[:, i])
+        sigma = float(design.roi_scale[i])
+        ratio = log_sd / sigma if judge_spread and log_sd is not None else None
         out[ch] = {
             "spend": float(spend[i]),
             "spend_share": float(spend_share[i]),
@@ -54,9 +68,12 @@ def _channel_table(posterior: Posterior, q: DrawQuantities) -> dict[str, Any]:
             else None,
             "roi_prior": {
                 "median": float(math.exp(design.roi_loc[i])),
-                "sigma": float(design.roi_scale[i]),
+                "sigma": sigma,
+                # posterior log-sd / prior log-sd: near 1, the data did not inform the ROI
+                "sd_ratio": ratio,
+                "weakly_identified": ratio is not None and ratio >= WEAK_IDENTIFICATION_SD_RATIO,
             },
-            "roi_log_sd": _log_sd(roi[:, i]),
+            "roi_log_sd": log_sd,
             "spend_weeks_share": float(np.mean(weekly_spend[:, i] > 0)),
         }
     return out

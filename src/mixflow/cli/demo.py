@@ -121,8 +121,14 @@ def _format(summary: dict[str, Any], true_roi: dict[str, float], report: Path) -
         f"diagnostics: R-hat max {rhat}, min bulk ESS {d['ess_bulk_min']:.0f}, "
         f"{d['divergences']} divergences, {d['fit_seconds']:.1f} s"
         + ("" if d["ok"] else "  WARNING: " + "; ".join(d["flags"])),
-        f"report: {report}",
     ]
+    weak = [ch for ch, v in summary["channels"].items() if v["roi_prior"]["weakly_identified"]]
+    if weak:
+        lines.append(
+            f"weakly identified (ROI close to its prior): {', '.join(weak)}; "
+            "data/config_calibrated.yaml refits with two lift tests"
+        )
+    lines.append(f"report: {report}")
     return "\n".join(lines)
 
 

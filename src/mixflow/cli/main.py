@@ -120,6 +120,16 @@ def _print_summary(summary: dict, out: Path) -> None:  # type: ignore[type-arg]
     typer.echo(
         f"diagnostics: R-hat max {rhat}, {d['divergences']} divergences, {d['fit_seconds']:.1f} s: {health}"
     )
+    weak = [
+        ch
+        for ch, v in summary["channels"].items()
+        if v.get("roi_prior", {}).get("weakly_identified")
+    ]
+    if weak:
+        typer.echo(
+            f"weakly identified: the data left the ROI of {', '.join(weak)} close to its prior"
+            " (posterior spread >= half the prior's); a lift test would pin it"
+        )
     typer.echo(f"wrote {out}")
 
 

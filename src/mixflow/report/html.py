@@ -29,6 +29,14 @@ from mixflow.report.tables import (
 
 REPORT_FILE: Final = "report.html"
 
+_PRIOR_NOTE: Final = (
+    "<p>Posterior / prior spread: the posterior's log-sd of ROI over the prior's. Near 1 the "
+    "data hardly narrowed the prior and the estimate is mostly the prior's; from 0.5 up the "
+    "channel is marked weakly identified. That is typical of always-on channels whose spend "
+    "barely varies; a lift test on such a channel pins its ROI (calibration in "
+    "docs/model.md).</p>"
+)
+
 _CSS: Final = """
 :root { --ink: #1d2330; --muted: #5b6472; --rule: #dde1e7; --ok: #1e7b34; --ok-bg: #e8f5eb;
   --bad: #a61b1b; --bad-bg: #fdecea; }
@@ -87,7 +95,9 @@ def build_html(run: RunFiles) -> str:
     if run.prior_posterior is not None:
         sections.append(
             _section(
-                "Priors and posteriors", table_html(prior_posterior_table(run.prior_posterior))
+                "Priors and posteriors",
+                table_html(prior_posterior_table(run.prior_posterior, run.summary.get("channels"))),
+                _PRIOR_NOTE,
             )
         )
     if run.calibration:

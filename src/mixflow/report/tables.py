@@ -119,18 +119,36 @@ def diagnostics_table(run: RunFiles) -> Table:
     return Table(("Diagnostic", "Value"), tuple(rows))
 
 
-def prior_posterior_table(frame: pd.DataFrame) -> Table:
-    """Prior and posterior median [90% HDI] for each channel and quantity."""
+def prior_posterior_table(frame: pd.DataFrame, channels: Mapping[str, Any] | None = None) -> Table:
+    """Prior and posterior median [90% HDI] for each channel and quantity, and how much the
+    data narrowed the ROI prior (``channels``: summary.json's per-channel entries)."""
+    channels = channels or {}
+
+    def spread(record: Mapping[Any, Any]) -> str:
+        prior = (channels.get(str(record["channel"])) or {}).get("roi_prior") or {}
+        ratio = prior.get("sd_ratio")
+        if record["quantity"] != "roi" or ratio is None:
+            return MISSING
+        weak = " (weakly identified)" if prior.get("weakly_identified") else ""
+        return fmt_ratio(ratio, 2) + weak
+
     rows = tuple(
         (
             str(record["channel"]),
             str(record["quantity"]),
             _median_interval(record, "prior"),
             _median_interval(record, "posterior"),
+            spread(record),
         )
         for record in frame.to_dict("records")
     )
-    headers = ("Channel", "Quantity", "Prior median [90% HDI]", "Posterior median [90% HDI]")
+    headers = (
+        "Channel",
+        "Quantity",
+        "Prior median [90% HDI]",
+        "Posterior median [90% HDI]",
+        "Posterior / prior spread",
+    )
     return Table(headers, rows, label_columns=2)
 
 
