@@ -82,7 +82,7 @@ def latent_shapes(arrays: dict[str, np.ndarray], spec: ModelSpec) -> dict[str, t
 
 def dense_mass_structure(shapes: dict[str, tuple[int, ...]]) -> list[tuple[str, ...]]:
     """The NUTS mass matrix blocks: one dense block over every parameter of a national model;
-    for a geo model dense over the shared parameters and the geo intercepts (where the ridges
+    for a geo model dense over the shared parameters and the geo levels (where the ridges
     between ROI, curve shape and level live) and diagonal for the per-geo media deviations. A
     dense matrix over all of them (80+ geo deviations on Meridian's 20 geos) adapted so poorly
     that NUTS hit its maximum tree depth; the block structure measured ~100 steps per draw."""
