@@ -5,13 +5,12 @@ and leave the untested channels as they were."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from mixflow.analysis import analyze
 from mixflow.data.loaders import dataset_from_frame
 from mixflow.datasets import BrandSimulation, simulate_brand
-from mixflow.datasets.lift import simulated_lift_test
+from mixflow.datasets.lift import simulated_go_dark_test
 from mixflow.spec.config import CalibrationConfig, LiftTestConfig, parse_config
 from mixflow.workflow import fit_dataset, with_overrides
 
@@ -44,14 +43,10 @@ def test_lift_tests_sharpen_the_tested_channels_and_spare_the_others() -> None:
     )
     data = dataset_from_frame(brand.frame, cfg.data)
     rng = np.random.default_rng(103)
-    tests = []
-    for ch, (a, b) in TESTS.items():
-        c = data.channels.index(ch)
-        dark = -float(data.spend[:, a : b + 1, c].sum())
-        start, end = (pd.Timestamp(data.dates[i]).date() for i in (a, b))
-        tests.append(
-            simulated_lift_test(brand.true_response, data, ch, start, end, dark, RELATIVE_SE, rng)
-        )
+    tests = [
+        simulated_go_dark_test(brand.true_response, data, ch, a, b, RELATIVE_SE, rng)
+        for ch, (a, b) in TESTS.items()
+    ]
     calibration = CalibrationConfig(tests=[LiftTestConfig(**t.to_record()) for t in tests])
     plain = roi_errors(analyze(fit_dataset(cfg, data)).summary, brand.true_roi)
     calibrated_cfg = cfg.model_copy(update={"calibration": calibration})

@@ -16,7 +16,7 @@ import pytest
 from numpyro.infer import MCMC, NUTS
 
 from mixflow.inference.chains import BlockLayout, ChainDraws, NutsSettings, run_chains
-from mixflow.inference.programs import ProgramStore, prune
+from mixflow.inference.programs import ProgramStore
 
 COV = np.array([[1.0, 0.8], [0.8, 1.0]])
 
@@ -186,22 +186,6 @@ def test_damaged_program_is_exported_again(tmp_path: Path) -> None:
     again = _run("parallel", store=ProgramStore(tmp_path, "gaussian"))
     np.testing.assert_array_equal(again.samples["x"], first.samples["x"])
     assert all(p.stat().st_size > 1000 for p in tmp_path.iterdir())
-
-
-def test_prune_removes_least_recently_used_first(tmp_path: Path) -> None:
-    paths = []
-    for i in range(4):  # 100 bytes each, used at t = 1000, 2000, 3000, 4000
-        path = tmp_path / f"p{i}.jaxexport"
-        path.write_bytes(b"x" * 100)
-        os.utime(path, (1000.0 * (i + 1), 1000.0 * (i + 1)))
-        paths.append(path)
-    (tmp_path / "other.txt").write_bytes(b"x" * 1000)  # not a program: never counted or removed
-    # 400 bytes of programs, cap 250: the two oldest go, except the one to keep
-    removed = prune(tmp_path, 250, keep=paths[0])
-    assert removed == [paths[1], paths[2]]
-    assert [p.exists() for p in paths] == [True, False, False, True]
-    assert (tmp_path / "other.txt").exists()
-    assert prune(tmp_path, 250) == []  # 200 bytes left: nothing to do
 
 
 def test_store_keeps_its_folder_under_the_cap(tmp_path: Path) -> None:

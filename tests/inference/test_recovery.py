@@ -18,13 +18,12 @@ per always-on channel the same national brand meets both criteria (measured: 15.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from mixflow.analysis import hdi
 from mixflow.data.loaders import dataset_from_frame
 from mixflow.datasets import BrandSimulation, simulate_brand
-from mixflow.datasets.lift import simulated_lift_test
+from mixflow.datasets.lift import simulated_go_dark_test
 from mixflow.spec import parse_config
 from mixflow.spec.config import CalibrationConfig, LiftTestConfig
 from mixflow.workflow import fit_dataset
@@ -55,15 +54,10 @@ def _fit_and_score(
     if lift_tests:
         assert brand.true_response is not None
         rng = np.random.default_rng(100 + seed)
-        tests = []
-        for ch, (a, b) in LIFT_WINDOWS.items():
-            dark = -float(data.spend[:, a : b + 1, data.channels.index(ch)].sum())
-            start, end = (pd.Timestamp(data.dates[i]).date() for i in (a, b))
-            tests.append(
-                simulated_lift_test(
-                    brand.true_response, data, ch, start, end, dark, LIFT_RELATIVE_SE, rng
-                )
-            )
+        tests = [
+            simulated_go_dark_test(brand.true_response, data, ch, a, b, LIFT_RELATIVE_SE, rng)
+            for ch, (a, b) in LIFT_WINDOWS.items()
+        ]
         calibration = CalibrationConfig(tests=[LiftTestConfig(**t.to_record()) for t in tests])
         config = config.model_copy(update={"calibration": calibration})
     post = fit_dataset(config, data)

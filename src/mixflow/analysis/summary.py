@@ -26,6 +26,15 @@ Z90 = 1.6448536269514722
 WEAK_IDENTIFICATION_SD_RATIO = 0.5
 
 
+def weakly_identified(summary: dict[str, Any]) -> list[str]:
+    """The channels of a ``summary.json`` whose ROI the data left close to its prior."""
+    return [
+        ch
+        for ch, v in summary["channels"].items()
+        if (v.get("roi_prior") or {}).get("weakly_identified")
+    ]
+
+
 @dataclass(frozen=True, eq=False)
 class Analysis:
     summary: dict[str, Any]

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from mixflow.analysis.summary import weakly_identified
 from mixflow.data.io import atomic_write_bytes, atomic_write_text
 from mixflow.datasets import BrandSimulation, SimulatedBrand, simulate_brand
 from mixflow.datasets.truth import BudgetCheck, optimize_recent_budget
@@ -65,7 +66,7 @@ def write_lift_tests(sim: SimulatedBrand, cfg: dict[str, Any], folder: Path, see
     import pandas as pd
 
     from mixflow.data.loaders import dataset_from_frame
-    from mixflow.datasets.lift import simulated_lift_test
+    from mixflow.datasets.lift import simulated_go_dark_test
     from mixflow.spec.config import parse_config
 
     assert sim.true_response is not None  # simulate_brand always sets it
@@ -77,11 +78,7 @@ def write_lift_tests(sim: SimulatedBrand, cfg: dict[str, Any], folder: Path, see
         # an 8-week go-dark test, starting at the first week the channel spends from ``first``
         start = first + int(np.argmax(data.spend[0, first:, c] > 0))
         end = min(start + 7, data.n_times - 1)
-        dark = -float(data.spend[:, start : end + 1, c].sum())
-        first_day, last_day = (pd.Timestamp(data.dates[i]).date() for i in (start, end))
-        test = simulated_lift_test(
-            sim.true_response, data, channel, first_day, last_day, dark, 0.15, rng
-        )
+        test = simulated_go_dark_test(sim.true_response, data, channel, start, end, 0.15, rng)
         rows.append({k: v for k, v in test.to_record().items() if k != "measured_until"})
     atomic_write_bytes(folder / "lift_tests.csv", pd.DataFrame(rows).to_csv(index=False).encode())
     calibrated = {**cfg, "calibration": {"experiments": "lift_tests.csv"}}
@@ -128,7 +125,7 @@ def _format(summary: dict[str, Any], true_roi: dict[str, float], report: Path) -
         f"{d['divergences']} divergences, {d['fit_seconds']:.1f} s"
         + ("" if d["ok"] else "  WARNING: " + "; ".join(d["flags"])),
     ]
-    weak = [ch for ch, v in summary["channels"].items() if v["roi_prior"]["weakly_identified"]]
+    weak = weakly_identified(summary)
     if weak:
         lines.append(
             f"weakly identified (ROI close to its prior): {', '.join(weak)}; "

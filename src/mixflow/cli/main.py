@@ -120,11 +120,9 @@ def _print_summary(summary: dict, out: Path) -> None:  # type: ignore[type-arg]
     typer.echo(
         f"diagnostics: R-hat max {rhat}, {d['divergences']} divergences, {d['fit_seconds']:.1f} s: {health}"
     )
-    weak = [
-        ch
-        for ch, v in summary["channels"].items()
-        if v.get("roi_prior", {}).get("weakly_identified")
-    ]
+    from mixflow.analysis.summary import weakly_identified
+
+    weak = weakly_identified(summary)
     if weak:
         typer.echo(
             f"weakly identified: the data left the ROI of {', '.join(weak)} close to its prior"

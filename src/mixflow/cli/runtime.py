@@ -37,6 +37,6 @@ def setup_jax(n_devices: int) -> None:
         # folder only grows. JAX's own cap (jax_compilation_cache_max_size) tracks every access
         # and made a warm national fit 2.5x slower (9.4 s against 3.9 s), so the oldest entries
         # are removed here instead, once per process
-        from mixflow.inference.programs import prune
+        from mixflow.data.io import prune
 
-        prune(path, JAX_CACHE_MAX_BYTES, pattern="*-cache")
+        prune(path, "*-cache", JAX_CACHE_MAX_BYTES)

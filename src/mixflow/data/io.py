@@ -1,7 +1,9 @@
-"""Atomic file writes: write to a temporary file in the same folder, then rename."""
+"""Atomic file writes (write to a temporary file in the same folder, then rename) and pruning
+of cache folders."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -34,3 +36,32 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def prune(directory: Path, pattern: str, max_bytes: int, keep: Path | None = None) -> list[Path]:
+    """Remove the least recently used files matching ``pattern`` in ``directory`` until the
+    rest fit in ``max_bytes``. "Used" is the modification time: a reader that touches what it
+    uses keeps it longest. ``keep`` is never removed. Returns the removed paths; a file another
+    process removes meanwhile is skipped, one that cannot be removed is left and still counted."""
+    files = []
+    for path in directory.glob(pattern):
+        with contextlib.suppress(OSError):
+            stat = path.stat()
+            files.append((stat.st_mtime, stat.st_size, path))
+    total = sum(size for _, size, _ in files)
+    removed = []
+    for _, size, path in sorted(files, key=lambda f: f[0]):
+        if total <= max_bytes:
+            break
+        if path == keep:
+            continue
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass  # another process was first
+        except OSError:
+            continue
+        else:
+            removed.append(path)
+        total -= size
+    return removed

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 
 import numpy as np
+import pandas as pd
 
 from mixflow.data.dataset import MMMDataset
 from mixflow.data.lift_tests import LiftTest, spend_change_cells
@@ -50,4 +51,21 @@ def simulated_lift_test(
     )
 
 
-__all__ = ["simulated_lift_test", "true_lift"]
+def simulated_go_dark_test(
+    truth: TrueResponse,
+    data: MMMDataset,
+    channel: str,
+    first: int,
+    last: int,
+    relative_se: float,
+    rng: np.random.Generator,
+) -> LiftTest:
+    """:func:`simulated_lift_test` of ``channel`` going dark in every geo over periods
+    ``first`` .. ``last`` (indices into ``data.dates``, inclusive): its whole spend there cut."""
+    c = data.channels.index(channel)
+    dark = -float(data.spend[:, first : last + 1, c].sum())
+    start, end = (pd.Timestamp(data.dates[i]).date() for i in (first, last))
+    return simulated_lift_test(truth, data, channel, start, end, dark, relative_se, rng)
+
+
+__all__ = ["simulated_go_dark_test", "simulated_lift_test", "true_lift"]

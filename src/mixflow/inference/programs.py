@@ -33,7 +33,7 @@ from typing import Any
 import jax
 from jax import export
 
-from mixflow.data.io import atomic_write_bytes
+from mixflow.data.io import atomic_write_bytes, prune
 
 Program = Callable[..., Any]
 
@@ -110,37 +110,11 @@ class ProgramStore:
             args = example() if example is not None else key_args
             exported = export.export(fn)(*args)  # type: ignore[arg-type]
             _write(path, bytes(exported.serialize()))
-            prune(self.directory, self.max_bytes, keep=path)
+            prune(self.directory, "*.jaxexport", self.max_bytes, keep=path)
         else:
             with contextlib.suppress(OSError):
                 os.utime(path)  # used now: the last to be pruned
         return jax.jit(exported.call)
-
-
-def prune(
-    directory: Path, max_bytes: int, keep: Path | None = None, pattern: str = "*.jaxexport"
-) -> list[Path]:
-    """Remove the least recently used files matching ``pattern`` in ``directory`` (by
-    modification time, which a program load refreshes) until the rest fit in ``max_bytes``;
-    ``keep`` is never removed. Returns the removed paths. Files another process removes
-    meanwhile are skipped."""
-    files = []
-    for path in directory.glob(pattern):
-        with contextlib.suppress(OSError):
-            stat = path.stat()
-            files.append((stat.st_mtime, stat.st_size, path))
-    total = sum(size for _, size, _ in files)
-    removed = []
-    for _, size, path in sorted(files, key=lambda f: f[0]):
-        if total <= max_bytes:
-            break
-        if path == keep:
-            continue
-        with contextlib.suppress(OSError):
-            path.unlink()
-            removed.append(path)
-        total -= size
-    return removed
 
 
 def _load(path: Path) -> export.Exported | None:
@@ -161,4 +135,4 @@ def _write(path: Path, data: bytes) -> None:
         atomic_write_bytes(path, data)
 
 
-__all__ = ["MAX_BYTES", "ProgramStore", "default_directory", "prune"]
+__all__ = ["MAX_BYTES", "ProgramStore", "default_directory"]

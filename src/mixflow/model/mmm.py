@@ -43,14 +43,17 @@ def sample_params(arrays: Arrays, spec: ModelSpec) -> dict[str, jnp.ndarray]:
     return _sample_params(arrays, spec)[0]
 
 
-def _sample_params(arrays: Arrays, spec: ModelSpec) -> tuple[dict[str, jnp.ndarray], jnp.ndarray]:
-    """:func:`sample_params` and the channel-major saturated media ``(C, G, T')`` of the
-    design's history under them."""
+def _sample_params(
+    arrays: Arrays, spec: ModelSpec
+) -> tuple[dict[str, jnp.ndarray], jnp.ndarray, jnp.ndarray]:
+    """:func:`sample_params`, the channel-major saturated media ``(C, G, T')`` of the design's
+    history under them and the media coefficients ``(G, C)``."""
     p = _sample_latent(arrays, spec)
     s_cm = _saturated_design(p, arrays, spec)
-    intercept = intercept_from_level(p, arrays, s_cm, arrays["y"].shape[1])
+    beta = _coefficients(p, arrays, s_cm)
+    intercept = intercept_from_level(p["level"], arrays, s_cm, beta, arrays["y"].shape[1])
     p["intercept"] = numpyro.deterministic("intercept", intercept)
-    return p, s_cm
+    return p, s_cm, beta
 
 
 def _sample_latent(arrays: Arrays, spec: ModelSpec) -> dict[str, jnp.ndarray]:
@@ -229,11 +232,15 @@ def _saturated_design(params: Params, arrays: Arrays, spec: ModelSpec) -> jnp.nd
     return saturated_channel_major(params, arrays["x_media"], spec).reshape(-1, g, t_all)
 
 
-def _predict(params: Params, arrays: Arrays, s_cm: jnp.ndarray) -> dict[str, jnp.ndarray]:
+def _predict(
+    params: Params, arrays: Arrays, s_cm: jnp.ndarray, beta: jnp.ndarray | None = None
+) -> dict[str, jnp.ndarray]:
     """:func:`predict` from channel-major saturated media ``(C, G, T')``. The likelihood runs
     here, channel-major throughout: ``media`` is laid out ``(G, T', C)`` only for callers that
-    use it (XLA drops it from the model's program)."""
-    beta = _coefficients(params, arrays, s_cm)
+    use it (XLA drops it from the model's program). ``beta``: the media coefficients, when
+    the caller has them."""
+    if beta is None:
+        beta = _coefficients(params, arrays, s_cm)
     media_cm = s_cm * beta.T[:, :, None]
     base = baseline_components(params, arrays)
     baseline = sum(base.values(), jnp.zeros_like(base["intercept"]))
@@ -246,21 +253,22 @@ def _predict(params: Params, arrays: Arrays, s_cm: jnp.ndarray) -> dict[str, jnp
     }
 
 
-def intercept_from_level(params: Params, arrays: Arrays, s_cm: jnp.ndarray, t: int) -> jnp.ndarray:
+def intercept_from_level(
+    level: jnp.ndarray, arrays: Arrays, s_cm: jnp.ndarray, beta: jnp.ndarray, t: int
+) -> jnp.ndarray:
     """``(G,)`` or scalar intercept: ``level`` minus each geo's mean media contribution over the
     fitted (not held-out) periods among the first ``t``; ``s_cm``: channel-major saturated media
-    ``(C, G, T')`` of the historical data."""
-    beta = _coefficients(params, arrays, s_cm)
+    ``(C, G, T')`` of the historical data, ``beta``: the media coefficients ``(G, C)``."""
     weight = arrays["obs_mask"].astype(s_cm.dtype)
     media = jnp.einsum("cgt,gc,t->g", s_cm[:, :, :t], beta, weight) / weight.sum()
-    return params["level"] - media.reshape(jnp.shape(params["level"]))
+    return level - media.reshape(jnp.shape(level))
 
 
 def mmm_model(arrays: Arrays, spec: ModelSpec) -> None:
     """The NumPyro model function (observed ``y`` is ``arrays['y']`` under ``obs_mask``)."""
-    params, s_cm = _sample_params(arrays, spec)
+    params, s_cm, beta = _sample_params(arrays, spec)
     t = arrays["y"].shape[1]
-    out = _predict(params, arrays, s_cm)
+    out = _predict(params, arrays, s_cm, beta)
     mu = out["mu"][:, :t]
     if spec.likelihood is Likelihood.STUDENT_T:
         like: dist.Distribution = dist.StudentT(params["nu"], mu, params["sigma"])

@@ -1,0 +1,30 @@
+"""Simulated lift tests: what an experiment would measure under the true model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mixflow.data.loaders import dataset_from_frame
+from mixflow.datasets import DEFAULT_CHANNELS, BrandSimulation, simulate_brand
+from mixflow.datasets.lift import simulated_go_dark_test, true_lift
+from mixflow.spec.config import parse_config
+
+
+def test_go_dark_cuts_the_whole_window_spend_and_measures_a_loss() -> None:
+    brand = simulate_brand(
+        BrandSimulation(n_weeks=60, n_geos=3, channels=DEFAULT_CHANNELS[:3]),
+        np.random.default_rng(4),
+    )
+    assert brand.true_response is not None
+    data = dataset_from_frame(brand.frame, parse_config(brand.config).data)
+    test = simulated_go_dark_test(
+        brand.true_response, data, "search", 20, 27, 0.15, np.random.default_rng(0)
+    )
+    c = data.channels.index("search")
+    assert test.spend_change == -data.spend[:, 20:28, c].sum()
+    assert (test.start, test.end) == tuple(pd.Timestamp(data.dates[i]).date() for i in (20, 27))
+    truth = true_lift(brand.true_response, test, data)
+    # going dark loses KPI; the reported standard error is 15% of the true loss
+    assert truth < 0
+    np.testing.assert_allclose(test.standard_error, 0.15 * abs(truth), rtol=1e-12)
