@@ -20,15 +20,16 @@ import jax  # noqa: E402
 jax.config.update("jax_compilation_cache_dir", str(Path(os.environ["MIXFLOW_CACHE_DIR"]) / "jax"))
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
-#: ``../shared/data`` beside the repository checkout (see shared/data/README.md).
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 #: the repository root (examples/ lives there)
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: the sample datasets shipped in the repository (``data/``, provenance in data/README.md), so
+#: that a fresh clone runs the tests with nothing beside it
+SHARED_DATA = REPO_ROOT / "data"
 
 
 @pytest.fixture
 def shared_data() -> Path:
-    """The shared sample data folder (``mmm/``, ``geo_experiments/``, ``causal/``)."""
+    """The shipped sample data folder (``mmm/``, ``geo_experiments/``, ``causal/``)."""
     return SHARED_DATA
 
 

@@ -28,7 +28,7 @@ from mixflow.experiments.design import (
 )
 from mixflow.experiments.geo import GeoMethod, GeoPanel, analyze_panel
 
-PRETEST = Path(__file__).resolve().parents[3] / "shared" / "data" / "geo_experiments"
+PRETEST = Path(__file__).resolve().parents[2] / "data" / "geo_experiments"
 PRETEST_CSV = PRETEST / "geolift_pretest.csv"
 
 

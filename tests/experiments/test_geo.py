@@ -16,7 +16,7 @@ from mixflow.cli.main import app
 from mixflow.errors import DataError
 from mixflow.experiments import GeoMethod, GeoResult, analyze_geo_experiment, sc_weights
 
-GEOLIFT = Path(__file__).resolve().parents[3] / "shared" / "data" / "geo_experiments"
+GEOLIFT = Path(__file__).resolve().parents[2] / "data" / "geo_experiments"
 GEOLIFT_TEST = GEOLIFT / "geolift_test.csv"
 # days 91-105 of geolift_test.csv (it starts on 2021-01-01)
 START, END = date(2021, 4, 1), date(2021, 4, 15)
@@ -221,7 +221,7 @@ def test_proposition_99_effect_in_line_with_published_estimates() -> None:
     and -17 (augmented SC, Ben-Michael et al. 2021). An outcome-only fit has fewer covariates, so
     accept the same sign and a magnitude between 10 and 25 packs."""
     wide = pd.read_csv(
-        Path(__file__).resolve().parents[3] / "shared" / "data" / "causal" / "california_prop99.csv"
+        Path(__file__).resolve().parents[2] / "data" / "causal" / "california_prop99.csv"
     )
     long = wide.melt(id_vars="Year", var_name="state", value_name="packs")
     long["date"] = pd.to_datetime(long["Year"].astype(str) + "-01-01")

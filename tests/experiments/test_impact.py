@@ -25,7 +25,7 @@ from mixflow.experiments.impact import (
     analyze_impact_table,
 )
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 TFP = DATA / "causal" / "tfp_causalimpact_data.csv"
 # pycausalimpact's test split of this file: pre rows 0..60, post rows 61..90
 POST_START = "2016-02-20 22:51:30"
