@@ -216,3 +216,10 @@ def run_dir(make_run_dir: RunDirFactory) -> Path:
 def shared_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The healthy run dir, written once per module for tests that only read the report."""
     return write_run_dir(tmp_path_factory.mktemp("shared_run"))
+
+
+@pytest.fixture(scope="module")
+def hostile_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run dir whose channels are named like markup: a script tag and an attribute breakout."""
+    channels = ("<script>alert(1)</script>", '"onmouseover=alert(1) x="', "tv")
+    return write_run_dir(tmp_path_factory.mktemp("hostile_run"), channels)

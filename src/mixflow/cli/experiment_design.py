@@ -6,10 +6,9 @@ exits 2.
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,13 +18,8 @@ from mixflow.errors import DataError, MixflowError, SpecError
 from mixflow.experiments.methods import GeoMethod
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from mixflow.experiments.design import CostPerKpi, Design, DesignResult
     from mixflow.experiments.value import ChannelTestValue
-
-#: Designs drawn in the report's power chart.
-_CHART_DESIGNS: Final = 5
 
 
 def _numbers(text: str, option: str, kind: type[int] | type[float]) -> tuple[Any, ...]:
@@ -112,6 +106,7 @@ def design(
     from mixflow.data.loaders import read_table
     from mixflow.experiments.design import DesignSettings, design_experiment
     from mixflow.experiments.geo import panel_from_table
+    from mixflow.report.experiment_pages import render_design_report
 
     try:
         settings = DesignSettings(
@@ -153,7 +148,7 @@ def design(
     payload = {"data": str(data), "kpi_column": kpi_column, "seed": seed, **result.to_dict()}
     atomic_write_text(out / "designs.json", json.dumps(payload, indent=2) + "\n")
     atomic_write_bytes(out / "designs.csv", result.to_frame().to_csv(index=False).encode())
-    atomic_write_text(out / "report.html", build_design_report(result, top))
+    atomic_write_text(out / "report.html", render_design_report(result, top))
     _print_designs(result, top)
     typer.echo(f"wrote {out}")
 
@@ -197,97 +192,6 @@ def _print_designs(result: DesignResult, top: int) -> None:
         f"MDE at power >= {s.target_power:g}; FPR (power at 0) above "
         f"{false_positive_limit(s):g} marked ! and ranked last"
     )
-
-
-def build_design_report(result: DesignResult, top: int) -> str:
-    """A self-contained HTML page: settings, the power curves of the best designs, the table."""
-    from mixflow.experiments.design import false_positive_limit
-    from mixflow.report.charts import png_bytes
-    from mixflow.report.html import _CSS, _img, _section
-
-    s = result.settings
-    facts = [
-        ("Locations x dates", f"{result.n_locations} x {result.n_times}"),
-        ("Estimator", s.method.value),
-        ("Significance", f"conformal p-value <= {s.alpha:g}"),
-        (
-            "Calibration",
-            f"false positive rate (power at 0) at most {false_positive_limit(s):g}; "
-            "designs above it are marked ! and ranked last",
-        ),
-        ("Target power", f"{s.target_power:g}"),
-        ("Pseudo test windows", f"{s.n_windows}, {s.window_stride} date(s) apart"),
-        ("Candidate sets", f"{result.n_candidates} generated, {result.n_simulated_sets} simulated"),
-        ("Included / excluded", f"{', '.join(s.include) or '-'} / {', '.join(s.exclude) or '-'}"),
-        (
-            "Cost per incremental KPI",
-            "-" if result.cpik is None else f"{result.cpik.value:,.4g} ({result.cpik.source})",
-        ),
-    ]
-    rows = "\n".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts
-    )
-    body = "\n".join(
-        [
-            "<header><h1>Geo experiment design</h1></header>",
-            _section("Settings", f"<table>{rows}</table>"),
-            _section(
-                "Power curves of the best designs",
-                _img(png_bytes(_power_chart(result)), "power against effect size"),
-            ),
-            _section(f"Top {min(top, len(result.designs))} designs", _designs_table(result, top)),
-        ]
-    )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>Geo experiment design</title><style>{_CSS}</style></head>"
-        f"<body><main>{body}</main></body></html>\n"
-    )
-
-
-def _designs_table(result: DesignResult, top: int) -> str:
-    head = (
-        "<tr><th>Rank</th><th>Treated</th><th>Length</th><th>MDE</th><th>Power at MDE</th>"
-        "<th>False positive rate</th><th>MDE incremental KPI</th><th>Budget</th><th>Scaled L2 imbalance</th>"
-        "<th>Share of KPI</th></tr>"
-    )
-    cells = []
-    for d in result.designs[:top]:
-        power = "-" if d.power_at_mde is None else f"{d.power_at_mde:.2f}"
-        values = (
-            _pct(d.mde),
-            power,
-            _fpr(d),
-            _money(d.mde_incremental_kpi),
-            _money(d.budget),
-            f"{d.scaled_l2_imbalance:.3f}",
-            _pct(d.share_of_kpi),
-        )
-        numbers = "".join(f'<td class="num">{html.escape(v)}</td>' for v in values)
-        cells.append(
-            f'<tr><td class="num">{d.rank}</td><td>{html.escape(", ".join(d.treated))}</td>'
-            f'<td class="num">{d.test_length}</td>{numbers}</tr>'
-        )
-    return f"<table>{head}{''.join(cells)}</table>"
-
-
-def _power_chart(result: DesignResult) -> Figure:
-    from matplotlib.figure import Figure
-
-    s = result.settings
-    fig = Figure(figsize=(9.0, 4.2), layout="constrained")
-    ax = fig.add_subplot()
-    for d in result.designs[:_CHART_DESIGNS]:
-        label = f"#{d.rank} {', '.join(d.treated)} ({d.test_length})"
-        ax.plot([100 * e for e in d.effects], d.power, marker="o", label=label)
-    ax.axhline(s.target_power, color="#d62728", ls="--", lw=1, label="target power")
-    ax.axhline(s.alpha, color="#b8b8b8", ls=":", lw=1, label="alpha")
-    ax.set_xlabel("injected lift (%)")
-    ax.set_ylabel("power")
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="center right", fontsize=8)
-    return fig
 
 
 # --------------------------------------------------------------------------- next

@@ -4,7 +4,7 @@
 the CSV tables) and never imports the math packages.
 """
 
-from mixflow.report.html import REPORT_FILE, build_html, render_report
+from mixflow.report.run_report import REPORT_FILE, build_html, render_report
 from mixflow.report.rundir import RunFiles, read_run_dir
 
 __all__ = ["REPORT_FILE", "RunFiles", "build_html", "read_run_dir", "render_report"]

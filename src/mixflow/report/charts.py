@@ -65,7 +65,7 @@ def channel_colors(channels: list[str]) -> dict[str, Any]:
 
 def fit_chart(run: RunFiles) -> Figure:
     """Actual vs fitted KPI over time, the 90% band, and the holdout weeks shaded."""
-    fig, ax = _figure()
+    fig, ax = axes_figure()
     frame = run.contributions
     dates = frame["date"].to_numpy()
     ax.fill_between(
@@ -97,7 +97,7 @@ def fit_chart(run: RunFiles) -> Figure:
 
 def decomposition_chart(run: RunFiles) -> Figure:
     """Stacked areas of baseline plus each channel's contribution, with the actual KPI on top."""
-    fig, ax = _figure()
+    fig, ax = axes_figure()
     frame = run.contributions
     dates = frame["date"].to_numpy()
     channels = run.channels
@@ -121,7 +121,7 @@ def decomposition_chart(run: RunFiles) -> Figure:
 
 def roi_chart(run: RunFiles) -> Figure:
     """ROI per channel with 90% HDI error bars; break-even line at 1 for revenue KPIs."""
-    fig, ax = _figure()
+    fig, ax = axes_figure()
     channels = run.channels
     stats = [run.summary["channels"][name]["roi"] or {} for name in channels]
     mean, lo, hi = _stat_arrays(stats)
@@ -154,7 +154,7 @@ def roi_chart(run: RunFiles) -> Figure:
 def calibration_chart(run: RunFiles) -> Figure:
     """Measured lift (± 1.645 se, a 90% interval) next to the model's implied lift (90% HDI)
     for each lift test."""
-    fig, ax = _figure()
+    fig, ax = axes_figure()
     tests = list(run.calibration)
     x = np.arange(len(tests))
     measured = np.array([_float(t["incremental_kpi"]) for t in tests])
@@ -182,7 +182,7 @@ def calibration_chart(run: RunFiles) -> Figure:
     ax.set_xticks(x, [f"{t['channel']}\n{t['start']}" for t in tests])
     ax.set_title("Lift tests: experiment vs model")
     ax.set_ylabel(f"incremental {kpi_label(run)}")
-    ax.yaxis.set_major_formatter(_compact_formatter())
+    ax.yaxis.set_major_formatter(compact_formatter())
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     return fig
 
@@ -191,7 +191,7 @@ def share_chart(run: RunFiles) -> Figure:
     """Grouped bars: each channel's share of spend next to its share of the KPI (90% HDI)."""
     from matplotlib.ticker import PercentFormatter
 
-    fig, ax = _figure()
+    fig, ax = axes_figure()
     channels = run.channels
     summary_channels = run.summary["channels"]
     spend_share = np.array([_float(summary_channels[n]["spend_share"]) for n in channels])
@@ -244,7 +244,7 @@ def adstock_chart(run: RunFiles) -> Figure:
     """Adstock weights by lag for each channel (mean with 90% HDI band)."""
     from matplotlib.ticker import MaxNLocator
 
-    fig, ax = _figure()
+    fig, ax = axes_figure()
     colors = channel_colors(run.channels)
     table = run.adstock
     for name in run.channels:
@@ -287,17 +287,19 @@ CHARTS: Final[tuple[tuple[str, str, Callable[[RunFiles], Figure]], ...]] = (
 )
 
 
-def _figure(size: tuple[float, float] = WIDE) -> tuple[Figure, Axes]:
+def axes_figure(size: tuple[float, float] = WIDE) -> tuple[Figure, Axes]:
+    """A figure with one axes: horizontal grid lines, compact y tick labels."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=size, layout="constrained")
     ax = fig.add_subplot()
     ax.grid(True, axis="y", alpha=0.3)
-    ax.yaxis.set_major_formatter(_compact_formatter())
+    ax.yaxis.set_major_formatter(compact_formatter())
     return fig, ax
 
 
-def _compact_formatter() -> Any:
+def compact_formatter() -> Any:
+    """A matplotlib tick formatter writing :func:`~mixflow.report.fmt.fmt_compact` labels."""
     from matplotlib.ticker import FuncFormatter
 
     return FuncFormatter(lambda value, _pos: fmt_compact(value))
@@ -360,8 +362,8 @@ def _response_panel(ax: Axes, rows: pd.DataFrame, color: Any) -> None:
     current = int(np.argmin(np.abs(rows["multiplier"].to_numpy(float) - 1.0)))
     ax.plot(spend[current], mean[current], "o", color=ACTUAL_COLOR, label="historical spend")
     ax.grid(True, alpha=0.3)
-    ax.xaxis.set_major_formatter(_compact_formatter())
-    ax.yaxis.set_major_formatter(_compact_formatter())
+    ax.xaxis.set_major_formatter(compact_formatter())
+    ax.yaxis.set_major_formatter(compact_formatter())
 
 
 def _stat_arrays(stats: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -100,3 +100,40 @@ def fmt_general(value: Any) -> str:
     if abs(number) >= 0.1 or number == 0:
         return f"{number:.2f}"
     return f"{number:.3g}"
+
+
+def fmt_signed_pct(value: Any, decimals: int = 1) -> str:
+    """A change in 0..1 units as a signed percentage: ``0.04`` -> ``+4.0%``."""
+    number = _number(value)
+    return MISSING if number is None else f"{100 * number:+,.{decimals}f}%"
+
+
+def fmt_sig(value: Any) -> str:
+    """Four significant figures, whole numbers with thousands separators from 1,000 up."""
+    number = _number(value)
+    if number is None:
+        return MISSING
+    return f"{number:,.0f}" if abs(number) >= 1000 else f"{number:.4g}"
+
+
+#: Formatters by the name templates give them (``{{ x | amount }}``, ``{{ s | interval("pct") }}``).
+FORMATTERS: Final[Mapping[str, Callable[..., str]]] = {
+    "amount": fmt_amount,
+    "integer": fmt_int,
+    "ratio": fmt_ratio,
+    "pct": fmt_pct,
+    "signed_pct": fmt_signed_pct,
+    "timestamp": fmt_timestamp,
+    "general": fmt_general,
+    "sig": fmt_sig,
+}
+
+
+def interval_filter(stat: Mapping[str, Any] | None, kind: str = "ratio") -> str:
+    """:func:`fmt_interval` with its point and bounds formatted by ``FORMATTERS[kind]``."""
+    return fmt_interval(stat, FORMATTERS[kind])
+
+
+def filters() -> dict[str, Callable[..., str]]:
+    """Every formatter as a Jinja filter, plus ``interval``."""
+    return {**FORMATTERS, "interval": interval_filter}

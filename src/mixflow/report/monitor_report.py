@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mixflow.report.charts import png_bytes
-from mixflow.report.html import _CSS, _img, _section
+from mixflow.report.templating import render_page
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from mixflow.lifecycle.monitor import MonitorResult
-
-_STATUS_CLASS = {"ok": "diag-ok", "warn": "diag-bad", "alert": "diag-bad"}
 
 
 def _dates(result: MonitorResult) -> np.ndarray:
@@ -61,60 +58,13 @@ def cusum_chart(result: MonitorResult) -> Figure:
 
 
 def build_monitor_html(result: MonitorResult, model: str) -> str:
-    """The page; every text from outside goes through :func:`html.escape`."""
-    status = result.status.value
-    items = "".join(
-        f"<li>[{html.escape(f.status.value)}] {html.escape(f.message)}</li>"
-        for f in result.findings
-    )
-    box = (
-        f'<div class="diag {_STATUS_CLASS[status]}"><strong>status: {status}</strong>'
-        + (f"<ul>{items}</ul>" if items else "no findings")
-        + "</div>"
-    )
-    train = "n/a" if result.training_mape is None else f"{result.training_mape:.1%}"
-    rows = [
-        (f"coverage of the {result.policy.interval:.0%} interval", f"{result.coverage:.0%}"),
-        ("MAPE (training)", f"{result.mape:.1%} ({train})"),
-        ("bias", f"{result.bias:+.1%}"),
-        ("CUSUM fired", result.cusum_fired_week or "no"),
-    ] + [(f"PSI {ch}", f"{v:.2f}") for ch, v in result.psi.items()]
-    table = (
-        "<table><tr><th>metric</th><th>value</th></tr>"
-        + "".join(
-            f'<tr><td>{html.escape(k)}</td><td class="num">{html.escape(v)}</td></tr>'
-            for k, v in rows
-        )
-        + "</table>"
-    )
-    head = (
-        f"<header><h1>Monitor: {html.escape(model)}</h1>"
-        f'<dl class="meta"><dt>weeks</dt><dd>{html.escape(result.dates[0])} .. '
-        f"{html.escape(result.dates[-1])} ({len(result.dates)})</dd>"
-        f"<dt>geos</dt><dd>{result.n_geos}</dd><dt>draws</dt><dd>{result.n_draws}</dd></dl>"
-        "</header>"
-    )
-    body = "\n".join(
-        [
-            head,
-            box,
-            _section("Metrics", table),
-            _section(
-                "Actual vs predicted",
-                _img(png_bytes(fit_chart(result)), "actual vs predicted KPI per week"),
-            ),
-            _section(
-                "Drift (CUSUM)",
-                _img(png_bytes(cusum_chart(result)), "standardized residuals and CUSUM"),
-                f'<p class="note">CUSUM with k={result.policy.cusum_k:g}, '
-                f"h={result.policy.cusum_h:g} on residuals divided by the predictive sd.</p>",
-            ),
-        ]
-    )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>mixflow monitor</title><style>{_CSS}</style></head>"
-        f"<body><main>\n{body}\n</main></body></html>\n"
+    """The page (``templates/monitor.html.j2``): verdict, findings, metrics, two charts."""
+    return render_page(
+        "monitor.html.j2",
+        result=result,
+        model=model,
+        fit_png=png_bytes(fit_chart(result)),
+        cusum_png=png_bytes(cusum_chart(result)),
     )
 
 

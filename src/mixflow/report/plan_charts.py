@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from mixflow.report.charts import _compact_formatter, _figure, png_bytes
+from mixflow.report.charts import axes_figure, compact_formatter, png_bytes
 
 
 def plan_chart(summaries: list[dict[str, Any]]) -> bytes:
     """PNG: expected KPI per period of each simulated plan, with 90% HDI bands."""
-    fig, ax = _figure()
+    fig, ax = axes_figure()
     for s in summaries:
         periods = [p["period"] for p in s["per_period"]]
         mean = [p["kpi_mean"] for p in s["per_period"]]
@@ -22,7 +22,7 @@ def plan_chart(summaries: list[dict[str, Any]]) -> bytes:
     ax.set_title("Simulated KPI per period")
     ax.set_xlabel("Period of the horizon")
     ax.set_ylabel("Expected KPI")
-    ax.yaxis.set_major_formatter(_compact_formatter())
+    ax.yaxis.set_major_formatter(compact_formatter())
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
     return png_bytes(fig)
@@ -63,7 +63,7 @@ def allocation_chart(
     )
     ax.set_xticks(x, channels)
     ax.set_ylabel("Spend over the horizon")
-    ax.yaxis.set_major_formatter(_compact_formatter())
+    ax.yaxis.set_major_formatter(compact_formatter())
     ax.set_title("Budget allocation: current vs optimized")
     ax.legend()
     for k, ch in enumerate(channels):
@@ -78,8 +78,8 @@ def allocation_chart(
         sub.set_title(ch, fontsize=10)
         sub.set_xlabel("Channel spend")
         sub.set_ylabel("Incremental revenue")
-        sub.xaxis.set_major_formatter(_compact_formatter())
-        sub.yaxis.set_major_formatter(_compact_formatter())
+        sub.xaxis.set_major_formatter(compact_formatter())
+        sub.yaxis.set_major_formatter(compact_formatter())
         sub.grid(alpha=0.3)
         if k == 0:
             sub.legend(fontsize=8)

@@ -1,12 +1,11 @@
-"""The report's tables as HTML: channels, fit quality, diagnostics, priors, model.
+"""The report's tables: channels, fit quality, diagnostics, priors, calibration, model.
 
-Builders return :class:`Table` values of plain text cells; :func:`table_html` is the one place
-that turns them into markup, and it escapes every cell and header.
+Builders return :class:`Table` values of plain text cells; the ``table`` macro of
+``templates/macros.html.j2`` is the one place that turns them into markup (escaped).
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,14 +32,6 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
     note: str | None = None
     label_columns: int = 1
-
-
-def table_html(table: Table) -> str:
-    """Render ``table`` as an escaped HTML ``<table>`` (plus its note, when it has one)."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in table.headers)
-    body = "\n".join(f"<tr>{_cells(row, table.label_columns)}</tr>" for row in table.rows)
-    note = f'<p class="note">{html.escape(table.note)}</p>' if table.note else ""
-    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>{note}"
 
 
 def channel_table(run: RunFiles) -> Table:
@@ -194,15 +185,6 @@ def model_table(run: RunFiles) -> Table:
     rows.append(("Data fingerprint", _plain(data.get("fingerprint"))))
     rows.append(("mixflow version", _plain(summary.get("mixflow_version"))))
     return Table(("Setting", "Value"), tuple(rows), label_columns=2)
-
-
-def _cells(row: Sequence[str], label_columns: int) -> str:
-    return "".join(
-        f"<td>{html.escape(cell)}</td>"
-        if i < label_columns
-        else f'<td class="num">{html.escape(cell)}</td>'
-        for i, cell in enumerate(row)
-    )
 
 
 def _median_interval(record: Mapping[Any, Any], which: str) -> str:

@@ -1,0 +1,129 @@
+"""Charts of the experiment pages: a geo test's treated vs synthetic series and its effect, a
+causal impact's three panels, a design's power curves. Each returns a matplotlib ``Figure``
+(object API, no pyplot); :func:`mixflow.report.charts.png_bytes` renders it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    import numpy as np
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from mixflow.experiments.design import DesignResult
+    from mixflow.experiments.geo import GeoResult
+    from mixflow.experiments.impact import ImpactResult
+
+#: Designs drawn in the design page's power chart.
+CHART_DESIGNS: Final = 5
+
+
+def _shade(ax: object, result: GeoResult) -> None:
+    import numpy as np
+
+    first = np.datetime64(result.test_dates[0]) - np.timedelta64(12, "h")
+    last = np.datetime64(result.test_dates[-1]) + np.timedelta64(12, "h")
+    ax.axvspan(first, last, color="#ff9f1c", alpha=0.15, linewidth=0, label="test window")  # type: ignore[attr-defined]
+
+
+def geo_series_chart(result: GeoResult) -> Figure:
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9.0, 3.8), layout="constrained")
+    ax = fig.add_subplot()
+    dates = np.array(result.dates, dtype="datetime64[D]")
+    ax.plot(dates, result.series_actual, color="#222222", label="treated (average)")
+    ax.plot(dates, result.series_counterfactual, color="#1f77b4", ls="--", label="synthetic")
+    _shade(ax, result)
+    ax.set_ylabel("KPI per treated location")
+    ax.legend(loc="upper left")
+    ax.grid(True, axis="y", alpha=0.3)
+    return fig
+
+
+def geo_att_chart(result: GeoResult) -> Figure:
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9.0, 3.8), layout="constrained")
+    ax = fig.add_subplot()
+    dates = np.array(result.dates, dtype="datetime64[D]")
+    gap = np.array(result.series_actual) - np.array(result.series_counterfactual)
+    ax.plot(dates, gap, color="#1f77b4", label="actual - synthetic")
+    ax.axhline(0.0, color="#b8b8b8", linewidth=1)
+    _shade(ax, result)
+    ax.set_ylabel("ATT per location-day")
+    ax.legend(loc="upper left")
+    ax.grid(True, axis="y", alpha=0.3)
+    return fig
+
+
+def _time_axis(result: ImpactResult) -> np.ndarray:
+    """Times as ``datetime64`` when the labels parse as dates, else positions."""
+    import numpy as np
+    import pandas as pd
+
+    try:
+        return np.asarray(pd.to_datetime(list(result.times)).to_numpy())
+    except (ValueError, TypeError):
+        return np.arange(len(result.times))
+
+
+def _panel(
+    ax: Axes, t: np.ndarray, mean: np.ndarray, lo: np.ndarray, hi: np.ndarray, label: str
+) -> None:
+    ax.fill_between(t, lo, hi, color="#1f77b4", alpha=0.2, linewidth=0)
+    ax.plot(t, mean, color="#1f77b4", ls="--", label=label)
+    ax.grid(True, axis="y", alpha=0.3)
+
+
+def impact_chart(result: ImpactResult) -> Figure:
+    """Three panels over time: observed vs counterfactual (95 % band), the point-wise effect
+    and the cumulative effect; the post-period starts at the vertical line."""
+    from matplotlib.figure import Figure
+
+    s = result.series
+    t = _time_axis(result)
+    fig = Figure(figsize=(9.0, 8.4), layout="constrained")
+    axes = fig.subplots(3, 1, sharex=True)
+    _panel(axes[0], t, s.predicted_mean, s.predicted_lower, s.predicted_upper, "counterfactual")
+    axes[0].plot(t, s.observed, color="#222222", label="observed")
+    axes[0].set_ylabel(result.response)
+    axes[0].legend(loc="upper left")
+    _panel(axes[1], t, s.effect_mean, s.effect_lower, s.effect_upper, "point-wise effect")
+    axes[1].set_ylabel("point-wise effect")
+    _panel(axes[2], t, s.cumulative_mean, s.cumulative_lower, s.cumulative_upper, "cumulative")
+    axes[2].set_ylabel("cumulative effect")
+    for ax in axes[1:]:
+        ax.axhline(0.0, color="#b8b8b8", linewidth=1)
+    for ax in axes:
+        ax.axvline(t[result.n_pre], color="#ff9f1c", ls=":", linewidth=1.5)
+    if t.dtype.kind == "M":
+        from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+        locator = AutoDateLocator()
+        axes[2].xaxis.set_major_locator(locator)
+        axes[2].xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    return fig
+
+
+def design_power_chart(result: DesignResult) -> Figure:
+    from matplotlib.figure import Figure
+
+    s = result.settings
+    fig = Figure(figsize=(9.0, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    for d in result.designs[:CHART_DESIGNS]:
+        label = f"#{d.rank} {', '.join(d.treated)} ({d.test_length})"
+        ax.plot([100 * e for e in d.effects], d.power, marker="o", label=label)
+    ax.axhline(s.target_power, color="#d62728", ls="--", lw=1, label="target power")
+    ax.axhline(s.alpha, color="#b8b8b8", ls=":", lw=1, label="alpha")
+    ax.set_xlabel("injected lift (%)")
+    ax.set_ylabel("power")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="center right", fontsize=8)
+    return fig

@@ -1,0 +1,66 @@
+"""The self-contained HTML report of a run directory (``report.html``).
+
+The page embeds its charts as base64 PNG and carries the inline stylesheet of the base layout:
+no scripts, no external CSS, fonts or images, so it can be mailed or archived as one file. It is
+rendered from ``templates/run.html.j2`` with autoescaping, so every piece of text that comes from
+the run directory is escaped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from mixflow.data.io import atomic_write_text
+from mixflow.report.charts import CHARTS, calibration_chart, png_bytes
+from mixflow.report.rundir import RunFiles, read_run_dir
+from mixflow.report.tables import (
+    calibration_table,
+    channel_table,
+    diagnostics_table,
+    fit_table,
+    model_table,
+    prior_posterior_table,
+)
+from mixflow.report.templating import render_page
+
+REPORT_FILE: Final = "report.html"
+RUN_TEMPLATE: Final = "run.html.j2"
+
+
+def render_report(run_dir: Path) -> Path:
+    """Write ``run_dir/report.html`` from the run directory's files and return its path.
+
+    The file is replaced atomically: a reader sees the old report or the whole new one.
+    Raises :class:`~mixflow.errors.RunDirError` naming the file, key or column when the run
+    directory is incomplete.
+    """
+    run = read_run_dir(Path(run_dir))
+    target = run.run_dir / REPORT_FILE
+    atomic_write_text(target, build_html(run))
+    return target
+
+
+def build_html(run: RunFiles) -> str:
+    """The whole report page for a parsed run directory."""
+    tables = {
+        "channels": channel_table(run),
+        "fit": fit_table(run),
+        "prior_posterior": (
+            prior_posterior_table(run.prior_posterior, run.summary["channels"])
+            if run.prior_posterior is not None
+            else None
+        ),
+        "calibration": calibration_table(run) if run.calibration else None,
+        "diagnostics": diagnostics_table(run),
+        "model": model_table(run),
+    }
+    return render_page(
+        RUN_TEMPLATE,
+        summary=run.summary,
+        run_dir_name=run.run_dir.name,
+        charts={key: png_bytes(build(run)) for key, _alt, build in CHARTS},
+        chart_alts={key: alt for key, alt, _build in CHARTS},
+        calibration_chart=png_bytes(calibration_chart(run)) if run.calibration else None,
+        tables=tables,
+    )
