@@ -7,6 +7,10 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _umask() -> int:
@@ -65,3 +69,28 @@ def prune(directory: Path, pattern: str, max_bytes: int, keep: Path | None = Non
             removed.append(path)
         total -= size
     return removed
+
+
+#: first characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection list)
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, prefixed with ``'`` so that it is
+    shown as text; numbers and other text are returned unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """``frame`` as CSV (no index) with every formula-like text cell escaped
+    (:func:`escape_formula`): every CSV export mixflow writes goes through here."""
+    import pandas
+
+    safe = frame.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pandas.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(escape_formula)
+    safe.columns = [escape_formula(str(c)) for c in safe.columns]
+    return safe.to_csv(index=False).encode()

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import socket
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -44,6 +46,9 @@ _BATCH = 100  # MLflow accepts at most 100 params / tags per log_batch call
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_\-. /]")
 #: MLflow stores a dataset digest in a column of 36 characters
 _DIGEST_CHARS = 16
+#: tags naming the process that opened a run (to fail it once that process is gone)
+HOST_TAG = "mixflow.host"
+PID_TAG = "mixflow.pid"
 
 
 def make_client(settings: LifecycleSettings) -> MlflowClient:
@@ -144,17 +149,64 @@ def run_tags(summary: Mapping[str, Any], config: Mapping[str, Any], cwd: Path) -
 
 
 def read_run_dir(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(summary, config)`` of a run directory; :class:`RunDirError` names a missing file."""
+    """``(summary, config)`` of a run directory, checked as a whole: against its manifest
+    (:func:`mixflow.data.folders.verify_folder`), and its diagnostics against those computed
+    afresh from ``posterior.nc``, so that an edited summary cannot pass the gates.
+    :class:`RunDirError` names a missing, damaged or altered file."""
+    from mixflow.data.folders import verify_folder
+
     run_dir = Path(run_dir)
+    verify_folder(run_dir)
     for name in REQUIRED_FILES:
         if not (run_dir / name).is_file():
             raise RunDirError(f"{run_dir}: missing {name}; is this a mixflow run directory?")
-    try:
-        summary = json.loads((run_dir / "summary.json").read_text())
-        config = json.loads((run_dir / "config.json").read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise RunDirError(f"{run_dir}: cannot read summary.json/config.json: {err}") from err
+    summary = _read_json_object(run_dir, "summary.json")
+    config = _read_json_object(run_dir, "config.json")
+    check_diagnostics(run_dir, summary)
     return summary, config
+
+
+def _read_json_object(run_dir: Path, name: str) -> dict[str, Any]:
+    try:
+        value = json.loads((run_dir / name).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise RunDirError(f"{name} in {run_dir} is damaged (not readable JSON)") from None
+    if not isinstance(value, dict):
+        raise RunDirError(f"{name} in {run_dir} is damaged (not a JSON object)")
+    return value
+
+
+#: diagnostics the gates judge, and the tolerance a recomputation may differ by
+_CHECKED_DIAGNOSTICS = {"rhat_max": 1e-6, "ess_bulk_min": 1e-6, "ess_tail_min": 1e-6}
+
+
+def check_diagnostics(run_dir: Path, summary: Mapping[str, Any]) -> None:
+    """Refuse a summary whose R-hat, ESS or divergence count differ from those recomputed
+    from the run's ``posterior.nc``."""
+    from mixflow.posterior.posterior import recomputed_diagnostics
+
+    stated = summary.get("diagnostics")
+    if not isinstance(stated, Mapping):
+        raise RunDirError(f"summary.json in {run_dir} is damaged (no diagnostics)")
+    fresh = recomputed_diagnostics(run_dir).to_dict()
+    wrong = []
+    for key, rtol in _CHECKED_DIAGNOSTICS.items():
+        a, b = stated.get(key), fresh.get(key)
+        if (a is None) != (b is None) or (
+            a is not None
+            and b is not None
+            and not math.isclose(float(a), float(b), rel_tol=rtol, abs_tol=1e-9)
+        ):
+            wrong.append(f"{key} {a!r} (posterior.nc: {b!r})")
+    if stated.get("divergences") != fresh.get("divergences"):
+        wrong.append(
+            f"divergences {stated.get('divergences')!r} (posterior.nc: {fresh['divergences']!r})"
+        )
+    if wrong:
+        raise RunDirError(
+            f"summary.json in {run_dir} was altered: its diagnostics differ from posterior.nc: "
+            + "; ".join(wrong)
+        )
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
@@ -165,11 +217,40 @@ def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
 def start_run(
     settings: LifecycleSettings, run_name: str, tags: Mapping[str, str] | None = None
 ) -> str:
-    """Open a new MLflow run (status ``RUNNING``) in the settings' experiment; its id."""
+    """Open a new MLflow run (status ``RUNNING``) in the settings' experiment; its id. The run
+    is tagged with this host and process id, and runs left ``RUNNING`` by a process of this host
+    that no longer exists (killed) are marked ``FAILED`` first (:func:`fail_orphaned_runs`)."""
     client = make_client(settings)
     experiment_id = ensure_experiment(client, settings)
-    run = client.create_run(experiment_id, run_name=run_name, tags=dict(tags or {}))
+    fail_orphaned_runs(client, experiment_id)
+    owner = {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+    run = client.create_run(experiment_id, run_name=run_name, tags={**owner, **dict(tags or {})})
     return str(run.info.run_id)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def fail_orphaned_runs(client: MlflowClient, experiment_id: str) -> list[str]:
+    """Mark ``FAILED`` the runs of ``experiment_id`` left ``RUNNING`` by a process of this host
+    that has ended (SIGKILL leaves no chance to do it at the time); their ids."""
+    host = socket.gethostname()
+    failed = []
+    for run in client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'"):
+        run_tags_ = run.data.tags
+        pid = run_tags_.get(PID_TAG, "")
+        if run_tags_.get(HOST_TAG) != host or not pid.isdigit() or _alive(int(pid)):
+            continue
+        client.set_terminated(run.info.run_id, status="FAILED")
+        failed.append(str(run.info.run_id))
+    return failed
 
 
 def mark_failed(run_id: str, settings: LifecycleSettings) -> None:
@@ -272,8 +353,10 @@ def log_run(
 
 __all__ = [
     "RUN_ARTIFACT_PATH",
+    "check_diagnostics",
     "dataset_input",
     "ensure_experiment",
+    "fail_orphaned_runs",
     "flatten",
     "git_commit",
     "log_run",

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from mixflow.data.dataset import MMMDataset
+from mixflow.data.folders import verify_folder
 from mixflow.data.io import atomic_write_text
 from mixflow.errors import RunDirError
 from mixflow.inference.diagnostics import Diagnostics
@@ -101,6 +102,8 @@ class Posterior:
         os.close(fd)
         try:
             idata.to_netcdf(tmp, engine="h5netcdf")
+            # mkstemp creates 0600; give the file the mode a plain open() would
+            os.chmod(tmp, 0o666 & ~_umask())
             os.replace(tmp, directory / POSTERIOR_FILE)
         finally:
             if os.path.exists(tmp):
@@ -117,9 +120,13 @@ class Posterior:
 
     @classmethod
     def load(cls, directory: Path) -> Posterior:
+        """Read a run folder written by :meth:`save` (through
+        :func:`mixflow.workflow.write_run`): checked against its manifest first, and every file
+        parsed with a :class:`RunDirError` naming the one that is damaged."""
         import arviz as az
 
         directory = Path(directory)
+        verify_folder(directory)
         for name in (
             POSTERIOR_FILE,
             "config.json",
@@ -129,22 +136,78 @@ class Posterior:
         ):
             if not (directory / name).is_file():
                 raise RunDirError(f"{directory}: missing {name}; is this a mixflow run directory?")
-        meta = json.loads((directory / "posterior.json").read_text())
-        if meta.get("schema_version") != SCHEMA_VERSION:
+        meta = _read_json(directory, "posterior.json")
+        if not isinstance(meta, dict) or meta.get("schema_version") != SCHEMA_VERSION:
+            version = meta.get("schema_version") if isinstance(meta, dict) else None
             raise RunDirError(
-                f"{directory}: schema_version {meta.get('schema_version')} is not supported "
+                f"{directory}: schema_version {version} is not supported "
                 f"(this mixflow reads {SCHEMA_VERSION})"
             )
-        config = parse_config(json.loads((directory / "config.json").read_text()), "config.json")
-        idata = az.from_netcdf(directory / POSTERIOR_FILE, engine="h5netcdf")
-        samples = {str(k): np.asarray(v.values) for k, v in idata.posterior.data_vars.items()}
-        stats: dict[str, np.ndarray] = {}
-        if "sample_stats" in idata.groups():
-            stats = {str(k): np.asarray(v.values) for k, v in idata.sample_stats.data_vars.items()}
-        diag = Diagnostics.from_dict(meta["diagnostics"])
-        dataset = MMMDataset.load(directory)
-        if dataset.fingerprint() != meta["data_fingerprint"]:
+        config = parse_config(_read_json(directory, "config.json"), "config.json")
+        try:
+            idata = az.from_netcdf(directory / POSTERIOR_FILE, engine="h5netcdf")
+            samples = {str(k): np.asarray(v.values) for k, v in idata.posterior.data_vars.items()}
+            stats: dict[str, np.ndarray] = {}
+            if "sample_stats" in idata.groups():
+                stats = {
+                    str(k): np.asarray(v.values) for k, v in idata.sample_stats.data_vars.items()
+                }
+        except Exception:  # h5py/xarray raise OSError, ValueError, KeyError ... on damage
+            raise RunDirError(
+                f"{POSTERIOR_FILE} in {directory} is damaged (not a readable netCDF posterior)"
+            ) from None
+        try:
+            diag = Diagnostics.from_dict(meta["diagnostics"])
+            method = FitMethod(meta["method"])
+            fingerprint = meta["data_fingerprint"]
+        except (KeyError, TypeError, ValueError):
+            raise RunDirError(f"posterior.json in {directory} is damaged (fit metadata)") from None
+        try:
+            dataset = MMMDataset.load(directory)
+        except RunDirError:
+            raise
+        except Exception:  # pyarrow raises ArrowInvalid/OSError on a truncated file
+            raise RunDirError(
+                f"dataset.parquet/dataset.json in {directory} is damaged (not a readable dataset)"
+            ) from None
+        if dataset.fingerprint() != fingerprint:
             raise RunDirError(
                 f"{directory}: dataset does not match the fingerprint the fit recorded"
             )
-        return cls(samples, config, dataset, diag, FitMethod(meta["method"]), stats)
+        return cls(samples, config, dataset, diag, method, stats)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _read_json(directory: Path, name: str) -> Any:
+    try:
+        return json.loads((directory / name).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise RunDirError(f"{name} in {directory} is damaged (not readable JSON)") from None
+
+
+def recomputed_diagnostics(directory: Path) -> Diagnostics:
+    """R-hat, ESS and divergences computed afresh from ``posterior.nc`` of a run folder (what
+    the governance gates judge, rather than the numbers ``summary.json`` states)."""
+    import arviz as az
+
+    from mixflow.inference.diagnostics import compute_diagnostics
+
+    path = Path(directory) / POSTERIOR_FILE
+    meta = _read_json(Path(directory), "posterior.json")
+    method = str(meta.get("method", "")) if isinstance(meta, dict) else ""
+    try:
+        idata = az.from_netcdf(path, engine="h5netcdf")
+        samples = {str(k): np.asarray(v.values) for k, v in idata.posterior.data_vars.items()}
+        diverging = None
+        if "sample_stats" in idata.groups() and "diverging" in idata.sample_stats:
+            diverging = np.asarray(idata.sample_stats["diverging"].values)
+    except Exception:
+        raise RunDirError(
+            f"{POSTERIOR_FILE} in {directory} is damaged (not a readable netCDF posterior)"
+        ) from None
+    return compute_diagnostics(samples, diverging, None, 0.0, method)

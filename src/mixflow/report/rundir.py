@@ -15,6 +15,7 @@ from typing import Any, Final, Literal, cast
 
 import pandas as pd
 
+from mixflow.data.folders import verify_folder
 from mixflow.errors import RunDirError
 
 SUMMARY_FILE: Final = "summary.json"
@@ -120,6 +121,7 @@ def read_run_dir(run_dir: Path) -> RunFiles:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunDirError(f"run directory {str(run_dir)!r} does not exist or is not a folder")
+    verify_folder(run_dir)  # an incomplete or altered folder is refused (see data.folders)
     summary = read_summary(run_dir / SUMMARY_FILE)
     channels = list(summary["channels"])
     contributions = _read_csv(

@@ -9,7 +9,8 @@ from typing import Any
 from mixflow.analysis.calibration import calibration_check
 from mixflow.analysis.summary import Analysis, analyze
 from mixflow.data.dataset import MMMDataset
-from mixflow.data.io import atomic_write_bytes, atomic_write_text
+from mixflow.data.folders import check_out_path, writing_folder
+from mixflow.data.io import atomic_write_bytes, atomic_write_text, csv_bytes
 from mixflow.data.loaders import load_dataset
 from mixflow.inference.fit import fit_design
 from mixflow.model.calibration import model_spec_for
@@ -55,10 +56,19 @@ def fit_dataset(cfg: MixflowConfig, data: MMMDataset) -> Posterior:
 def write_run(
     posterior: Posterior, analysis: Analysis, out_dir: Path, config_file: Path | None = None
 ) -> None:
-    """Write the run directory: posterior, summary.json, tables (and calibration.json for a
-    calibrated model). Each file is written atomically."""
+    """Write the run folder as one unit: posterior, summary.json, tables (and calibration.json
+    for a calibrated model) go to a temporary sibling, then ``manifest.json`` (every file's size
+    and SHA-256), then the sibling replaces ``out_dir`` as a whole (see
+    :mod:`mixflow.data.folders`). Refused with :class:`~mixflow.errors.RunDirError` while
+    another process writes ``out_dir``."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with writing_folder(out_dir) as tmp:
+        _write_files(posterior, analysis, tmp, config_file)
+
+
+def _write_files(
+    posterior: Posterior, analysis: Analysis, out_dir: Path, config_file: Path | None
+) -> None:
     posterior.save(out_dir)
     atomic_write_text(
         out_dir / "summary.json", json.dumps(analysis.summary, indent=2, allow_nan=False)
@@ -69,7 +79,7 @@ def write_run(
         ("adstock.csv", analysis.adstock),
         ("prior_posterior.csv", analysis.prior_posterior),
     ):
-        atomic_write_bytes(out_dir / name, frame.to_csv(index=False).encode())
+        atomic_write_bytes(out_dir / name, csv_bytes(frame))
     if config_file is not None:
         atomic_write_bytes(out_dir / "config.yaml", Path(config_file).read_bytes())
     checks = calibration_check(posterior)
@@ -79,6 +89,8 @@ def write_run(
 
 
 def load_run(run_dir: Path) -> Posterior:
+    """The posterior of a run folder, refused (:class:`~mixflow.errors.RunDirError`) when the
+    folder is incomplete, altered or damaged; see :meth:`Posterior.load`."""
     return Posterior.load(Path(run_dir))
 
 
@@ -89,6 +101,7 @@ def fit_run(
     progress_bar: bool | None = None,
 ) -> tuple[Posterior, Analysis]:
     """Validate, fit, analyse and write ``out_dir``: what ``mixflow fit`` does."""
+    check_out_path(out_dir)  # before any work: a fit of minutes must not fail at the end
     cfg, data = validate_config(config_path)
     cfg = with_overrides(cfg, method=method.value if method else None, progress_bar=progress_bar)
     posterior = fit_dataset(cfg, data)
