@@ -194,9 +194,13 @@ def reproduce(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Refit a logged run from its config and data snapshot; exit 0 if the summary matches, 1 if not."""
+    from mixflow.cli.runtime import setup_jax
+    from mixflow.lifecycle.reproduce import logged_chains
     from mixflow.lifecycle.reproduce import reproduce as reproduce_run
 
     try:
+        # JAX set up as `mixflow fit` set it up: one device per chain, chains in parallel
+        setup_jax(logged_chains(run_id, _settings()))
         result = reproduce_run(run_id, _settings())
     except MixflowError as err:
         _fail(err)

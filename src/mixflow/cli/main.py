@@ -458,8 +458,17 @@ if __name__ != "__main__":
     from mixflow.cli import monitor as _monitor  # noqa: F401
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # an exception unwinds the command: a fit's temporary folder is removed, an open MLflow
+    # run is marked FAILED (exit status 143 = 128 + 15, as a shell reports it)
+    raise SystemExit(143)
+
+
 def run() -> None:
     """Console entry point."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         app()
     except KeyboardInterrupt:

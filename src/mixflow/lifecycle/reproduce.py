@@ -58,11 +58,36 @@ def compare_summaries(a: Any, b: Any, rtol: float = 1e-9, path: str = "") -> lis
     return [] if a == b else [f"{path}: {a!r} != {b!r}"]
 
 
+def logged_chains(run_id: str, settings: LifecycleSettings) -> int:
+    """The number of chains run ``run_id`` was fitted with (its logged ``fit.chains`` param):
+    what the command line needs to set JAX up for :func:`reproduce` exactly as ``mixflow fit``
+    set it up (one CPU device per chain, so that the chains run in parallel as they did)."""
+    from mlflow.exceptions import MlflowException
+
+    client = make_client(settings)
+    try:
+        params = client.get_run(run_id).data.params
+    except MlflowException:
+        raise RegistryError(f"run '{run_id}' is not in the tracking store") from None
+    text = params.get("fit.chains", "1")
+    return int(text) if text.isdigit() else 1
+
+
 def reproduce(run_id: str, settings: LifecycleSettings) -> ReproduceResult:
     """Download run ``run_id``'s logged run directory, refit it with the same config (seed
-    included) on the same data snapshot, and compare the summaries."""
+    included) on the same data snapshot, and compare the summaries.
+
+    The refit is :func:`mixflow.workflow.runs.fit_dataset`, the function ``mixflow fit`` runs;
+    the process must be set up as ``fit`` sets it up (``setup_jax(logged_chains(...))`` on the
+    command line): with fewer devices than chains the chains would run vectorized instead of
+    in parallel and draw other numbers, so that case is refused rather than reported as a
+    difference."""
+    import jax
+
     from mixflow.analysis.summary import analyze
     from mixflow.data.dataset import MMMDataset
+    from mixflow.data.folders import verify_folder
+    from mixflow.inference.fit import resolve_chain_method
     from mixflow.spec.config import parse_config
     from mixflow.workflow.runs import fit_dataset
 
@@ -74,7 +99,17 @@ def reproduce(run_id: str, settings: LifecycleSettings) -> ReproduceResult:
         except Exception as err:  # MLflow raises its own exception types for unknown runs
             raise RegistryError(f"run '{run_id}' has no logged run directory: {err}") from None
         run_dir = staging / RUN_ARTIFACT_PATH
+        verify_folder(run_dir)
         config = parse_config(json.loads((run_dir / "config.json").read_text()), "config.json")
+        if config.fit.method == "nuts" and config.fit.chain_method == "auto":
+            method = resolve_chain_method("auto", config.fit.chains)
+            if method != "parallel":
+                raise RegistryError(
+                    f"run '{run_id}' ran {config.fit.chains} chains in parallel; this process "
+                    f"has {jax.local_device_count()} device(s), so they would run {method} and "
+                    "draw other numbers (set up JAX with one device per chain, as `mixflow "
+                    "reproduce` does)"
+                )
         data = MMMDataset.load(run_dir)
         original = json.loads((run_dir / "summary.json").read_text())
         refit = analyze(fit_dataset(config, data)).summary
