@@ -506,28 +506,7 @@ def expected_kpi_by_geo(sim: Simulator, plan: Plan) -> np.ndarray:
     """``(S, G, H)`` expected KPI per geo of ``plan`` simulated right after the data."""
     if len(sim.geos) == 1:
         return sim.simulate(plan).kpi[:, None, :]
-    import jax.numpy as jnp
-
-    # the engine's outputs are summed over geos; its compiled core takes the per-geo unit
-    # conversion as an argument, so one geo at a time is evaluated with the others zeroed
-    sim._check_plan(plan)
-    t0, h = sim.design.n_times, plan.horizon
-    win = sim._window_arrays(t0, h, plan.controls, plan.events)
-    x_prev = jnp.asarray(sim._history_tail(t0), jnp.float32)
-    x_plan = sim.scaled_exposure(jnp.asarray(plan.spend, jnp.float32))
-    units = np.asarray(sim._units)
-    out = []
-    for g in range(len(sim.geos)):
-        one = np.zeros_like(units)
-        one[:, g] = units[:, g]
-        res = sim._core(sim._draws, sim._beta, x_plan, x_prev, win, jnp.asarray(one))
-        kpi = (
-            np.asarray(res["baseline"], np.float64)[:, 0, :h]
-            + np.asarray(res["media"], np.float64)[:, 0, :h].sum(-1)
-            + np.asarray(res["carry"], np.float64)[:, 0, :h]
-        )
-        out.append(kpi)
-    return np.stack(out, axis=1)
+    return sim.expected_kpi_by_geo(plan)
 
 
 def expected_kpi(

@@ -1,4 +1,18 @@
-"""Plans and forward simulation over the full posterior."""
+"""Plans and forward simulation over the full posterior.
+
+Build a :class:`Simulator` once per loaded posterior and reuse it for every question on that
+model version (a service caches it, keyed by model version)::
+
+    sim = Simulator.from_posterior(posterior)        # per-draw parameters, once
+    sim.warm_up(horizons=(13, 52))                   # optional: compile before the first call
+    draws = sim.simulate(plan)                       # SimulationDraws; cheap on a warm object
+    summary = summarize(draws, plan)
+    kpi, value = sim.outcome_fn(13)(spend)           # differentiable, what optimizers call
+
+What does not depend on the plan (coefficients, adstock weights, the carryover from history,
+the baseline per start period and horizon) is computed once per simulator; each call runs one
+compiled float32 function per shape. Calls are thread-safe. See docs/simulate.md.
+"""
 
 from mixflow.simulate.builders import (
     channel_shares,
