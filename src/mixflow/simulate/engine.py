@@ -48,8 +48,8 @@ from mixflow.transforms.registry import adstock_component, saturation_component
 
 Draws = dict[str, jnp.ndarray]
 
-#: float32 elements of one chunk's saturated media: small enough for the CPU cache (about 1 MB)
-CHUNK_ELEMENTS = 1 << 18
+#: float32 elements of one chunk's saturated media: small enough for the CPU cache (0.5 MB)
+CHUNK_ELEMENTS = 1 << 17
 #: per-(start, horizon) precomputations kept per simulator (least recently used dropped)
 WINDOW_CACHE_SIZE = 32
 
@@ -474,8 +474,10 @@ def _media_response(
             return jnp.einsum("csgt,csg->sgt", sat, b)
         if totals:
             return jnp.einsum("csgt,csgu->su", sat, b)
-        # geo sum per output unit: multiply-and-reduce beats a batched dot for U = 2
-        return jnp.stack([(sat * b[..., u, None]).sum(axis=2) for u in range(b.shape[-1])])
+        # geo sum of every output unit in one reduction: (C, chunk, T, U) -> (U, C, chunk, T).
+        # One reduction per unit made XLA evaluate the curve once per unit (1.8x slower), and
+        # a batched dot over (channel, draw) was slower still
+        return jnp.moveaxis((sat[..., None] * b[:, :, :, None, :]).sum(axis=2), -1, 0)
 
     out = jax.lax.map(
         one_chunk, (split(weights), {k: split(v) for k, v in saturation.items()}, split(coef))
