@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -63,23 +62,34 @@ def _case_b(workdir: Path) -> Path:
     return path
 
 
+def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[int, float, int, str]:
+    """Run ``cmd``; return its exit code, wall seconds, its own peak RSS (KiB) and stderr.
+
+    ``os.wait4`` returns the resource usage of exactly this child; ``RUSAGE_CHILDREN`` would
+    report the maximum over every child so far (a warm run would show the cold run's peak)."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as stderr:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - start
+        stderr.seek(0)
+        return proc.returncode, wall, int(usage.ru_maxrss), stderr.read()
+
+
 def _run_fit(config: Path, out: Path, cache: Path) -> dict[str, float]:
     env = {**os.environ, "MIXFLOW_CACHE_DIR": str(cache)}
     exe = Path(sys.executable).parent / "mixflow"
     cmd = [str(exe), "fit", str(config), "--out", str(out), "--no-progress", "--no-report"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"fit failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    code, wall, peak, err = run_measured(cmd, env)
+    if code != 0:
+        raise SystemExit(f"fit failed ({code}): {err.strip()[-2000:]}")
     summary = json.loads((out / "summary.json").read_text())
     d = summary["diagnostics"]
     return {
         "wall_seconds": round(wall, 2),
         "sampling_seconds": round(d["fit_seconds"], 2),
-        "peak_rss_mb": round(max(peak, before) / 1024, 1),
+        "peak_rss_mb": round(peak / 1024, 1),
         "rhat_max": d["rhat_max"],
         "ess_bulk_min": d["ess_bulk_min"],
         "ess_tail_min": d["ess_tail_min"],

@@ -81,12 +81,26 @@ def test_true_optimum_beats_both_plans_within_the_constraints() -> None:
     problem = BudgetProblem(horizon=13, budget=1_500_000.0, relative_bounds=(0.5, 2.0))
     fs = resolve(problem, data)
     current = fs.hist_share * fs.total
-    out = compare_with_truth(truth, fs, current, current, n_random_starts=2)
+    # a deliberately poor recommendation: every channel at its lower bound except the first,
+    # which takes the rest of the budget (clipped to its upper bound, rest spread evenly)
+    poor = fs.lo.astype(float).copy()
+    poor[0] = min(fs.hi[0], fs.total - poor[1:].sum())
+    poor[1:] += (fs.total - poor.sum()) / (len(poor) - 1)
+    out = compare_with_truth(truth, fs, poor, current, n_random_starts=2)
     best = np.array([out.optimum_allocation[ch] for ch in fs.channels])
     assert not fs.violations(best)
-    assert out.optimum >= out.recommended == out.current
-    assert out.uplift == 0.0
-    assert 0.0 < out.share_of_optimum <= 1.0
+    # each figure is the truth's own value of that plan, computed here independently
+    assert out.current == pytest.approx(truth.incremental_value(fs.spend(current)), rel=1e-9)
+    assert out.recommended == pytest.approx(truth.incremental_value(fs.spend(poor)), rel=1e-9)
+    assert out.optimum == pytest.approx(truth.incremental_value(fs.spend(best)), rel=1e-9)
+    assert out.optimum > out.current and out.optimum > out.recommended
+    assert out.uplift == pytest.approx(out.recommended / out.current - 1.0)
+    assert 0.0 < out.share_of_optimum < 1.0
+    # recommending the true optimum scores a positive uplift and no regret
+    again = compare_with_truth(truth, fs, best, current, n_random_starts=2)
+    assert again.uplift == pytest.approx(out.optimum / out.current - 1.0, rel=1e-6)
+    assert again.uplift > 0.0
+    assert again.share_of_optimum == pytest.approx(1.0, abs=1e-6)
     # at the optimum the channels strictly inside their bounds share one marginal return
     _, grad = truth.value_and_grad(fs.spend(best))
     mroi = (grad * fs.mapping()).sum(axis=(0, 1))

@@ -3,8 +3,9 @@ promote, load and audit once, end to end.
 
 The server runs as a subprocess on a free port, with a fresh database created for this test run
 (and dropped afterwards) on the machine's PostgreSQL (127.0.0.1:5432, user ``postgres``, trust
-authentication, maintenance database ``test``) and its artifacts in a temporary folder. Skipped
-only when PostgreSQL does not answer on that address.
+authentication, maintenance database ``test``) and its artifacts in a temporary folder. When
+PostgreSQL does not answer on that address the test skips on a developer machine and FAILS
+under ``CI=true``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,19 @@ def _postgres_reachable() -> bool:
             return True
     except OSError:
         return False
+
+
+def _in_ci() -> bool:
+    """True under CI (``CI=true``, as GitHub Actions and most CI services set it)."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def _missing_service(reason: str) -> None:
+    """Fail in CI, where the service is required (a skip would let CI go green without the
+    test); skip on a developer machine without PostgreSQL."""
+    if _in_ci():
+        pytest.fail(f"{reason} (CI=true: the tracking-server test requires it)")
+    pytest.skip(reason)
 
 
 def _admin(sql: str) -> None:
@@ -103,7 +117,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def tracking_server(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     """``(tracking URI, database name, artifact folder)`` of a fresh server."""
     if not _postgres_reachable():
-        pytest.skip(f"PostgreSQL is not reachable on {PG_HOST}:{PG_PORT}")
+        _missing_service(f"PostgreSQL is not reachable on {PG_HOST}:{PG_PORT}")
     database = f"mixflow_test_{uuid.uuid4().hex[:12]}"
     _admin(f'CREATE DATABASE "{database}"')
     artifacts = tmp_path / "server-artifacts"
@@ -197,3 +211,15 @@ def test_lifecycle_end_to_end_on_a_postgres_backed_server(
         ["champion"],
         ["challenger"],
     ]
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", "failed"), ("", "skipped")])
+def test_missing_postgres_fails_in_ci_and_skips_elsewhere(
+    ci: str, outcome: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(BaseException) as info:
+        _missing_service("PostgreSQL is not reachable on 127.0.0.1:1")
+    kind = "failed" if isinstance(info.value, pytest.fail.Exception) else "skipped"
+    assert kind == outcome
+    assert "not reachable" in str(info.value)
