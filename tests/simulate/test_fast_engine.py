@@ -183,3 +183,18 @@ def test_window_cache_is_bounded(posterior: Posterior, monkeypatch: pytest.Monke
     for h in (2, 3, 4, 5):
         sim.simulate(plan_like_last(posterior.dataset, h))
     assert len(sim._windows) == 2
+
+
+def test_concurrent_calls_on_one_simulator_match_serial_ones(posterior: Posterior) -> None:
+    """A service answers requests from several threads on one cached simulator."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sim = Simulator.from_posterior(posterior)
+    d = posterior.dataset
+    plans = [plan_like_last(d, h, scale=s) for h in (4, 9) for s in (0.5, 1.0, 1.5)]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(sim.simulate, plans * 2))
+    serial = [Simulator(posterior).simulate(p) for p in plans]
+    for i, out in enumerate(parallel):
+        np.testing.assert_array_equal(out.media_value, serial[i % len(plans)].media_value)
+        np.testing.assert_array_equal(out.kpi, serial[i % len(plans)].kpi)
