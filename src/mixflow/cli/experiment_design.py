@@ -102,7 +102,7 @@ def design(
     """Rank geo-experiment designs (treated markets x test length) by simulated power and MDE."""
     import numpy as np
 
-    from mixflow.data.io import atomic_write_bytes, atomic_write_text
+    from mixflow.data.io import atomic_write_bytes, atomic_write_text, csv_bytes
     from mixflow.data.loaders import read_table
     from mixflow.experiments.design import DesignSettings, design_experiment
     from mixflow.experiments.geo import panel_from_table
@@ -147,7 +147,7 @@ def design(
     out.mkdir(parents=True, exist_ok=True)
     payload = {"data": str(data), "kpi_column": kpi_column, "seed": seed, **result.to_dict()}
     atomic_write_text(out / "designs.json", json.dumps(payload, indent=2) + "\n")
-    atomic_write_bytes(out / "designs.csv", result.to_frame().to_csv(index=False).encode())
+    atomic_write_bytes(out / "designs.csv", csv_bytes(result.to_frame()))
     atomic_write_text(out / "report.html", render_design_report(result, top))
     _print_designs(result, top)
     typer.echo(f"wrote {out}")
@@ -247,12 +247,12 @@ def next_channel(
     if out is not None:
         import pandas as pd
 
-        from mixflow.data.io import atomic_write_bytes, atomic_write_text
+        from mixflow.data.io import atomic_write_bytes, atomic_write_text, csv_bytes
 
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "next.json", json.dumps(payload, indent=2) + "\n")
         frame = pd.DataFrame(rows)
-        atomic_write_bytes(out / "next.csv", frame.to_csv(index=False).encode())
+        atomic_write_bytes(out / "next.csv", csv_bytes(frame))
     if json_output:
         typer.echo(json.dumps(payload, indent=2))
         return

@@ -356,7 +356,7 @@ def optimize(
     """Find the budget split that maximizes the objective over the full posterior."""
     import numpy as np
 
-    from mixflow.data.io import atomic_write_bytes, atomic_write_text
+    from mixflow.data.io import atomic_write_bytes, atomic_write_text, csv_bytes
     from mixflow.report.plan_charts import allocation_chart
 
     try:
@@ -388,7 +388,7 @@ def optimize(
     payload = result.to_dict()
     curves = _allocation_curves(sim, result)
     atomic_write_text(out / "plan.json", json.dumps(payload, indent=2))
-    atomic_write_bytes(out / "plan.csv", result.to_frame().to_csv(index=False).encode())
+    atomic_write_bytes(out / "plan.csv", csv_bytes(result.to_frame()))
     atomic_write_bytes(
         out / "plan.png", allocation_chart(result.allocation, result.current_allocation, curves)
     )

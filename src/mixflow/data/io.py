@@ -94,3 +94,61 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
             safe[column] = safe[column].map(escape_formula)
     safe.columns = [escape_formula(str(c)) for c in safe.columns]
     return safe.to_csv(index=False).encode()
+
+
+#: largest settings file (config, policy, plan) read into memory
+MAX_SETTINGS_BYTES = 16 * 2**20
+
+
+def check_input_file(path: Path, what: str) -> Path:
+    """``path`` when it is a regular file (following links) that its owner alone does not keep
+    private behind a link; :class:`~mixflow.errors.SpecError` naming it otherwise. A FIFO or a
+    device (``/dev/zero``) would block or never end; a link to a private file must not have its
+    contents echoed in an error message."""
+    import stat
+
+    from mixflow.errors import SpecError
+
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError:
+        raise SpecError(f"{what} {path} does not exist") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise SpecError(f"{what} {path} is a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise SpecError(f"{what} {path} is not a regular file (a FIFO, socket or device)")
+    if path.is_symlink() and not st.st_mode & (stat.S_IRGRP | stat.S_IROTH):
+        raise SpecError(
+            f"{what} {path} is a link to a private file (mode {stat.S_IMODE(st.st_mode):o}); "
+            "copy the data to a file of its own"
+        )
+    return path
+
+
+def read_settings_text(path: Path, what: str, max_bytes: int = MAX_SETTINGS_BYTES) -> str:
+    """The text of a small settings file (config, policy, plan), checked with
+    :func:`check_input_file` and refused beyond ``max_bytes``."""
+    from mixflow.errors import SpecError
+
+    path = check_input_file(path, what)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as err:
+        raise SpecError(f"{what} {path}: cannot read: {err.strerror}") from None
+    if len(data) > max_bytes:
+        raise SpecError(f"{what} {path} is larger than {max_bytes // 2**20} MiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SpecError(f"{what} {path} is not UTF-8 text (byte {err.start})") from None
+
+
+def yaml_problem(err: Exception) -> str:
+    """A YAML parse error as its problem and position only: PyYAML's message quotes the
+    offending line, and errors never echo a file's contents."""
+    problem = getattr(err, "problem", None) or "not valid YAML"
+    mark = getattr(err, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{problem}{where}"

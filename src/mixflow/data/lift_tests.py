@@ -45,6 +45,11 @@ OPTIONAL_COLUMNS: Final = ("measured_until",)
 GEO_SEPARATOR: Final = "|"
 
 
+#: smallest standard error accepted, relative to the measured effect (no experiment measures a
+#: lift to better than 0.01 %)
+MIN_RELATIVE_STANDARD_ERROR = 1e-4
+
+
 @dataclass(frozen=True)
 class LiftTest:
     """One experiment's result.
@@ -79,6 +84,14 @@ class LiftTest:
         if not self.standard_error > 0:
             raise DataError(
                 f"{self.label}: standard_error must be > 0, got {self.standard_error!r}"
+            )
+        floor = MIN_RELATIVE_STANDARD_ERROR * max(abs(self.incremental_kpi), 1.0)
+        if self.standard_error < floor:
+            # a spike the sampler cannot explore (1e-300 underflows its likelihood)
+            raise DataError(
+                f"{self.label}: standard_error {self.standard_error!r} is implausibly small; "
+                f"expected at least {MIN_RELATIVE_STANDARD_ERROR:g} x max(|incremental_kpi|, 1)"
+                f" = {floor:g}"
             )
         if self.spend_change == 0:
             raise DataError(f"{self.label}: spend_change is 0; a lift test changes spend")

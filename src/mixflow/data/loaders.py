@@ -6,6 +6,8 @@ The table has one row per date (national data) or per geo and date (geo data); t
 
 from __future__ import annotations
 
+import csv
+import gzip
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,13 +17,17 @@ import pandas as pd
 
 from mixflow.data import validation as v
 from mixflow.data.dataset import NATIONAL_GEO, KpiType, MMMDataset
+from mixflow.data.io import check_input_file
 from mixflow.errors import DataError
 
 if TYPE_CHECKING:
-    # Only for annotations: the data layer does not depend on the spec package at runtime.
-    from mixflow.spec.config import DataConfig
+    from mixflow.data.schema import DataConfig
 
 _CSV_SUFFIXES = (".csv", ".csv.gz")
+#: most columns a data table may have (channels, controls, events, geo, date, KPI and extras)
+MAX_COLUMNS = 10_000
+#: longest CSV header line read (10,000 names of 100 characters fit)
+MAX_HEADER_BYTES = 1 << 20
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
@@ -37,6 +43,9 @@ def read_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
         what = "is a folder, not a file" if path.is_dir() else "does not exist"
         raise DataError(f"data file not found: {path} {what}")
+    if path.is_symlink():
+        check_input_file(path, "data file")  # a link to a private file is refused
+    _check_columns(path, name)
     try:
         if name.endswith(_CSV_SUFFIXES):
             return pd.read_csv(path)
@@ -44,6 +53,35 @@ def read_table(path: Path) -> pd.DataFrame:
     except (OSError, ValueError) as err:
         # pandas' parser errors, empty files, bad encodings and pyarrow errors are ValueErrors
         raise DataError(f"cannot read {path}: {type(err).__name__}: {err}") from None
+
+
+def _check_columns(path: Path, name: str) -> None:
+    """Refuse a table of more than :data:`MAX_COLUMNS` columns before reading it: a CSV's
+    header line is read alone (at most :data:`MAX_HEADER_BYTES`), a Parquet file's schema."""
+    if name.endswith(_PARQUET_SUFFIXES):
+        import pyarrow.parquet as pq
+
+        try:
+            n = len(pq.read_schema(path).names)
+        except (OSError, ValueError) as err:
+            raise DataError(
+                f"cannot read {path}: {type(err).__name__}: not a Parquet file"
+            ) from None
+    else:
+        opener = gzip.open if name.endswith(".gz") else open
+        try:
+            with opener(path, "rb") as fh:
+                header = fh.readline(MAX_HEADER_BYTES + 1)
+        except OSError as err:
+            raise DataError(f"cannot read {path}: {type(err).__name__}") from None
+        if len(header) > MAX_HEADER_BYTES:
+            raise DataError(
+                f"cannot read {path}: its header line is longer than {MAX_HEADER_BYTES // 2**20} "
+                f"MiB; a data table has at most {MAX_COLUMNS} columns"
+            )
+        n = len(next(csv.reader([header.decode("utf-8", "replace")]), []))
+    if n > MAX_COLUMNS:
+        raise DataError(f"cannot read {path}: {n} columns; a data table has at most {MAX_COLUMNS}")
 
 
 def load_dataset(cfg: DataConfig, base_dir: Path) -> MMMDataset:

@@ -19,10 +19,13 @@ T = TypeVar("T")
 
 def read_mapping(path: Path, what: str) -> dict[str, Any]:
     """The top-level mapping of YAML file ``path`` (empty file: ``{}``)."""
+    from mixflow.data.io import read_settings_text, yaml_problem
+
+    text = read_settings_text(Path(path), what)  # a FIFO or /dev/zero is refused, not read
     try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise SpecError(f"{what} {path}: cannot read: {err}") from err
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise SpecError(f"{what} {path}: cannot read: {yaml_problem(err)}") from None
     if not isinstance(data, Mapping):
         raise SpecError(f"{what} {path}: expected a mapping of settings, got {type(data).__name__}")
     return {str(k): v for k, v in data.items()}

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from mixflow.errors import SpecError
+from mixflow.simulate.plan import check_amount, check_horizon
 
 E = TypeVar("E", bound=Enum)
 
@@ -260,14 +261,15 @@ class BudgetProblem:
         h = self.horizon
         if isinstance(h, bool) or not isinstance(h, int | np.integer) or h < 1:
             raise SpecError(f"horizon must be a whole number of weeks >= 1, got {self.horizon!r}")
-        object.__setattr__(self, "horizon", int(self.horizon))
+        object.__setattr__(self, "horizon", check_horizon(self.horizon, "horizon"))
         obj = _coerce(Objective, self.objective, "objective")
         object.__setattr__(self, "objective", obj)
         object.__setattr__(self, "pattern", _coerce(SpendPattern, self.pattern, "pattern"))
         if isinstance(self.risk, str):
             object.__setattr__(self, "risk", Risk.parse(self.risk))
         if self.budget is not None:
-            object.__setattr__(self, "budget", _positive(self.budget, "budget"))
+            budget = _positive(self.budget, "budget")
+            object.__setattr__(self, "budget", check_amount(budget, "budget"))
         self._check_targets(obj)
         bounds: dict[str, ChannelBound] = {}
         for ch, b in dict(self.bounds).items():

@@ -10,7 +10,7 @@ import numpy as np
 
 from mixflow.data.dataset import MMMDataset
 from mixflow.errors import SpecError, did_you_mean
-from mixflow.simulate.plan import Plan
+from mixflow.simulate.plan import Plan, check_amount, check_horizon
 
 HISTORY_WEEKS = 52
 
@@ -113,14 +113,18 @@ def plan_from_dict(data: MMMDataset, raw: Mapping[str, Any], default_name: str =
     if flighting not in ("flat", "history"):
         raise SpecError(f"plan flighting: expected 'flat' or 'history', got {flighting!r}")
     if "like_last_weeks" in raw:
-        return plan_like_last(data, int(raw["like_last_weeks"]), float(raw.get("scale", 1.0)), name)
+        weeks, scale = raw["like_last_weeks"], raw.get("scale", 1.0)
+        if isinstance(weeks, bool) or not isinstance(weeks, int):
+            raise SpecError(f"plan like_last_weeks must be a whole number, got {weeks!r}")
+        scale = check_amount(scale, "plan scale")
+        return plan_like_last(data, weeks, scale, name)
     horizon = raw.get("horizon_weeks")
+    if horizon is not None:
+        horizon = check_horizon(horizon, "plan horizon_weeks")
     if "budget" in raw:
         if horizon is None:
             raise SpecError("plan: 'budget' needs 'horizon_weeks'")
-        budget = float(raw["budget"])
-        if not budget >= 0:
-            raise SpecError(f"plan budget must be >= 0, got {raw['budget']!r}")
+        budget = check_amount(raw["budget"], "plan budget")
         shares = channel_shares(data)
         if "shares" in raw:
             given = _channel_map(data, raw["shares"], "shares")
@@ -146,9 +150,12 @@ def plan_from_dict(data: MMMDataset, raw: Mapping[str, Any], default_name: str =
             if isinstance(v, list):
                 if len(v) != h:
                     raise SpecError(f"plan spend.{ch}: {len(v)} periods, expected {h}")
-                weekly[:, i] = np.asarray(v, dtype=float)
+                try:
+                    weekly[:, i] = np.asarray(v, dtype=float)
+                except (TypeError, ValueError):
+                    raise SpecError(f"plan spend.{ch}: expected a list of amounts") from None
             else:
-                weekly[:, i] = float(v) / h
+                weekly[:, i] = check_amount(v, f"plan spend.{ch}") / h
         spend = geo_split(data)[:, None, :] * weekly[None, :, :]
         return Plan(spend, data.channels, data.geos, next_period(data), name=name)
     raise SpecError("plan: give one of 'like_last_weeks', 'budget' (+ horizon_weeks) or 'spend'")

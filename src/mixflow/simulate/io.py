@@ -9,6 +9,7 @@ import pandas as pd
 import yaml
 
 from mixflow.data.dataset import MMMDataset
+from mixflow.data.io import check_input_file, read_settings_text, yaml_problem
 from mixflow.errors import SpecError, did_you_mean
 from mixflow.simulate.builders import geo_split, next_period, plan_from_dict
 from mixflow.simulate.plan import Plan
@@ -27,12 +28,23 @@ def load_plan(path: Path, data: MMMDataset) -> Plan:
         raise SpecError(f"plan file not found: {path}")
     name = path.stem
     if path.suffix.lower() in (".yaml", ".yml"):
-        raw = yaml.safe_load(path.read_text())
+        text = read_settings_text(path, "plan file")
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise SpecError(f"plan file {path}: not valid YAML: {yaml_problem(err)}") from None
         if not isinstance(raw, dict):
             raise SpecError(f"{path}: expected a mapping of plan keys")
         return plan_from_dict(data, raw, default_name=name)
     if path.suffix.lower() == ".csv":
-        return _plan_from_csv(pd.read_csv(path), data, name, path)
+        check_input_file(path, "plan file")
+        try:
+            frame = pd.read_csv(path)
+        except (OSError, ValueError) as err:  # parser errors, empty file, bad encoding
+            raise SpecError(
+                f"plan file {path}: not a readable CSV ({type(err).__name__})"
+            ) from None
+        return _plan_from_csv(frame, data, name, path)
     raise SpecError(f"{path}: unknown plan format '{path.suffix}'; expected .yaml, .yml or .csv")
 
 

@@ -2,11 +2,44 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from mixflow.errors import SpecError
+
+#: longest plan horizon (ten years of weeks): beyond it a marketing mix model has nothing to say
+MAX_HORIZON_WEEKS = 520
+#: largest total spend of a plan or budget (currency): far above any media budget, far below
+#: where float sums overflow (a budget of 1e308 gave an overflow and an ROI of 9.7e-301)
+MAX_SPEND = 1e15
+
+
+def check_horizon(value: object, field: str = "horizon_weeks") -> int:
+    """``value`` as a horizon in weeks: a whole number in ``[1, MAX_HORIZON_WEEKS]``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | str):
+        raise SpecError(f"{field} must be a whole number of weeks, got {value!r}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise SpecError(f"{field} must be a whole number of weeks, got {value!r}") from None
+    if not number.is_integer() or not 1 <= number <= MAX_HORIZON_WEEKS:
+        raise SpecError(
+            f"{field} must be a whole number of weeks from 1 to {MAX_HORIZON_WEEKS}, got {value!r}"
+        )
+    return int(number)
+
+
+def check_amount(value: object, field: str) -> float:
+    """``value`` as an amount of currency: finite, in ``[0, MAX_SPEND]``."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise SpecError(f"{field} must be an amount, got {value!r}") from None
+    if not (math.isfinite(number) and 0 <= number <= MAX_SPEND):
+        raise SpecError(f"{field} must be a finite amount from 0 to {MAX_SPEND:g}, got {value!r}")
+    return number
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,12 +78,22 @@ class Plan:
             )
         if spend.shape[1] < 1:
             raise SpecError(f"plan '{self.name}': the horizon must have at least one period")
+        if spend.shape[1] > MAX_HORIZON_WEEKS:
+            raise SpecError(
+                f"plan '{self.name}': {spend.shape[1]} periods; the horizon is at most "
+                f"{MAX_HORIZON_WEEKS} weeks"
+            )
         bad = ~np.isfinite(spend) | (spend < 0)
         if bad.any():
             g, h, c = (int(i) for i in np.argwhere(bad)[0])
             raise SpecError(
                 f"plan '{self.name}': spend for channel '{self.channels[c]}' in period {h + 1} "
                 f"(geo '{self.geos[g]}') is {spend[g, h, c]!r}; expected a finite amount >= 0"
+            )
+        if spend.sum() > MAX_SPEND:
+            raise SpecError(
+                f"plan '{self.name}': total spend {spend.sum():g} is above the maximum "
+                f"{MAX_SPEND:g}"
             )
         spend.setflags(write=False)
         object.__setattr__(self, "spend", spend)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import posixpath
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +12,9 @@ from mixflow.analysis.calibration import calibration_check
 from mixflow.analysis.summary import Analysis, analyze
 from mixflow.data.dataset import MMMDataset
 from mixflow.data.folders import check_out_path, writing_folder
-from mixflow.data.io import atomic_write_bytes, atomic_write_text, csv_bytes
+from mixflow.data.io import FORMULA_PREFIXES, atomic_write_bytes, atomic_write_text, csv_bytes
 from mixflow.data.loaders import load_dataset
+from mixflow.errors import SpecError
 from mixflow.inference.fit import fit_design
 from mixflow.model.calibration import model_spec_for
 from mixflow.model.design import build_design
@@ -30,10 +33,35 @@ def validate_config(path: Path) -> tuple[MixflowConfig, MMMDataset]:
     cfg, base = load_config(path)
     cfg = inline_calibration(cfg, base)
     data = load_dataset(cfg.data, base)
+    check_channel_names(data.channels)
     spec, tests = model_spec_for(cfg, data)
     # checks holdout length, spend for ROI priors, lift tests against the panel
     build_design(data, spec, cfg.fit.holdout_weeks, tests)
     return cfg, data
+
+
+#: longest channel name (it becomes part of MLflow metric names, at most 250 characters)
+MAX_CHANNEL_NAME = 200
+
+
+def check_channel_names(channels: Sequence[str]) -> None:
+    """Refuse channel names that a later step would misread: ones a spreadsheet runs as a
+    formula in a CSV export (starting with ``= + - @``, tab or CR), and ones MLflow refuses in
+    the per-channel metric names ``register`` logs (a path that is not normal: ``a//b``,
+    ``a/./b``, ``../x``, a trailing ``/``; longer than :data:`MAX_CHANNEL_NAME`)."""
+    for name in channels:
+        if name.startswith(FORMULA_PREFIXES):
+            raise SpecError(
+                f"channel name {name!r} starts with {name[0]!r}: a spreadsheet would read it as "
+                "a formula; rename the column"
+            )
+        key = f"roi_median.{name}"
+        if len(name) > MAX_CHANNEL_NAME or posixpath.normpath(key) != key:
+            raise SpecError(
+                f"channel name {name!r} cannot be an MLflow metric name (at most "
+                f"{MAX_CHANNEL_NAME} characters, no '//', '/./', '..' path parts or trailing "
+                "'/'); rename the column"
+            )
 
 
 def with_overrides(cfg: MixflowConfig, **fit_overrides: Any) -> MixflowConfig:
