@@ -198,3 +198,13 @@ def test_concurrent_calls_on_one_simulator_match_serial_ones(posterior: Posterio
     for i, out in enumerate(parallel):
         np.testing.assert_array_equal(out.media_value, serial[i % len(plans)].media_value)
         np.testing.assert_array_equal(out.kpi, serial[i % len(plans)].kpi)
+
+
+def test_warm_up_precomputes_without_changing_results(posterior: Posterior) -> None:
+    sim = Simulator.from_posterior(posterior)
+    sim.warm_up(horizons=(13,))
+    assert (posterior.dataset.n_times, 13) in sim._windows
+    plan = _plans(posterior)[0]
+    np.testing.assert_array_equal(
+        sim.simulate(plan).media_value, Simulator(posterior).simulate(plan).media_value
+    )
