@@ -31,6 +31,26 @@ class Method(StrEnum):
     svi = "svi"
 
 
+def _version(value: bool) -> None:
+    if value:
+        from mixflow import __version__
+
+        typer.echo(f"mixflow {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print mixflow's version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Bayesian marketing mix modeling: validate data, fit models, report ROI."""
+
+
 def _fail(err: MixflowError) -> None:
     typer.echo(f"error: {err}", err=True)
     raise typer.Exit(code=err.exit_code)
