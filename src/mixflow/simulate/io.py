@@ -24,8 +24,9 @@ def load_plan(path: Path, data: MMMDataset) -> Plan:
     channel's historical geo split.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise SpecError(f"plan file not found: {path}")
+    check_input_file(path, "plan file")  # a folder, FIFO or device is refused, not read
     name = path.stem
     if path.suffix.lower() in (".yaml", ".yml"):
         text = read_settings_text(path, "plan file")
