@@ -28,7 +28,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/mixflow demo --out runs/demo
 
-lint: $(STAMP)
+lint: $(STAMP) imports
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 

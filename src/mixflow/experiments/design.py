@@ -62,7 +62,7 @@ import pandas as pd
 from scipy.stats import binom
 
 from mixflow.errors import DataError, SpecError, did_you_mean
-from mixflow.experiments.geo import GeoMethod, GeoPanel, _fit, conformal_p_value
+from mixflow.experiments.geo import GeoMethod, GeoPanel, conformal_p_value, fit_synthetic_control
 
 #: Lifts simulated by default: fine where MDEs of geo tests usually fall (1-5 %), up to GeoLift's 25 %.
 DEFAULT_EFFECTS: Final = (0.0, 0.01, 0.02, 0.03, 0.05, 0.10, 0.15, 0.25)
@@ -473,7 +473,7 @@ def _screen(kpi: np.ndarray, index: tuple[int, ...], method: GeoMethod) -> _Scre
     donor_idx = np.setdiff1d(np.arange(kpi.shape[1]), np.asarray(index))
     target = kpi[:, list(index)].mean(axis=1)
     everything = np.ones(kpi.shape[0], dtype=bool)
-    fit = _fit(target, kpi[:, donor_idx], everything, method)
+    fit = fit_synthetic_control(target, kpi[:, donor_idx], everything, method)
     level = abs(float(target.mean())) or 1.0
     return _Screened(index, fit.pre_rmse / level, fit.imbalance)
 

@@ -302,7 +302,9 @@ def _choose_lambda(target: np.ndarray, donors: np.ndarray, pre: np.ndarray) -> f
 
 
 @dataclass(frozen=True)
-class _Fit:
+class SyntheticControlFit:
+    """Donor weights and the counterfactual of one target series (see fit_synthetic_control)."""
+
     weights: np.ndarray  # (n_donors,)
     counterfactual: np.ndarray  # (n_times,)
     pre_rmse: float
@@ -310,14 +312,18 @@ class _Fit:
     ridge_lambda: float | None
 
 
-def _fit(
+def fit_synthetic_control(
     target: np.ndarray,
     donors: np.ndarray,
     pre: np.ndarray,
     method: GeoMethod,
     lam: float | None = None,
-) -> _Fit:
-    """Fit ``method`` and build the counterfactual of ``target`` with unit fixed effects."""
+) -> SyntheticControlFit:
+    """Fit ``method`` and build the counterfactual of ``target`` with unit fixed effects.
+
+    ``target`` is ``(n_times,)``, ``donors`` ``(n_times, n_donors)``, ``pre`` a boolean mask of
+    the periods the weights are fitted on. Shared by the analysis here and the placebo designs
+    of :mod:`mixflow.experiments.design`."""
     weights, lam = _fit_weights(target, donors, pre, method, lam)
     t_c, t_mean = _demean(target[:, None], pre)
     d_c, _ = _demean(donors, pre)
@@ -327,7 +333,7 @@ def _fit(
     uniform_norm = float(np.linalg.norm(uniform))
     imbalance = float(np.linalg.norm(gap)) / uniform_norm if uniform_norm > 0 else 0.0
     pre_rmse = float(np.sqrt(np.mean(gap**2)))
-    return _Fit(weights, counterfactual, pre_rmse, imbalance, lam)
+    return SyntheticControlFit(weights, counterfactual, pre_rmse, imbalance, lam)
 
 
 # --------------------------------------------------------------------------- analysis
@@ -347,7 +353,7 @@ def analyze_panel(
     donor_idx = np.setdiff1d(np.arange(len(panel.locations)), treated_idx)
     target = panel.kpi[:, treated_idx].mean(axis=1)
     donors = panel.kpi[:, donor_idx]
-    fit = _fit(target, donors, pre, method)
+    fit = fit_synthetic_control(target, donors, pre, method)
     n_treated = len(treated_idx)
     att = target[post] - fit.counterfactual[post]
     incremental = float(att.sum() * n_treated)
@@ -403,7 +409,9 @@ def conformal_p_value(
     adjusted = target - tau * post
     if method is GeoMethod.ascm and ridge_lambda is None:
         ridge_lambda = _choose_lambda(adjusted, donors, ~post)
-    fit = _fit(adjusted, donors, np.ones_like(post, dtype=bool), method, ridge_lambda)
+    fit = fit_synthetic_control(
+        adjusted, donors, np.ones_like(post, dtype=bool), method, ridge_lambda
+    )
     residual = adjusted - fit.counterfactual
     n_times = len(residual)
     window = np.flatnonzero(post)
@@ -417,7 +425,7 @@ def _conformal_inference(
     donors: np.ndarray,
     post: np.ndarray,
     method: GeoMethod,
-    fit: _Fit,
+    fit: SyntheticControlFit,
     att_mean: float,
     n_treated: int,
 ) -> tuple[float, tuple[float, float], tuple[float, float]]:
