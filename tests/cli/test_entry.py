@@ -22,10 +22,7 @@ def test_version_prints_the_package_version() -> None:
 def test_cli_import_hides_arviz_banner_but_not_other_warnings(tmp_path: Path) -> None:
     # a fresh cache folder: ArviZ shows its FutureWarning banner once a day, stamped there
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "PYTHONWARNINGS": "default"}
-    code = (
-        "import warnings, mixflow.cli.main, arviz\n"
-        "warnings.warn('still shown', FutureWarning)\n"
-    )
+    code = "import warnings, mixflow.cli.main, arviz\nwarnings.warn('still shown', FutureWarning)\n"
     proc = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
     )

@@ -1,4 +1,21 @@
-"""The mixflow command line."""
+"""The mixflow command line: one Typer app assembled from per-area command modules.
+
+- :mod:`mixflow.cli.main` builds ``app``, lists the command modules (``COMMAND_MODULES``) and is
+  the one place that turns a :class:`~mixflow.errors.MixflowError` into ``error: ...`` on
+  stderr and the error's exit code. Commands raise; they never catch a MixflowError to print it.
+- Command modules (``runs``, ``plans``, ``lifecycle``, ``monitor``, ``experiment``,
+  ``experiment_design``, ``experiment_impact``) each define ``app = typer.Typer()`` and their
+  commands on it. They never import one another nor ``main`` (the import contract in
+  pyproject.toml checks it): what two of them share lives in a support module (``runtime``:
+  JAX set-up, settings, run folders; ``output``: terminal tables) or, when it is domain logic,
+  in its package, where the service calls it too.
+- A command stays thin: parse options, call one library function, print or write its result.
+
+To add commands: write ``cli/NAME.py`` with ``app = typer.Typer()`` and ``@app.command()``
+functions, then add ``(NAME, None)`` (or ``(NAME, "group")`` for ``mixflow group ...``) to
+``COMMAND_MODULES`` in ``main.py`` with its import, and the module to the CLI contracts in
+pyproject.toml.
+"""
 
 import warnings
 

@@ -88,11 +88,11 @@ def write_lift_tests(sim: SimulatedBrand, cfg: dict[str, Any], folder: Path, see
 
 def write_plan(simulator: Simulator, check: BudgetCheck, folder: Path) -> None:
     """Write what ``mixflow optimize`` writes (plan.json, plan.csv, plan.png) and truth.json."""
-    from mixflow.cli.main import _allocation_curves
+    from mixflow.optimize.curves import allocation_curves
     from mixflow.report.plan_charts import allocation_chart
 
     result = check.result
-    curves = _allocation_curves(simulator, result)
+    curves = allocation_curves(simulator, result)
     atomic_write_text(folder / "plan.json", json.dumps(result.to_dict(), indent=2))
     atomic_write_bytes(folder / "plan.csv", result.to_frame().to_csv(index=False).encode())
     atomic_write_bytes(

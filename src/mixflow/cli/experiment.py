@@ -1,6 +1,6 @@
 """``mixflow experiment analyze DATA.csv ...``: analyse a geo experiment and write
-``result.json`` and ``report.html``. Registered on :data:`mixflow.cli.main.app` when that module
-loads; bad input prints one ``error: ...`` line and exits 2.
+``result.json`` and ``report.html``. Assembled under ``mixflow experiment`` by
+:mod:`mixflow.cli.main`.
 """
 
 from __future__ import annotations
@@ -12,12 +12,10 @@ from typing import Annotated
 
 import typer
 
-from mixflow.cli.main import _fail, app
-from mixflow.errors import DataError, MixflowError
+from mixflow.errors import DataError
 from mixflow.experiments.methods import GeoMethod
 
-experiment_app = typer.Typer(help="Experiments: analyse geo experiments.")
-app.add_typer(experiment_app, name="experiment")
+app = typer.Typer()
 
 
 def _parse_date(value: str, option: str) -> date:
@@ -27,7 +25,7 @@ def _parse_date(value: str, option: str) -> date:
         raise DataError(f"{option} must be a date YYYY-MM-DD, got {value!r}") from err
 
 
-@experiment_app.command("analyze")
+@app.command("analyze")
 def analyze(
     data: Annotated[Path, typer.Argument(help="long table (CSV/Parquet): date, location, KPI")],
     treated: Annotated[str, typer.Option(help="comma-separated treated locations")],
@@ -46,23 +44,19 @@ def analyze(
     from mixflow.experiments.geo import analyze_geo_experiment
     from mixflow.report.experiment_pages import render_geo_report
 
-    try:
-        if not data.is_file():
-            raise DataError(f"data file not found: {data}")
-        result = analyze_geo_experiment(
-            read_table(data),
-            date_column=date_column,
-            location_column=location_column,
-            kpi_column=kpi_column,
-            treated=[name.strip() for name in treated.split(",") if name.strip()],
-            start=_parse_date(start, "--start"),
-            end=_parse_date(end, "--end"),
-            method=method,
-            spend_column=spend_column,
-        )
-    except MixflowError as err:
-        _fail(err)
-        return
+    if not data.is_file():
+        raise DataError(f"data file not found: {data}")
+    result = analyze_geo_experiment(
+        read_table(data),
+        date_column=date_column,
+        location_column=location_column,
+        kpi_column=kpi_column,
+        treated=[name.strip() for name in treated.split(",") if name.strip()],
+        start=_parse_date(start, "--start"),
+        end=_parse_date(end, "--end"),
+        method=method,
+        spend_column=spend_column,
+    )
     out.mkdir(parents=True, exist_ok=True)
     payload = result.to_dict()
     atomic_write_text(out / "result.json", json.dumps(payload, indent=2) + "\n")

@@ -1,7 +1,6 @@
 """``mixflow experiment design`` and ``mixflow experiment next``: plan a geo experiment (power,
-MDE, market selection, budget) and pick the channel worth testing next. Registered on the
-``experiment`` app of :mod:`mixflow.cli.experiment`; bad input prints one ``error: ...`` line and
-exits 2.
+MDE, market selection, budget) and pick the channel worth testing next. Assembled under
+``mixflow experiment`` by :mod:`mixflow.cli.main`.
 """
 
 from __future__ import annotations
@@ -12,14 +11,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mixflow.cli.experiment import experiment_app
-from mixflow.cli.main import _fail, resolve_run_dir
-from mixflow.errors import DataError, MixflowError, SpecError
+from mixflow.cli.runtime import resolve_run_dir
+from mixflow.errors import DataError, SpecError
 from mixflow.experiments.methods import GeoMethod
 
 if TYPE_CHECKING:
     from mixflow.experiments.design import CostPerKpi, Design, DesignResult
     from mixflow.experiments.value import ChannelTestValue
+
+app = typer.Typer()
 
 
 def _numbers(text: str, option: str, kind: type[int] | type[float]) -> tuple[Any, ...]:
@@ -65,7 +65,7 @@ def _cost_per_kpi(
     )
 
 
-@experiment_app.command("design")
+@app.command("design")
 def design(
     data: Annotated[Path, typer.Argument(help="pre-period long table (CSV/Parquet)")],
     out: Annotated[Path, typer.Option(help="folder for designs.json/.csv and report.html")],
@@ -108,42 +108,38 @@ def design(
     from mixflow.experiments.geo import panel_from_table
     from mixflow.report.experiment_pages import render_design_report
 
-    try:
-        settings = DesignSettings(
-            treated_sizes=_numbers(treated_sizes, "--treated-sizes", int),
-            test_lengths=_numbers(test_lengths, "--test-lengths", int),
-            effects=_numbers(effects, "--effects", float),
-            alpha=alpha,
-            target_power=target_power,
-            method=method,
-            n_windows=windows,
-            window_stride=window_stride,
-            include=_names(include),
-            exclude=_names(exclude),
-            max_candidates=candidates,
-            n_random=random_sets,
-        )
-        if top < 1:
-            raise SpecError(f"--top must be >= 1, got {top}")
-        if not data.is_file():
-            raise DataError(f"data file not found: {data}")
-        panel = panel_from_table(
-            read_table(data),
-            date_column=date_column,
-            location_column=location_column,
-            kpi_column=kpi_column,
-        )
-        cost = _cost_per_kpi(cpik, run_dir, channel)
-        result = design_experiment(
-            panel,
-            settings,
-            cpik=cost,
-            rng=np.random.default_rng(seed),
-            progress=not no_progress,
-        )
-    except MixflowError as err:
-        _fail(err)
-        return
+    settings = DesignSettings(
+        treated_sizes=_numbers(treated_sizes, "--treated-sizes", int),
+        test_lengths=_numbers(test_lengths, "--test-lengths", int),
+        effects=_numbers(effects, "--effects", float),
+        alpha=alpha,
+        target_power=target_power,
+        method=method,
+        n_windows=windows,
+        window_stride=window_stride,
+        include=_names(include),
+        exclude=_names(exclude),
+        max_candidates=candidates,
+        n_random=random_sets,
+    )
+    if top < 1:
+        raise SpecError(f"--top must be >= 1, got {top}")
+    if not data.is_file():
+        raise DataError(f"data file not found: {data}")
+    panel = panel_from_table(
+        read_table(data),
+        date_column=date_column,
+        location_column=location_column,
+        kpi_column=kpi_column,
+    )
+    cost = _cost_per_kpi(cpik, run_dir, channel)
+    result = design_experiment(
+        panel,
+        settings,
+        cpik=cost,
+        rng=np.random.default_rng(seed),
+        progress=not no_progress,
+    )
     out.mkdir(parents=True, exist_ok=True)
     payload = {"data": str(data), "kpi_column": kpi_column, "seed": seed, **result.to_dict()}
     atomic_write_text(out / "designs.json", json.dumps(payload, indent=2) + "\n")
@@ -197,7 +193,7 @@ def _print_designs(result: DesignResult, top: int) -> None:
 # --------------------------------------------------------------------------- next
 
 
-@experiment_app.command("next")
+@app.command("next")
 def next_channel(
     run_dir: Annotated[Path, typer.Argument(help="run directory written by `mixflow fit`")],
     out: Annotated[Path | None, typer.Option(help="folder for next.json and next.csv")] = None,
@@ -222,17 +218,13 @@ def next_channel(
         rank_channels,
     )
 
-    try:
-        precision = TestPrecision(relative_se=test_rel_se, absolute_se=test_se)
-        setup_jax(1)
-        posterior = load_channel_posterior(resolve_run_dir(run_dir), horizon)
-        breakeven = breakeven_roi
-        if breakeven is None and posterior.value_unit is ValueUnit.revenue:
-            breakeven = 1.0
-        ranked = rank_channels(posterior, precision, breakeven)
-    except MixflowError as err:
-        _fail(err)
-        return
+    precision = TestPrecision(relative_se=test_rel_se, absolute_se=test_se)
+    setup_jax(1)
+    posterior = load_channel_posterior(resolve_run_dir(run_dir), horizon)
+    breakeven = breakeven_roi
+    if breakeven is None and posterior.value_unit is ValueUnit.revenue:
+        breakeven = 1.0
+    ranked = rank_channels(posterior, precision, breakeven)
     rows = [v.to_dict() for v in ranked]
     payload: dict[str, Any] = {
         "run_dir": str(run_dir),

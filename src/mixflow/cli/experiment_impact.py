@@ -1,7 +1,6 @@
 """``mixflow experiment impact DATA.csv ...``: single-series causal impact (a Bayesian structural
 time series, see :mod:`mixflow.experiments.impact`); writes ``result.json`` and ``report.html``.
-Registered on the ``experiment`` command group when this module loads; bad input prints one
-``error: ...`` line and exits 2.
+Assembled under ``mixflow experiment`` by :mod:`mixflow.cli.main`.
 """
 
 from __future__ import annotations
@@ -12,12 +11,12 @@ from typing import Annotated
 
 import typer
 
-from mixflow.cli.experiment import experiment_app
-from mixflow.cli.main import _fail
-from mixflow.errors import DataError, MixflowError
+from mixflow.errors import DataError
+
+app = typer.Typer()
 
 
-@experiment_app.command("impact")
+@app.command("impact")
 def impact(
     data: Annotated[Path, typer.Argument(help="wide table (CSV/Parquet): one row per time")],
     post_start: Annotated[
@@ -54,32 +53,28 @@ def impact(
     from mixflow.experiments.impact import ImpactConfig, analyze_impact_table
     from mixflow.report.experiment_pages import render_impact_report
 
-    try:
-        if not data.is_file():
-            raise DataError(f"data file not found: {data}")
-        config = ImpactConfig(
-            draws=draws,
-            warmup=warmup,
-            chains=chains,
-            seed=seed,
-            prior_level_sd=prior_level_sd,
-        )
-        names = None
-        if covariates is not None:
-            names = [name.strip() for name in covariates.split(",") if name.strip()]
-        result = analyze_impact_table(
-            read_table(data),
-            date_column=date_column,
-            response_column=response_column,
-            covariates=names,
-            post_start=post_start,
-            post_end=post_end,
-            pre_start=pre_start,
-            config=config,
-        )
-    except MixflowError as err:
-        _fail(err)
-        return
+    if not data.is_file():
+        raise DataError(f"data file not found: {data}")
+    config = ImpactConfig(
+        draws=draws,
+        warmup=warmup,
+        chains=chains,
+        seed=seed,
+        prior_level_sd=prior_level_sd,
+    )
+    names = None
+    if covariates is not None:
+        names = [name.strip() for name in covariates.split(",") if name.strip()]
+    result = analyze_impact_table(
+        read_table(data),
+        date_column=date_column,
+        response_column=response_column,
+        covariates=names,
+        post_start=post_start,
+        post_end=post_end,
+        pre_start=pre_start,
+        config=config,
+    )
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
     atomic_write_text(out / "report.html", render_impact_report(result))

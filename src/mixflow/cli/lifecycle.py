@@ -1,55 +1,38 @@
 """``mixflow register | promote | audit | models list/show | reproduce | refresh``: thin commands
-over :mod:`mixflow.lifecycle`. Registered on :data:`mixflow.cli.main.app` when that module loads.
+over :mod:`mixflow.lifecycle`, assembled by :mod:`mixflow.cli.main`.
 
-Settings come from the environment (``MIXFLOW_HOME``, ``MLFLOW_TRACKING_URI``); errors print one
-line and exit 2.
+Settings come from the environment (``MIXFLOW_HOME``, ``MLFLOW_TRACKING_URI``).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import traceback
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mixflow.cli.main import _fail, app
+from mixflow.cli.output import echo_json, print_gates, print_registration
+from mixflow.cli.runtime import lifecycle_settings, setup_jax
 from mixflow.errors import MixflowError
 
 if TYPE_CHECKING:
-    from mixflow.lifecycle import GateResult, LifecycleSettings
     from mixflow.lifecycle.refresh import RefreshResult
 
 #: exit code of a refresh ended by SIGTERM (128 + 15, as a shell reports it)
 SIGTERM_EXIT = 143
 
+
+class RefreshFailed(MixflowError):
+    """A refresh that failed before deciding: exit 2, whatever the cause's own code."""
+
+    exit_code = 2
+
+
+app = typer.Typer()
 models_app = typer.Typer(help="Registered models: list them, show versions, aliases and gates.")
 app.add_typer(models_app, name="models")
-
-
-def _settings() -> LifecycleSettings:
-    from mixflow.lifecycle import settings_from_env
-
-    # MLflow's download progress bar and the run links it prints to stdout when a run on a
-    # tracking server ends would interleave with --json output
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
-    return settings_from_env(os.environ)
-
-
-def _print_gates(gates: Sequence[GateResult]) -> None:
-    width = max((len(g.name) for g in gates), default=4) + 2
-    typer.echo(f"  {'gate':<{width}}{'status':<16}detail")
-    for g in gates:
-        typer.echo(f"  {g.name:<{width}}{g.status.value:<16}{g.detail}")
-
-
-def _echo_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, allow_nan=False))
 
 
 @app.command()
@@ -66,18 +49,9 @@ def register(
     from mixflow.lifecycle import load_policy
     from mixflow.lifecycle import register as register_run
 
-    try:
-        gate_policy = load_policy(policy) if policy is not None else None
-        info = register_run(run_dir, name, _settings(), policy=gate_policy, actor=by)
-    except MixflowError as err:
-        _fail(err)
-        return
-    warnings = sum(g.warning for g in info.gates)
-    verdict = "all gates passed" if info.gates_passed else "GATES FAILED"
-    if warnings:
-        verdict += f", {warnings} warning(s)"
-    typer.echo(f"registered {info.name} version {info.version} (run {info.run_id}): {verdict}")
-    _print_gates(info.gates)
+    gate_policy = load_policy(policy) if policy is not None else None
+    info = register_run(run_dir, name, lifecycle_settings(), policy=gate_policy, actor=by)
+    print_registration(info)
 
 
 @app.command()
@@ -95,17 +69,11 @@ def promote(
     from mixflow.lifecycle import Alias, RegistryError
     from mixflow.lifecycle import promote as promote_version
 
-    try:
-        if to not in {a.value for a in Alias}:
-            raise RegistryError(
-                f"--to must be one of {', '.join(a.value for a in Alias)}, got {to!r}"
-            )
-        info = promote_version(
-            name, version, Alias(to), by, reason, _settings(), override_reason=override
-        )
-    except MixflowError as err:
-        _fail(err)
-        return
+    if to not in {a.value for a in Alias}:
+        raise RegistryError(f"--to must be one of {', '.join(a.value for a in Alias)}, got {to!r}")
+    info = promote_version(
+        name, version, Alias(to), by, reason, lifecycle_settings(), override_reason=override
+    )
     note = " (gates overridden)" if not info.gates_passed else ""
     typer.echo(f"{name} version {version} is now {to}{note}")
 
@@ -118,13 +86,9 @@ def audit(
     """Print the audit trail of NAME, oldest first."""
     from mixflow.lifecycle import audit_log
 
-    try:
-        records = audit_log(name, _settings())
-    except MixflowError as err:
-        _fail(err)
-        return
+    records = audit_log(name, lifecycle_settings())
     if as_json:
-        _echo_json(records)
+        echo_json(records)
         return
     for r in records:
         change = f" {r.get('before')} -> {r.get('after')}" if r["action"] != "register" else ""
@@ -140,13 +104,9 @@ def list_command(
     """List registered models with their aliases."""
     from mixflow.lifecycle import list_models
 
-    try:
-        models = list_models(_settings())
-    except MixflowError as err:
-        _fail(err)
-        return
+    models = list_models(lifecycle_settings())
     if as_json:
-        _echo_json([m.to_dict() for m in models])
+        echo_json([m.to_dict() for m in models])
         return
     for m in models:
         aliases = ", ".join(f"{a}=v{v}" for a, v in sorted(m.aliases.items())) or "no aliases"
@@ -161,19 +121,15 @@ def show_command(
     """Show every version of NAME: run, aliases and gate results."""
     from mixflow.lifecycle import model_versions
 
-    try:
-        versions = model_versions(name, _settings())
-    except MixflowError as err:
-        _fail(err)
-        return
+    versions = model_versions(name, lifecycle_settings())
     if as_json:
-        _echo_json({"name": name, "versions": [v.to_dict() for v in versions]})
+        echo_json({"name": name, "versions": [v.to_dict() for v in versions]})
         return
     for v in versions:
         aliases = f" [{', '.join(v.aliases)}]" if v.aliases else ""
         state = "archived" if v.archived else ("gates passed" if v.gates_passed else "gates FAILED")
         typer.echo(f"{name} v{v.version}{aliases}  run {v.run_id}  {state}")
-        _print_gates(v.gates)
+        print_gates(v.gates)
 
 
 __all__ = [
@@ -194,19 +150,14 @@ def reproduce(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Refit a logged run from its config and data snapshot; exit 0 if the summary matches, 1 if not."""
-    from mixflow.cli.runtime import setup_jax
     from mixflow.lifecycle.reproduce import logged_chains
     from mixflow.lifecycle.reproduce import reproduce as reproduce_run
 
-    try:
-        # JAX set up as `mixflow fit` set it up: one device per chain, chains in parallel
-        setup_jax(logged_chains(run_id, _settings()))
-        result = reproduce_run(run_id, _settings())
-    except MixflowError as err:
-        _fail(err)
-        return
+    # JAX set up as `mixflow fit` set it up: one device per chain, chains in parallel
+    setup_jax(logged_chains(run_id, lifecycle_settings()))
+    result = reproduce_run(run_id, lifecycle_settings())
     if as_json:
-        _echo_json(result.to_dict())
+        echo_json(result.to_dict())
     elif result.matches:
         typer.echo(f"run {run_id}: reproduced, the summary matches")
     else:
@@ -272,7 +223,6 @@ def refresh(
     promoted (awaiting approval, or rejected by a check), 2 on bad input or a failed refit
     (`error: ...` as the last line; nothing registered), 143 when terminated by SIGTERM (its
     MLflow run is marked FAILED)."""
-    from mixflow.cli.runtime import setup_jax
     from mixflow.lifecycle.refresh import load_refresh_policy
     from mixflow.lifecycle.refresh import refresh as refresh_model
 
@@ -283,16 +233,18 @@ def refresh(
         result = refresh_model(
             name,
             data,
-            _settings(),
+            lifecycle_settings(),
             policy=refresh_policy,
             informed_priors=informed_priors,
             actor=by,
             out_dir=out,
         )
     except MixflowError as err:
-        # every failure is exit 2 here: 1 means "registered, not promoted"
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=2) from None
+        # every failure is exit 2 here (1 means "registered, not promoted"): a RefreshFailed
+        # carries the message to the command line's one error handler
+        if err.exit_code == 2:
+            raise
+        raise RefreshFailed(str(err)) from err
     except Exception as err:  # a bug or a store failure: keep the traceback, still exit 2
         traceback.print_exc()
         typer.echo(f"error: refresh failed: {type(err).__name__}: {err}", err=True)
@@ -300,7 +252,7 @@ def refresh(
     finally:
         signal.signal(signal.SIGTERM, previous)
     if as_json:
-        _echo_json(result.to_dict())
+        echo_json(result.to_dict())
     else:
         _print_refresh(result)
     raise typer.Exit(code=result.exit_code)

@@ -1,5 +1,5 @@
 """``mixflow monitor MODEL --actuals new_weeks.csv``: score new weeks of actuals with a fitted
-model. Registered on :data:`mixflow.cli.main.app` when that module loads.
+model. Assembled by :mod:`mixflow.cli.main`.
 
 Exit codes: 0 ok, 1 warn, 3 alert; 2 for bad input (the usual one-line ``error: ...``).
 """
@@ -7,40 +7,14 @@ Exit codes: 0 ok, 1 warn, 3 alert; 2 for bad input (the usual one-line ``error: 
 from __future__ import annotations
 
 import json
-import os
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
-from mixflow.cli.main import _fail, app, resolve_run_dir
-from mixflow.errors import MixflowError
+from mixflow.cli.runtime import lifecycle_settings, resolve_run_dir, setup_jax
 
-if TYPE_CHECKING:
-    from mixflow.lifecycle.monitor import MonitorResult
-
-
-def _training_mape(run_dir: Path) -> float | None:
-    path = run_dir / "summary.json"
-    if not path.is_file():
-        return None
-    value: Any = json.loads(path.read_text()).get("fit", {}).get("mape")
-    return float(value) if isinstance(value, int | float) and value > 0 else None
-
-
-def _log_to_mlflow(model: str, result: MonitorResult, step: int) -> None:
-    """Time-stamped metrics on the registered version's run (only for ``models:/`` URIs)."""
-    from mixflow.lifecycle import resolve_version, settings_from_env
-    from mixflow.lifecycle.tracking import make_client
-
-    settings = settings_from_env(os.environ)
-    uri = "models:/" + model.removeprefix("models:").lstrip("/")
-    info = resolve_version(uri, settings)
-    client = make_client(settings)
-    now = int(time.time() * 1000)
-    for key, value in result.metrics().items():
-        client.log_metric(info.run_id, key, value, timestamp=now, step=step)
+app = typer.Typer()
 
 
 @app.command()
@@ -61,31 +35,31 @@ def monitor(
 ) -> None:
     """Score new weeks right after the training data: coverage, MAPE, bias, CUSUM drift and
     spend drift (PSI, extrapolation). Exits 0 ok, 1 warn, 3 alert."""
-    from mixflow.cli.runtime import setup_jax
-
     setup_jax(1)
     from mixflow.data.loaders import read_table
-    from mixflow.lifecycle.monitor import load_actuals, load_monitor_policy
+    from mixflow.lifecycle.monitor import (
+        load_actuals,
+        load_monitor_policy,
+        log_monitor_metrics,
+        training_mape,
+    )
     from mixflow.lifecycle.monitor import monitor as run_monitor
     from mixflow.workflow import load_run
 
-    try:
-        monitor_policy = load_monitor_policy(policy) if policy is not None else None
-        run_dir = resolve_run_dir(model)
-        posterior = load_run(run_dir)
-        data = load_actuals(read_table(actuals), posterior)
-        result = run_monitor(
-            posterior,
-            data,
-            policy=monitor_policy,
-            training_mape=_training_mape(run_dir),
-            seed=seed,
-        )
-        if model.startswith("models:"):
-            _log_to_mlflow(model, result, step=posterior.dataset.n_times + len(result.dates))
-    except MixflowError as err:
-        _fail(err)
-        return
+    monitor_policy = load_monitor_policy(policy) if policy is not None else None
+    run_dir = resolve_run_dir(model)
+    posterior = load_run(run_dir)
+    data = load_actuals(read_table(actuals), posterior)
+    result = run_monitor(
+        posterior,
+        data,
+        policy=monitor_policy,
+        training_mape=training_mape(run_dir),
+        seed=seed,
+    )
+    if model.startswith("models:"):
+        step = posterior.dataset.n_times + len(result.dates)
+        log_monitor_metrics(model, result, step, lifecycle_settings())
     payload = result.to_dict() | {"model": model}
     if out is not None:
         from mixflow.data.io import atomic_write_text

@@ -1,9 +1,16 @@
-"""Process-level JAX set-up for the command line (the edge; the library never does this)."""
+"""Process-level set-up for the command line (the edge; the library never does this): JAX
+devices and caches, lifecycle settings from the environment, run folders named by a registry URI.
+A support module: command modules import it, it imports no command module."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mixflow.lifecycle import LifecycleSettings
+    from mixflow.simulate import Simulator
 
 #: cap on the compiled-program cache (a national sampler is a few MB compiled)
 JAX_CACHE_MAX_BYTES = 2 * 2**30
@@ -40,3 +47,38 @@ def setup_jax(n_devices: int) -> None:
         from mixflow.data.io import prune
 
         prune(path, "*-cache", JAX_CACHE_MAX_BYTES)
+
+
+def lifecycle_settings() -> LifecycleSettings:
+    """Lifecycle settings from the environment (``MIXFLOW_HOME``, ``MLFLOW_TRACKING_URI``)."""
+    from mixflow.lifecycle import settings_from_env
+
+    # MLflow's download progress bar and the run links it prints to stdout when a run on a
+    # tracking server ends would interleave with --json output
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+    return settings_from_env(os.environ)
+
+
+def resolve_run_dir(run: Path | str) -> Path:
+    """A run directory, or a registered model version (``models:/NAME@ALIAS``,
+    ``models:/NAME/VERSION``) downloaded from the MLflow registry."""
+    text = str(run)
+    if text.startswith("models:"):
+        from mixflow.lifecycle.registry import load_version
+        from mixflow.lifecycle.settings import settings_from_env
+
+        # Path() folds "models:/x" and "models://x" alike; MLflow expects "models:/x"
+        uri = "models:/" + text.removeprefix("models:").lstrip("/")
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        return load_version(uri, settings_from_env(os.environ))
+    return Path(run)
+
+
+def simulator_for(run: Path | str) -> Simulator:
+    """A simulator over the posterior of a run directory or registered version, on one device."""
+    setup_jax(1)
+    from mixflow.simulate import Simulator
+    from mixflow.workflow import load_run
+
+    return Simulator(load_run(resolve_run_dir(run)))

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,9 @@ from mixflow.lifecycle.policy_files import dataclass_from_mapping, read_mapping
 from mixflow.posterior.posterior import Posterior
 from mixflow.simulate.engine import Simulator
 from mixflow.simulate.plan import Plan
+
+if TYPE_CHECKING:
+    from mixflow.lifecycle.settings import LifecycleSettings
 
 #: fewest predictive samples scored; fewer posterior draws (MAP has one) are replicated
 MIN_PREDICTIVE = 200
@@ -586,3 +589,33 @@ __all__ = [
     "psi",
     "score",
 ]
+
+
+def training_mape(run_dir: Path) -> float | None:
+    """The in-sample MAPE a run folder's summary.json records (``None`` if absent or not > 0):
+    the yardstick of the monitor's MAPE check."""
+    import json
+
+    path = run_dir / "summary.json"
+    if not path.is_file():
+        return None
+    value: Any = json.loads(path.read_text()).get("fit", {}).get("mape")
+    return float(value) if isinstance(value, int | float) and value > 0 else None
+
+
+def log_monitor_metrics(
+    model_uri: str, result: MonitorResult, step: int, settings: LifecycleSettings
+) -> None:
+    """Log ``result``'s metrics, time-stamped, on the run of the registered version
+    ``model_uri`` (``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``) at ``step``."""
+    import time
+
+    from mixflow.lifecycle.registry import resolve_version
+    from mixflow.lifecycle.tracking import make_client
+
+    uri = "models:/" + model_uri.removeprefix("models:").lstrip("/")
+    info = resolve_version(uri, settings)
+    client = make_client(settings)
+    now = int(time.time() * 1000)
+    for key, value in result.metrics().items():
+        client.log_metric(info.run_id, key, value, timestamp=now, step=step)
