@@ -69,7 +69,10 @@ def _assert_whole_or_refused(out: Path) -> None:
 
 FIT_POINTS = {
     "while starting": lambda out: False,  # killed after a fixed delay
-    "while writing the folder": lambda out: bool(_tmp_siblings(out)),
+    "while fitting": lambda out: bool(_tmp_siblings(out)),
+    "while writing the folder": lambda out: any(
+        (out.parent / name / "posterior.nc").exists() for name in _tmp_siblings(out)
+    ),
     "while rendering the report": lambda out: (out / "manifest.json").exists(),
 }
 
@@ -143,3 +146,32 @@ def test_a_killed_register_leaves_no_running_run_and_no_half_version(
     for version in model_versions("brand", settings):
         assert client.get_run(version.run_id).info.status == "FINISHED"
     assert info.version == len(model_versions("brand", settings))
+
+
+def test_a_second_fit_into_the_same_folder_is_refused_at_once(
+    tmp_path: Path, small_brand_config: ConfigWriter
+) -> None:
+    fit = {"method": "map", "svi_steps": 2000, "progress_bar": False, "holdout_weeks": 0}
+    config = small_brand_config(tmp_path, fit)
+    out = tmp_path / "runs" / "run"
+    first = _start(["fit", str(config), "--out", str(out), "--no-report"], tmp_path / "home")
+    assert _wait_for(lambda: (out.parent / "run.lock").exists(), first, 120)
+    env = {**os.environ, "MIXFLOW_HOME": str(tmp_path / "home")}
+    second = subprocess.run(
+        [sys.executable, "-m", "mixflow", "fit", str(config), "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert first.poll() is None, "the first fit ended before the second one was refused"
+    assert second.returncode == 2
+    assert (
+        second.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"error: {out} is being written by another mixflow process")
+    )
+    assert first.wait(timeout=300) == 0
+    assert verify_folder(out, require_manifest=True)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["run"]

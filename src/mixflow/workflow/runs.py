@@ -11,7 +11,7 @@ from typing import Any
 from mixflow.analysis.calibration import calibration_check
 from mixflow.analysis.summary import Analysis, analyze
 from mixflow.data.dataset import MMMDataset
-from mixflow.data.folders import check_out_path, writing_folder
+from mixflow.data.folders import writing_folder
 from mixflow.data.io import FORMULA_PREFIXES, atomic_write_bytes, atomic_write_text, csv_bytes
 from mixflow.data.loaders import load_dataset
 from mixflow.errors import SpecError
@@ -128,13 +128,17 @@ def fit_run(
     method: FitMethod | None = None,
     progress_bar: bool | None = None,
 ) -> tuple[Posterior, Analysis]:
-    """Validate, fit, analyse and write ``out_dir``: what ``mixflow fit`` does."""
-    check_out_path(out_dir)  # before any work: a fit of minutes must not fail at the end
-    cfg, data = validate_config(config_path)
-    cfg = with_overrides(cfg, method=method.value if method else None, progress_bar=progress_bar)
-    posterior = fit_dataset(cfg, data)
-    analysis = analyze(posterior)
-    write_run(posterior, analysis, out_dir, config_file=config_path)
+    """Validate, fit, analyse and write ``out_dir``: what ``mixflow fit`` does.
+
+    ``out_dir`` is checked and locked before any work (a second fit into it is refused at once,
+    not after minutes of sampling), and written as one unit (see :func:`write_run`)."""
+    with writing_folder(out_dir) as tmp:
+        cfg, data = validate_config(config_path)
+        overrides = {"method": method.value if method else None, "progress_bar": progress_bar}
+        cfg = with_overrides(cfg, **overrides)
+        posterior = fit_dataset(cfg, data)
+        analysis = analyze(posterior)
+        _write_files(posterior, analysis, tmp, config_path)
     return posterior, analysis
 
 
