@@ -368,3 +368,22 @@ def test_problem_fields_are_validated(kwargs: dict[str, object], message: str) -
 def test_unknown_channels_suggest_a_name(opt: BudgetOptimizer) -> None:
     with pytest.raises(SpecError, match="unknown channel 'serch' \\(did you mean 'search'\\?\\)"):
         opt.optimize(BudgetProblem(H, locked={"serch": 1.0}))
+
+
+def test_allocation_curves_rise_from_zero_through_the_optimum(
+    opt: BudgetOptimizer, budget: float
+) -> None:
+    from itertools import pairwise
+
+    from mixflow.optimize.curves import allocation_curves
+
+    result = opt.optimize(BudgetProblem(H, budget=budget))
+    curves = allocation_curves(opt.simulator, result, points=11)
+    assert set(curves) == set(CHANNELS)
+    for ch, (spend, value) in curves.items():
+        assert len(spend) == len(value) == 11
+        assert spend[0] == 0.0 and value[0] == 0.0
+        assert spend[-1] >= 2.0 * result.allocation[ch] * (1 - 1e-9)
+        # more spend on one channel, the others held, never earns less (positive media effects)
+        assert all(b >= a - 1e-6 * max(abs(a), 1.0) for a, b in pairwise(value))
+        assert value[-1] > 0.0
