@@ -160,7 +160,12 @@ def check_out_path(out: Path) -> None:
     """Refuse an output path a fit must not write: an existing file, or an existing folder that
     is neither empty nor a mixflow run folder (a refit replaces the whole folder)."""
     out = Path(out)
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
+    if out.is_symlink():
+        raise RunDirError(
+            f"--out {str(out)!r} is a symbolic link; a fit replaces its folder whole, so name "
+            "the folder itself"
+        )
+    if out.exists() and not out.is_dir():
         raise RunDirError(f"--out {str(out)!r} is an existing file, not a run folder")
     if out.is_dir():
         try:
