@@ -21,6 +21,7 @@ from scipy import stats
 from mixflow.data.dataset import MMMDataset
 from mixflow.model.design import build_design
 from mixflow.model.mmm import mmm_model
+from mixflow.spec.config import SeasonalityConfig
 from mixflow.spec.model_spec import Adstock, ModelSpec, Saturation
 from mixflow.transforms import (
     adstock_channel_major,
@@ -36,6 +37,7 @@ from mixflow.transforms import (
     weibull_weights,
 )
 from mixflow.transforms.adstock import adstock_series
+from mixflow.transforms.registry import default_prior
 
 #: float32 weights summing to one: 9..53 terms each rounded to ~6e-8 relative
 SUM_TOL = 1e-5
@@ -367,7 +369,10 @@ def flighted_dataset() -> MMMDataset:
 def potential(adstock: Adstock, saturation: Saturation) -> tuple[Callable, dict, ModelSpec]:
     """Jitted value and gradient of the potential energy (minus the log density, unconstrained),
     the initial point ``initialize_model`` found, and the spec."""
-    spec = ModelSpec(adstock=adstock, saturation=saturation, max_lag=MAX_LAG, fourier_terms=1)
+    seasonality = SeasonalityConfig(fourier_terms=1)
+    spec = ModelSpec(
+        adstock=adstock, saturation=saturation, max_lag=MAX_LAG, seasonality=seasonality
+    )
     arrays = build_design(flighted_dataset(), spec).arrays()
     assert (arrays["x_lag"][0, 0, :N_WEEKS, 0] == 0).sum() >= 30  # mostly zero weeks
     # the tests check the gradient themselves; validate_grad=False halves the eager start-up
@@ -429,5 +434,5 @@ def test_model_gradient_finite_with_tiny_carryover_tail(
     z = dict(z0)
     for comp in (adstock_component(adstock), saturation_component(saturation)):
         for par in comp.params:
-            z[par.name] = unconstrained(par.prior(spec.max_lag), values[par.name], 2)
+            z[par.name] = unconstrained(default_prior(par, spec.max_lag), values[par.name], 2)
     check_finite(*grad_fn(z), f"at {values}")

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mixflow.analysis.component_priors import component_prior_rows
 from mixflow.analysis.draws import BASELINE_PARTS, DrawQuantities, compute_draws
 from mixflow.analysis.metrics import fit_metrics
 from mixflow.analysis.stats import hdi, stat
@@ -259,5 +260,7 @@ def analyze(posterior: Posterior, max_draws: int | None = 1000) -> Analysis:
         contributions=_contributions_frame(posterior, q),
         response_curves=_curves_frame(posterior, q),
         adstock=_adstock_frame(posterior, q),
-        prior_posterior=_prior_posterior_frame(channels),
+        prior_posterior=pd.concat(
+            [_prior_posterior_frame(channels), component_prior_rows(posterior)], ignore_index=True
+        ),
     )

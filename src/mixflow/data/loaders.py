@@ -21,8 +21,7 @@ from mixflow.data.io import check_input_file
 from mixflow.errors import DataError
 
 if TYPE_CHECKING:
-    # Only for annotations: the data layer does not depend on the spec package at runtime.
-    from mixflow.spec.config import DataConfig
+    from mixflow.data.schema import DataConfig
 
 _CSV_SUFFIXES = (".csv", ".csv.gz")
 #: most columns a data table may have (channels, controls, events, geo, date, KPI and extras)

@@ -17,8 +17,7 @@ import pandas as pd
 from mixflow.errors import DataError, did_you_mean
 
 if TYPE_CHECKING:
-    # Only for annotations: the data layer does not depend on the spec package at runtime.
-    from mixflow.spec.config import DataConfig
+    from mixflow.data.schema import DataConfig
 
 #: How many columns / dates a message lists before it says "...".
 _SHOW = 12

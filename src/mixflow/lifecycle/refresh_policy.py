@@ -316,7 +316,7 @@ def with_roi_priors(cfg: MixflowConfig, priors: Mapping[str, RoiPriorConfig]) ->
     if cfg.model.priors.parameterization != "roi":
         raise SpecError(
             "informed priors need model.priors.parameterization: roi, the champion uses "
-            f"{cfg.model.priors.parameterization!r}"
+            f"'{cfg.model.priors.parameterization.value}'"
         )
     roi = {**cfg.model.priors.roi, **priors}
     new_priors = cfg.model.priors.model_copy(update={"roi": roi})

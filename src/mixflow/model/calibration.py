@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -154,9 +154,8 @@ def spec_with_test_priors(
     """``spec`` with the tested channels' ROI priors replaced by the tests' (ROI-prior
     calibration); other channels keep theirs."""
     priors = roi_priors_from_tests(tests, data, spec.max_lag)
-    kept = tuple((ch, p) for ch, p in spec.priors.roi if ch not in priors)
-    new_priors = replace(spec.priors, roi=kept + tuple(priors.items()))
-    return replace(spec, priors=new_priors)
+    new_priors = spec.priors.model_copy(update={"roi": {**spec.priors.roi, **priors}})
+    return spec.model_copy(update={"priors": new_priors})
 
 
 def model_spec_for(cfg: MixflowConfig, data: MMMDataset) -> tuple[ModelSpec, tuple[LiftTest, ...]]:

@@ -14,7 +14,7 @@ Quantities in original units come back through ``value_weight`` (currency per sc
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -23,6 +23,12 @@ from mixflow.data.lift_tests import LiftTest
 from mixflow.errors import SpecError
 from mixflow.model.calibration import CalibrationArrays, calibration_arrays
 from mixflow.spec.model_spec import ModelSpec, PriorParameterization, Trend
+from mixflow.spec.priors import (
+    ADSTOCK_PARAMETERS,
+    SATURATION_PARAMETERS,
+    prior_args,
+    resolved_prior,
+)
 from mixflow.transforms.adstock import channel_major, lag_stack
 
 
@@ -46,6 +52,8 @@ class Design:
             contribution): its mean scaled KPI over the fitted periods.
         coef_sigma: ``(C,)`` half-normal scales (coefficient parameterization).
         calibration: lift tests laid on the panel (none by default).
+        component_priors: per adstock / saturation parameter, ``(family, args)`` with ``args``
+            ``(n_args, C)`` the prior's parameters per channel (see :mod:`mixflow.spec.priors`).
     """
 
     y: np.ndarray
@@ -70,6 +78,7 @@ class Design:
     n_times: int
     max_lag: int
     calibration: CalibrationArrays | None = None
+    component_priors: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)
 
     @property
     def n_geos(self) -> int:
@@ -111,6 +120,8 @@ class Design:
         out["cal_channel"] = np.asarray(cal.channel, dtype=np.int32)
         for name in ("dx", "weight", "obs", "se"):
             out[f"cal_{name}"] = np.asarray(getattr(cal, name), dtype=np.float32)
+        for name, (_, args) in self.component_priors.items():
+            out[f"prior_{name}"] = np.asarray(args, dtype=np.float32)
         return out
 
 
@@ -219,7 +230,7 @@ def build_design(
     roi_scale = np.array(
         [roi_prior[ch].sigma if ch in roi_prior else spec.priors.roi_sigma for ch in data.channels]
     )
-    coef = dict(spec.priors.coefficient_sigma)
+    coef = {ch: p.sigma for ch, p in spec.priors.coefficient.items()}
     coef_sigma = np.array([coef.get(ch, 1.0) for ch in data.channels])
     if spec.priors.parameterization is PriorParameterization.ROI and np.any(spend_total <= 0):
         bad = [ch for ch, s in zip(data.channels, spend_total, strict=True) if s <= 0]
@@ -251,4 +262,28 @@ def build_design(
         calibration=calibration_arrays(lift_tests, data, lag, kpi_scale, media_scale, x)
         if lift_tests
         else None,
+        component_priors=component_prior_arrays(spec, data.channels),
     )
+
+
+def component_prior_arrays(
+    spec: ModelSpec, channels: tuple[str, ...]
+) -> dict[str, tuple[str, np.ndarray]]:
+    """Per adstock and saturation parameter of ``spec``, its prior family and the parameters
+    ``(n_args, C)`` of each channel's prior (the config's, else the default)."""
+    out: dict[str, tuple[str, np.ndarray]] = {}
+    for params, priors in (
+        (ADSTOCK_PARAMETERS[spec.adstock], spec.priors.adstock),
+        (SATURATION_PARAMETERS[spec.saturation], spec.priors.saturation),
+    ):
+        for par in params:
+            chosen = [resolved_prior(par, priors, ch, spec.max_lag) for ch in channels]
+            families = sorted({p.distribution for p in chosen})
+            if len(families) > 1:  # the config's validation says so first; specs built in code
+                raise SpecError(
+                    f"model.priors: the channels' priors of '{par.name}' mix distributions "
+                    f"{families}; give every channel the same distribution"
+                )
+            args = np.array([prior_args(p) for p in chosen], dtype=np.float64).T
+            out[par.name] = (families[0], args)
+    return out

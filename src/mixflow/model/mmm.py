@@ -25,8 +25,13 @@ import numpyro
 import numpyro.distributions as dist
 
 from mixflow.spec.model_spec import Likelihood, ModelSpec, PriorParameterization, Trend
+from mixflow.spec.priors import ADSTOCK_PARAMETERS, SATURATION_PARAMETERS, prior_args
 from mixflow.transforms.adstock import adstock_channel_major, channel_major, from_channel_major
-from mixflow.transforms.registry import adstock_component, saturation_component
+from mixflow.transforms.registry import (
+    adstock_component,
+    prior_distribution,
+    saturation_component,
+)
 
 #: prior sd of each geo's level around its mean KPI (scaled KPI, mean 1)
 LEVEL_SD = 0.5
@@ -62,7 +67,7 @@ def _sample_latent(arrays: Arrays, spec: ModelSpec) -> dict[str, jnp.ndarray]:
     with numpyro.plate("channels", c):
         for comp in (adstock_component(spec.adstock), saturation_component(spec.saturation)):
             for par in comp.params:
-                p[par.name] = numpyro.sample(par.name, par.prior(spec.max_lag))
+                p[par.name] = numpyro.sample(par.name, _component_prior(arrays, spec, par.name))
         if spec.priors.parameterization is PriorParameterization.ROI:
             p["roi"] = numpyro.sample("roi", dist.LogNormal(arrays["roi_loc"], arrays["roi_scale"]))
         else:
@@ -101,6 +106,26 @@ def _sample_latent(arrays: Arrays, spec: ModelSpec) -> dict[str, jnp.ndarray]:
     if spec.likelihood is Likelihood.STUDENT_T:
         p["nu"] = numpyro.sample("nu", dist.Gamma(2.0, 0.1))
     return p
+
+
+def _component_prior(arrays: Arrays, spec: ModelSpec, name: str) -> dist.Distribution:
+    """The prior of adstock / saturation parameter ``name``, batched over channels: its family
+    from the spec, its parameters ``(n_args, C)`` from the design (``prior_<name>``)."""
+    for params, priors in (
+        (ADSTOCK_PARAMETERS[spec.adstock], spec.priors.adstock),
+        (SATURATION_PARAMETERS[spec.saturation], spec.priors.saturation),
+    ):
+        for par in params:
+            if par.name != name:
+                continue
+            chosen = [pc[name] for pc in priors.values() if name in pc]
+            if not chosen:
+                # no channel overrides it: the default, built exactly as it always was (a scalar
+                # distribution the plate expands), so default fits keep their draws bit for bit
+                default = par.default(spec.max_lag)
+                return prior_distribution(default.distribution, prior_args(default))
+            return prior_distribution(chosen[0].distribution, arrays[f"prior_{name}"])
+    raise KeyError(name)
 
 
 def saturated_channel_major(params: Params, x_cm: jnp.ndarray, spec: ModelSpec) -> jnp.ndarray:

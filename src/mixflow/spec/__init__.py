@@ -1,4 +1,4 @@
-"""Model and fit specifications: the YAML schema and the frozen value objects built from it."""
+"""Model and fit specifications: the YAML schema, whose validated sections are the frozen specs."""
 
 from mixflow.spec.config import MixflowConfig, load_config, parse_config
 from mixflow.spec.model_spec import (

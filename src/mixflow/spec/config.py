@@ -1,7 +1,9 @@
-"""The YAML configuration schema (pydantic, unknown keys are errors with a did-you-mean).
+"""The YAML configuration schema (pydantic, frozen, unknown keys are errors with a did-you-mean).
 
-This is the boundary where configuration enters mixflow; inside, the frozen value objects of
-:mod:`mixflow.spec.model_spec` are used instead.
+The validated sections are the specs the rest of mixflow uses: :class:`ModelSpec` (the ``model``
+section), :class:`PriorSpec` (``model.priors``) and :class:`FitConfig` (``fit``); there is no
+second set of value objects to keep in step. Options with fixed choices are the enums of
+:mod:`mixflow.spec.options`. Errors read as :mod:`mixflow.schema_errors` formats them.
 """
 
 from __future__ import annotations
@@ -10,89 +12,112 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from mixflow.data.schema import DataConfig, MediaConfig
 from mixflow.errors import SpecError, did_you_mean
+from mixflow.schema_errors import StrictModel, format_validation_error
+from mixflow.spec.options import (
+    Adstock,
+    CalibrationMethod,
+    ChainMethod,
+    FitMethod,
+    InitMass,
+    Likelihood,
+    PriorParameterization,
+    Saturation,
+    Trend,
+)
+from mixflow.spec.priors import (
+    ADSTOCK_PARAMETERS,
+    SATURATION_PARAMETERS,
+    ChannelPriors,
+    check_component_priors,
+    check_one_family,
+)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class MediaConfig(_Strict):
-    name: str = Field(min_length=1)
-    spend_column: str
-    exposure_column: str | None = None
-
-
-class DataConfig(_Strict):
-    path: str
-    date_column: str = "date"
-    geo_column: str | None = None
-    population_column: str | None = None
-    kpi_column: str
-    kpi_type: Literal["revenue", "conversions"] = "revenue"
-    revenue_per_kpi_column: str | None = None
-    media: list[MediaConfig] = Field(min_length=1)
-    controls: list[str] = Field(default_factory=list)
-    events_column: str | None = None
-    #: values of the events column that mean "no event"
-    events_none_values: list[str] = Field(default_factory=lambda: ["na", "none", ""])
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> DataConfig:
-        names = [m.name for m in self.media]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"media names must be unique, repeated: {dupes}")
-        if self.revenue_per_kpi_column and self.kpi_type == "revenue":
-            raise ValueError("revenue_per_kpi_column is only allowed with kpi_type: conversions")
-        if self.population_column and not self.geo_column:
-            raise ValueError("population_column needs geo_column (population scales geo models)")
-        return self
-
-
-class SeasonalityConfig(_Strict):
+class SeasonalityConfig(StrictModel):
     period: float = Field(default=52.18, gt=1.0)
     fourier_terms: int = Field(default=3, ge=0, le=20)
 
 
-class RoiPriorConfig(_Strict):
+class RoiPriorConfig(StrictModel):
+    """LogNormal ROI prior stated by its median (original units) and log-scale sigma."""
+
     distribution: Literal["lognormal"] = "lognormal"
     median: float = Field(gt=0)
     sigma: float = Field(gt=0)
 
 
-class CoefficientPriorConfig(_Strict):
+class CoefficientPriorConfig(StrictModel):
     distribution: Literal["halfnormal"] = "halfnormal"
     sigma: float = Field(gt=0)
 
 
-class PriorsConfig(_Strict):
+class PriorSpec(StrictModel):
+    """Priors on media effects and on the adstock / saturation parameters.
+
+    ``roi`` maps channel -> ROI prior; channels not listed get the data-derived default: a
+    lognormal whose median makes all media together explain ``media_share`` of the KPI value
+    (each channel in proportion to its spend), with log-sd ``roi_sigma``. ``adstock`` and
+    ``saturation`` map channel -> parameter -> prior (see :mod:`mixflow.spec.priors`).
+    """
+
     #: ``roi`` (default): priors on each channel's ROI, the coefficient is derived from it.
     #: ``coefficient``: half-normal priors on the coefficients of the scaled model.
-    parameterization: Literal["roi", "coefficient"] = "roi"
+    parameterization: PriorParameterization = PriorParameterization.ROI
     roi: dict[str, RoiPriorConfig] = Field(default_factory=dict)
     coefficient: dict[str, CoefficientPriorConfig] = Field(default_factory=dict)
     #: default ROI prior: media explains about this share of the KPI (median) ...
     media_share: float = Field(default=0.25, gt=0, lt=1)
     #: ... with this log-scale spread for each channel's ROI
     roi_sigma: float = Field(default=1.0, gt=0)
+    adstock: ChannelPriors = Field(default_factory=dict)
+    saturation: ChannelPriors = Field(default_factory=dict)
 
 
-class ModelConfig(_Strict):
-    adstock: Literal["geometric", "weibull", "binomial"] = "geometric"
+class ModelSpec(StrictModel):
+    """The ``model`` section: the model's structure and priors (frozen, validated)."""
+
+    adstock: Adstock = Adstock.GEOMETRIC
     max_lag: int = Field(default=8, ge=0, le=52)
-    saturation: Literal["hill", "logistic"] = "hill"
+    saturation: Saturation = Saturation.HILL
     seasonality: SeasonalityConfig = Field(default_factory=SeasonalityConfig)
-    trend: Literal["none", "linear", "piecewise"] = "linear"
+    trend: Trend = Trend.LINEAR
     trend_knots: int = Field(default=4, ge=1, le=50)
-    likelihood: Literal["normal", "student_t"] = "normal"
-    priors: PriorsConfig = Field(default_factory=PriorsConfig)
+    likelihood: Likelihood = Likelihood.NORMAL
+    priors: PriorSpec = Field(default_factory=PriorSpec)
+
+    @model_validator(mode="after")
+    def _component_priors(self) -> ModelSpec:
+        check_component_priors(
+            "adstock", self.adstock.value, ADSTOCK_PARAMETERS[self.adstock], self.priors.adstock
+        )
+        check_component_priors(
+            "saturation",
+            self.saturation.value,
+            SATURATION_PARAMETERS[self.saturation],
+            self.priors.saturation,
+        )
+        return self
+
+    @property
+    def seasonality_period(self) -> float:
+        return self.seasonality.period
+
+    @property
+    def fourier_terms(self) -> int:
+        return self.seasonality.fourier_terms
+
+    def __hash__(self) -> int:  # dict fields: hash the canonical JSON (jit static argument)
+        return hash(self.model_dump_json())
 
 
-class FitSection(_Strict):
-    method: Literal["nuts", "map", "svi"] = "nuts"
+class FitConfig(StrictModel):
+    """The ``fit`` section: how the posterior is computed."""
+
+    method: FitMethod = FitMethod.NUTS
     chains: int = Field(default=4, ge=1, le=64)
     # limits: a run folder holds chains x draws of every site in memory and on disk
     warmup: int = Field(default=1000, ge=10, le=100_000)
@@ -102,15 +127,15 @@ class FitSection(_Strict):
     holdout_weeks: int = Field(default=0, ge=0)
     target_accept: float = Field(default=0.9, gt=0.5, lt=1.0)
     max_tree_depth: int = Field(default=10, ge=3, le=15)
-    chain_method: Literal["auto", "parallel", "vectorized", "sequential"] = "auto"
+    chain_method: ChainMethod = ChainMethod.AUTO
     #: NUTS's starting mass matrix: ``laplace`` (inverse Hessian at the posterior mode) or
     #: ``identity`` (NumPyro's default); see docs/model.md
-    init_mass: Literal["laplace", "identity"] = "laplace"
+    init_mass: InitMass = InitMass.LAPLACE
     svi_steps: int = Field(default=3000, ge=10, le=1_000_000)
     progress_bar: bool = True
 
 
-class LiftTestConfig(_Strict):
+class LiftTestConfig(StrictModel):
     """One lift test, inline (the columns of the experiments table)."""
 
     channel: str = Field(min_length=1)
@@ -125,22 +150,22 @@ class LiftTestConfig(_Strict):
     source: str | None = None
 
 
-class CalibrationConfig(_Strict):
+class CalibrationConfig(StrictModel):
     #: experiments table (CSV), relative to the config file; see docs/model.md
     experiments: str | None = None
     #: ``likelihood``: each test is an extra likelihood term on the model-implied lift;
     #: ``roi_prior``: the tests set the tested channels' ROI priors instead
-    method: Literal["likelihood", "roi_prior"] = "likelihood"
+    method: CalibrationMethod = CalibrationMethod.LIKELIHOOD
     #: lift tests written inline (mixflow inlines the experiments table here when it fits, so a
     #: run's saved config carries its tests)
     tests: list[LiftTestConfig] = Field(default_factory=list)
 
 
-class MixflowConfig(_Strict):
+class MixflowConfig(StrictModel):
     name: str | None = None
     data: DataConfig
-    model: ModelConfig = Field(default_factory=ModelConfig)
-    fit: FitSection = Field(default_factory=FitSection)
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    fit: FitConfig = Field(default_factory=FitConfig)
     calibration: CalibrationConfig | None = None
 
     @field_validator("name")
@@ -150,55 +175,38 @@ class MixflowConfig(_Strict):
             raise ValueError("name must not be empty")
         return v
 
+    @model_validator(mode="after")
+    def _prior_channels(self) -> MixflowConfig:
+        channels = self.data.channels
+        p = self.model.priors
+        for section, names in (
+            ("roi", p.roi),
+            ("coefficient", p.coefficient),
+            ("adstock", p.adstock),
+            ("saturation", p.saturation),
+        ):
+            for name in names:
+                if name not in channels:
+                    raise ValueError(
+                        f"model.priors.{section}: unknown channel '{name}'"
+                        f"{did_you_mean(name, channels)}; channels are: "
+                        f"{', '.join(sorted(channels))}"
+                    )
+        m = self.model
+        check_one_family("adstock", ADSTOCK_PARAMETERS[m.adstock], p.adstock, channels, m.max_lag)
+        check_one_family(
+            "saturation", SATURATION_PARAMETERS[m.saturation], p.saturation, channels, m.max_lag
+        )
+        return self
+
+
+#: the names of the sections' schemas before they became the specs themselves
+ModelConfig = ModelSpec
+PriorsConfig = PriorSpec
+FitSection = FitConfig
+
 
 # ---------------------------------------------------------------------------------- loading
-def _fields_at(loc: tuple[Any, ...]) -> list[str]:
-    """Allowed keys of the model found at ``loc`` in the schema tree."""
-    model: Any = MixflowConfig
-    for part in loc[:-1]:
-        if isinstance(part, int) or model is None:
-            continue
-        info = getattr(model, "model_fields", {}).get(part)
-        if info is None:
-            return []
-        ann = info.annotation
-        model = _model_of(ann)
-    return list(getattr(model, "model_fields", {}).keys()) if model is not None else []
-
-
-def _model_of(ann: Any) -> Any:
-    if isinstance(ann, type) and issubclass(ann, BaseModel):
-        return ann
-    for arg in getattr(ann, "__args__", ()) or ():
-        found = _model_of(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def format_validation_error(err: ValidationError, source: str = "config") -> str:
-    """One readable message per problem: ``config: model.adstok: unknown key (did you mean ...)``."""
-    lines = []
-    for e in err.errors():
-        loc = tuple(e.get("loc", ()))
-        where = ".".join(str(p) for p in loc) or "(top level)"
-        if e.get("type") == "extra_forbidden":
-            key = str(loc[-1])
-            allowed = _fields_at(loc)
-            hint = did_you_mean(key, allowed)
-            lines.append(
-                f"{source}: unknown key '{where}'{hint}; allowed here: {', '.join(allowed)}"
-            )
-        elif e.get("type") == "missing":
-            lines.append(f"{source}: missing required key '{where}'")
-        else:
-            value = e.get("input")
-            shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
-            msg = str(e.get("msg", "invalid value")).removeprefix("Value error, ")
-            lines.append(f"{source}: {where}: {msg}{shown}")
-    return "\n".join(lines)
-
-
 def parse_config(raw: Any, source: str = "config") -> MixflowConfig:
     """Validate a parsed YAML/JSON mapping into a :class:`MixflowConfig`."""
     if not isinstance(raw, dict):
@@ -208,7 +216,7 @@ def parse_config(raw: Any, source: str = "config") -> MixflowConfig:
     try:
         return MixflowConfig.model_validate(raw)
     except ValidationError as err:
-        raise SpecError(format_validation_error(err, source)) from None
+        raise SpecError(format_validation_error(err, source, MixflowConfig)) from None
 
 
 def load_config(path: str | Path) -> tuple[MixflowConfig, Path]:
@@ -224,3 +232,25 @@ def load_config(path: str | Path) -> tuple[MixflowConfig, Path]:
     except yaml.YAMLError as err:  # its own message quotes the line: name the position only
         raise SpecError(f"{p}: not valid YAML: {yaml_problem(err)}") from None
     return parse_config(raw, source=str(p)), p.resolve().parent
+
+
+#: a lognormal ROI prior (the value object calibration and refresh build)
+LogNormalPrior = RoiPriorConfig
+
+__all__ = [
+    "CalibrationConfig",
+    "CoefficientPriorConfig",
+    "DataConfig",
+    "FitConfig",
+    "LiftTestConfig",
+    "LogNormalPrior",
+    "MediaConfig",
+    "MixflowConfig",
+    "ModelSpec",
+    "PriorSpec",
+    "RoiPriorConfig",
+    "SeasonalityConfig",
+    "format_validation_error",
+    "load_config",
+    "parse_config",
+]

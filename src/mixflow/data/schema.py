@@ -1,0 +1,52 @@
+"""The ``data`` section of the config: which column of the table plays which role.
+
+It lives in the data layer (the loaders read it), and :mod:`mixflow.spec.config` nests it in
+the whole config; so ``spec`` imports ``data`` and never the other way round.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from mixflow.data.dataset import KpiType
+from mixflow.schema_errors import StrictModel
+
+
+class MediaConfig(StrictModel):
+    name: str = Field(min_length=1)
+    spend_column: str
+    exposure_column: str | None = None
+
+
+class DataConfig(StrictModel):
+    path: str
+    date_column: str = "date"
+    geo_column: str | None = None
+    population_column: str | None = None
+    kpi_column: str
+    kpi_type: KpiType = KpiType.REVENUE
+    revenue_per_kpi_column: str | None = None
+    media: list[MediaConfig] = Field(min_length=1)
+    controls: list[str] = Field(default_factory=list)
+    events_column: str | None = None
+    #: values of the events column that mean "no event"
+    events_none_values: list[str] = Field(default_factory=lambda: ["na", "none", ""])
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> DataConfig:
+        names = [m.name for m in self.media]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"media names must be unique, repeated: {dupes}")
+        if self.revenue_per_kpi_column and self.kpi_type is KpiType.REVENUE:
+            raise ValueError("revenue_per_kpi_column is only allowed with kpi_type: conversions")
+        if self.population_column and not self.geo_column:
+            raise ValueError("population_column needs geo_column (population scales geo models)")
+        return self
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.media)
+
+
+__all__ = ["DataConfig", "MediaConfig"]
