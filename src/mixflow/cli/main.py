@@ -22,6 +22,7 @@ from mixflow.cli import (
     monitor,
     plans,
     runs,
+    service,
 )
 from mixflow.errors import MixflowError
 
@@ -32,6 +33,7 @@ COMMAND_MODULES: tuple[tuple[ModuleType, str | None], ...] = (
     (plans, None),
     (lifecycle, None),
     (monitor, None),
+    (service, None),
     (experiment, "experiment"),
     (experiment_design, "experiment"),
     (experiment_impact, "experiment"),

@@ -1,0 +1,69 @@
+"""The app factory: ``create_app(settings)``. Nothing is created at import; routers and static
+files are added here, so the planner (``service/web``) plugs in the same way."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from mixflow.service import problems
+from mixflow.service.db.session import make_engine, make_session_factory
+from mixflow.service.routers import health, me
+from mixflow.service.settings import ServiceSettings
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """This app's own Prometheus registry (so two apps in one process do not clash)."""
+
+    registry: CollectorRegistry
+    requests: Counter
+    latency: Histogram
+
+
+def _metrics() -> Metrics:
+    registry = CollectorRegistry()
+    return Metrics(
+        registry=registry,
+        requests=Counter(
+            "mixflow_http_requests",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=registry,
+        ),
+        latency=Histogram(
+            "mixflow_http_request_seconds", "HTTP latency", ["method", "route"], registry=registry
+        ),
+    )
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    """A FastAPI app serving ``settings`` (default: read from the environment)."""
+    settings = settings or ServiceSettings()
+    app = FastAPI(title="mixflow", version="1", docs_url="/docs", redoc_url=None)
+    app.state.settings = settings
+    app.state.engine = make_engine(settings)
+    app.state.sessions = make_session_factory(app.state.engine)
+    app.state.metrics = _metrics()
+    problems.install(app)
+    for router in (health.router, me.router):
+        app.include_router(router)
+
+    @app.middleware("http")
+    async def _measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        m: Metrics = request.app.state.metrics
+        m.requests.labels(request.method, path, str(response.status_code)).inc()
+        m.latency.labels(request.method, path).observe(time.perf_counter() - start)
+        return response
+
+    return app

@@ -1,0 +1,1 @@
+"""The service's database: SQLAlchemy models, the session factory and Alembic migrations."""
