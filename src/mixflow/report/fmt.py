@@ -129,11 +129,29 @@ FORMATTERS: Final[Mapping[str, Callable[..., str]]] = {
 }
 
 
-def interval_filter(stat: Mapping[str, Any] | None, kind: str = "ratio") -> str:
-    """:func:`fmt_interval` with its point and bounds formatted by ``FORMATTERS[kind]``."""
-    return fmt_interval(stat, FORMATTERS[kind])
+def fmt_plain(value: Any) -> str:
+    """A setting's value: ``yes``/``no``, ``1,000``, ``0.25``, text as is; a dash for ``None``."""
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,d}"
+    if isinstance(value, float):
+        return fmt_general(value)
+    return str(getattr(value, "value", value))  # an Enum option shows its value
+
+
+def fmt_label(key: Any) -> str:
+    """A field name as a label: ``max_lag`` -> ``Max lag``."""
+    return str(key).replace("_", " ").capitalize()
+
+
+def fmt_number(value: Any, kind: str) -> str:
+    """``value`` formatted by the formatter named ``kind`` in :data:`FORMATTERS`."""
+    return FORMATTERS[kind](value)
 
 
 def filters() -> dict[str, Callable[..., str]]:
-    """Every formatter as a Jinja filter, plus ``interval``."""
-    return {**FORMATTERS, "interval": interval_filter}
+    """The Jinja filters: every formatter by its name, ``number(kind)``, ``plain``, ``label``."""
+    return {**FORMATTERS, "number": fmt_number, "plain": fmt_plain, "label": fmt_label}

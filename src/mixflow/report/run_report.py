@@ -14,14 +14,6 @@ from typing import Final
 from mixflow.data.io import atomic_write_text
 from mixflow.report.charts import CHARTS, calibration_chart, png_bytes
 from mixflow.report.rundir import RunFiles, read_run_dir
-from mixflow.report.tables import (
-    calibration_table,
-    channel_table,
-    diagnostics_table,
-    fit_table,
-    model_table,
-    prior_posterior_table,
-)
 from mixflow.report.templating import render_page
 
 REPORT_FILE: Final = "report.html"
@@ -43,24 +35,16 @@ def render_report(run_dir: Path) -> Path:
 
 def build_html(run: RunFiles) -> str:
     """The whole report page for a parsed run directory."""
-    tables = {
-        "channels": channel_table(run),
-        "fit": fit_table(run),
-        "prior_posterior": (
-            prior_posterior_table(run.prior_posterior, run.summary["channels"])
-            if run.prior_posterior is not None
-            else None
-        ),
-        "calibration": calibration_table(run) if run.calibration else None,
-        "diagnostics": diagnostics_table(run),
-        "model": model_table(run),
-    }
+    prior_rows = None
+    if run.prior_posterior is not None:
+        prior_rows = run.prior_posterior.to_dict("records")
     return render_page(
         RUN_TEMPLATE,
         summary=run.summary,
         run_dir_name=run.run_dir.name,
         charts={key: png_bytes(build(run)) for key, _alt, build in CHARTS},
         chart_alts={key: alt for key, alt, _build in CHARTS},
+        prior_rows=prior_rows,
+        lift_tests=run.calibration,
         calibration_chart=png_bytes(calibration_chart(run)) if run.calibration else None,
-        tables=tables,
     )
