@@ -60,14 +60,15 @@ def test_lift_tests_sharpen_the_tested_channels_and_spare_the_others() -> None:
         # ROI far tighter than the default prior (log-sd 1): at least a quarter narrower
         assert width1 < 0.75 * width0, (ch, plain[ch], calibrated[ch])
     for ch in set(brand.true_roi) - set(TESTS):
-        # untested channels keep their estimate: the median moves by less than a quarter of the
-        # uncalibrated 90% interval (~0.4 posterior sd), which covers the Monte Carlo error of a
-        # median from 400 x 4 draws and the small legitimate shift through correlated channels.
-        # A fixed tolerance fails for a channel as weakly identified as search here (interval
-        # 2.5x its ROI wide), whose median moves ~10% between two runs of the same model
-        _, width0, _, rel0 = plain[ch]
+        # untested channels keep their estimate. Measured (this brand, 4 x 400): calibration
+        # moved their median / truth by 0.5, 0.2 and 0.5 points (tv, search, social) at the
+        # same seed; between two seeds of the same model the median moved by up to 6.6 points
+        # (search: 1.258 vs 1.192), the Monte Carlo error of a median from 1,600 draws on a
+        # channel whose interval is 2.5x its ROI wide. Tolerance: 10 points of the truth, that
+        # spread plus half again (the earlier quarter-interval rule allowed +-62 for search)
+        _, _, _, rel0 = plain[ch]
         rel1 = calibrated[ch][3]
-        assert abs(rel1 - rel0) <= 0.25 * width0, (ch, plain[ch], calibrated[ch])
+        assert abs(rel1 - rel0) <= 0.10, (ch, plain[ch], calibrated[ch])
     # coverage: a 90% interval misses its truth one time in ten by design, so one channel at one
     # seed proves little; as in the recovery tests, at least 80% of the channels (4 of 5)
     covered = [ch for ch, (_, _, inside, _) in calibrated.items() if inside]
