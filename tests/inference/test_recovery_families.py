@@ -158,3 +158,20 @@ def test_weibull_delay_family_floor() -> None:
     assert cov >= 0.5, (cov, rows)
     _, radio_cov, radio_rows = _pooled(Family.WEIBULL_DELAY, 1, NATIONAL_SEEDS, ("radio",))
     assert radio_cov == 1.0, radio_rows
+
+
+# ------------------------------------------------------------------------------------ geo
+#: measured at these settings (6 geos x 78 weeks, seeds 1-2: ``bench/recovery.py --chains 2
+#: --samples 300 --seeds 1,2 --levels geo``): own_form 14.3% (6/6), correlated 12.3% (6/6);
+#: extreme_roi 13.7% (6/6) and logistic_curve 2.2% (6/6) also pass but cost 170 s and are left
+#: to the bench; weibull_delay (82%, 2/6) and drifting_effect (24.6%, 4/6) fail at geo level too
+GEO_SEEDS = (1, 2)
+
+
+@pytest.mark.parametrize("family", [Family.OWN_FORM, Family.CORRELATED])
+@pytest.mark.slow
+@pytest.mark.xdist_group("recovery_families_geo")
+def test_geo_expressible_family_meets_the_contract(family: Family) -> None:
+    err, cov, rows = _pooled(family, 6, GEO_SEEDS)
+    assert err < MAX_MEDIAN_ERROR, (err, rows)
+    assert cov >= MIN_COVERAGE, (cov, rows)
