@@ -9,6 +9,8 @@ Nothing here touches the disk at import time; :func:`settings_from_env` only com
 - ``MLFLOW_TRACKING_URI``: use this MLflow server or store instead of the embedded one; the
   registry URI is then the same URI.
 - ``MIXFLOW_EXPERIMENT`` (default ``mixflow``): the MLflow experiment runs are logged under.
+
+They are read by :class:`EnvironmentSettings` (pydantic-settings); an empty value means the default.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_HOME = ".mixflow"
 DEFAULT_EXPERIMENT = "mixflow"
@@ -55,22 +60,62 @@ def _sqlite_uri(home: Path) -> str:
     return f"sqlite:///{home / 'mlflow.db'}"
 
 
+class EnvironmentSettings(BaseSettings):
+    """The environment variables the lifecycle reads (pydantic-settings); an empty value means
+    the default. ``EnvironmentSettings()`` reads the process environment."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    home: str = Field(DEFAULT_HOME, validation_alias="MIXFLOW_HOME")
+    tracking_uri: str | None = Field(None, validation_alias="MLFLOW_TRACKING_URI")
+    experiment: str = Field(DEFAULT_EXPERIMENT, validation_alias="MIXFLOW_EXPERIMENT")
+
+    @field_validator("home", "experiment", mode="before")
+    @classmethod
+    def _empty_is_default(cls, v: object, info: object) -> object:
+        if v in ("", None):
+            return DEFAULT_HOME if getattr(info, "field_name", "") == "home" else DEFAULT_EXPERIMENT
+        return v
+
+    @field_validator("tracking_uri", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: object) -> object:
+        return v or None
+
+
+class _FromMapping(EnvironmentSettings):
+    """:class:`EnvironmentSettings` from a given mapping only (never the process's)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
 def settings_from_env(env: Mapping[str, str], cwd: Path | None = None) -> LifecycleSettings:
     """Settings from environment variables (see the module docstring); ``cwd`` anchors a
     relative ``MIXFLOW_HOME`` (default: the current working directory)."""
+    names = ("MIXFLOW_HOME", "MLFLOW_TRACKING_URI", "MIXFLOW_EXPERIMENT")
+    read = _FromMapping(**{k: env[k] for k in names if k in env})
     base = Path.cwd() if cwd is None else cwd
-    home = Path(env.get("MIXFLOW_HOME") or DEFAULT_HOME).expanduser()
+    home = Path(read.home).expanduser()
     if not home.is_absolute():
         home = base / home
     home = home.resolve()
-    tracking = env.get("MLFLOW_TRACKING_URI") or _sqlite_uri(home)
+    tracking = read.tracking_uri or _sqlite_uri(home)
     return LifecycleSettings(
         home=home,
         tracking_uri=tracking,
         registry_uri=tracking,
         artifact_location=(home / "mlartifacts").as_uri(),
-        experiment_name=env.get("MIXFLOW_EXPERIMENT") or DEFAULT_EXPERIMENT,
+        experiment_name=read.experiment,
     )
 
 
-__all__ = ["LifecycleSettings", "settings_from_env"]
+__all__ = ["EnvironmentSettings", "LifecycleSettings", "settings_from_env"]
