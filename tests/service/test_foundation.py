@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 from typer.testing import CliRunner
@@ -13,8 +16,8 @@ from typer.testing import CliRunner
 from mixflow.cli.main import app as cli
 from mixflow.service.app import create_app
 from mixflow.service.auth import Role, authenticate, create_key, digest, revoke_key
-from mixflow.service.db.migrate import current_revision
-from mixflow.service.db.models import ApiKey
+from mixflow.service.db.migrate import alembic_config, current_revision
+from mixflow.service.db.models import ApiKey, Base
 from mixflow.service.settings import ServiceSettings
 
 PROBLEM = "application/problem+json"
@@ -29,10 +32,19 @@ def test_settings_read_mixflow_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert s.resolved_database_url() == f"sqlite:///{tmp_path / 'service.db'}"
 
 
-def test_migration_creates_tables_at_head(client: TestClient) -> None:
+def _head(settings: ServiceSettings) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(settings)).get_current_head()
+
+
+def test_migrations_reach_head_and_match_the_models(
+    client: TestClient, settings: ServiceSettings
+) -> None:
     engine = client.app.state.engine  # type: ignore[attr-defined]
-    assert "api_keys" in inspect(engine).get_table_names()
-    assert current_revision(engine) == "0001"
+    assert {"api_keys", "jobs"} <= set(inspect(engine).get_table_names())
+    assert current_revision(engine) == _head(settings) is not None
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
 
 
 def test_key_is_stored_only_as_digest(client: TestClient) -> None:
@@ -49,10 +61,10 @@ def test_key_is_stored_only_as_digest(client: TestClient) -> None:
         assert authenticate(session, key.secret) is None
 
 
-def test_health_ready_metrics_need_no_key(client: TestClient) -> None:
+def test_health_ready_metrics_need_no_key(client: TestClient, settings: ServiceSettings) -> None:
     assert client.get("/healthz").json() == {"status": "ok", "revision": None}
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["revision"] == "0001"
+    assert ready.status_code == 200 and ready.json()["revision"] == _head(settings)
     metrics = client.get("/metrics")
     assert metrics.status_code == 200
     assert 'mixflow_http_requests_total{method="GET",route="/readyz",status="200"}' in metrics.text

@@ -104,3 +104,27 @@ def serve(
     settings = ServiceSettings()
     upgrade(settings)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command()
+def worker(
+    lease_s: Annotated[float, typer.Option(help="lease of a claimed job, seconds")] = 30.0,
+    once: Annotated[bool, typer.Option(help="run at most one job and exit")] = False,
+) -> None:
+    """Run queued jobs (fits) until stopped; start one per core you can spare."""
+    from datetime import timedelta
+
+    from mixflow.service.jobs.worker import Worker
+    from mixflow.service.settings import ServiceSettings
+
+    settings = ServiceSettings()
+    w = Worker(
+        sessions=_sessions(),
+        home=settings.home,
+        lease=timedelta(seconds=lease_s),
+        heartbeat_s=min(1.0, lease_s / 3),
+    )
+    if once:
+        w.run_once()
+    else:
+        w.run_forever()

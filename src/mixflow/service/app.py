@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from mixflow.service import problems
 from mixflow.service.db.session import make_engine, make_session_factory
-from mixflow.service.routers import health, me
+from mixflow.service.routers import health, jobs, me
 from mixflow.service.settings import ServiceSettings
 
 
@@ -50,7 +50,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.sessions = make_session_factory(app.state.engine)
     app.state.metrics = _metrics()
     problems.install(app)
-    for router in (health.router, me.router):
+    for router in (health.router, me.router, jobs.router):
         app.include_router(router)
 
     @app.middleware("http")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -18,3 +21,19 @@ class Me(BaseModel):
     key_id: str
     workspace: str
     role: str = Field(description="viewer, analyst or admin")
+
+
+class JobOut(BaseModel):
+    """A job as clients see it (no worker internals beyond its state)."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    id: str
+    kind: str
+    state: str
+    attempts: int
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None

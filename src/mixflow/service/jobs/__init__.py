@@ -1,0 +1,1 @@
+"""Background jobs: the table's state machine (:mod:`.store`) and the worker loop (:mod:`.worker`)."""

@@ -1,0 +1,46 @@
+"""Jobs of the caller's workspace: list, show, cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from mixflow.service.auth import Caller, Role, require
+from mixflow.service.jobs import store
+from mixflow.service.schemas import JobOut
+
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+
+Viewer = Annotated[Caller, Depends(require(Role.viewer))]
+Analyst = Annotated[Caller, Depends(require(Role.analyst))]
+
+
+def _session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as session:
+        yield session
+
+
+Db = Annotated[Session, Depends(_session)]
+
+
+@router.get("", response_model=list[JobOut])
+def list_jobs(
+    caller: Viewer, db: Db, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[JobOut]:
+    """The workspace's jobs, newest first."""
+    return [JobOut.model_validate(j) for j in store.list_jobs(db, caller.workspace, limit)]
+
+
+@router.get("/{job_id}", response_model=JobOut)
+def show_job(job_id: str, caller: Viewer, db: Db) -> JobOut:
+    """One job of the workspace."""
+    return JobOut.model_validate(store.get_job(db, caller.workspace, job_id))
+
+
+@router.delete("/{job_id}", response_model=JobOut)
+def cancel_job(job_id: str, caller: Analyst, db: Db) -> JobOut:
+    """Cancel: a queued job at once, a running one within seconds (its process is killed)."""
+    return JobOut.model_validate(store.cancel(db, caller.workspace, job_id))
