@@ -12,7 +12,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from mixflow.service import problems
 from mixflow.service.db.session import make_engine, make_session_factory
-from mixflow.service.routers import health, jobs, me
+from mixflow.service.limits import UploadLimit
+from mixflow.service.routers import fits, health, jobs, me
 from mixflow.service.settings import ServiceSettings
 
 
@@ -50,7 +51,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.sessions = make_session_factory(app.state.engine)
     app.state.metrics = _metrics()
     problems.install(app)
-    for router in (health.router, me.router, jobs.router):
+    for router in (health.router, me.router, jobs.router, fits.router):
         app.include_router(router)
 
     @app.middleware("http")
@@ -66,4 +67,5 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         m.latency.labels(request.method, path).observe(time.perf_counter() - start)
         return response
 
+    app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes)
     return app

@@ -11,14 +11,15 @@ Handler = Callable[[dict[str, Any], Path], dict[str, Any]]
 
 
 def run_fit(payload: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """Fit ``payload['config']`` (a config YAML in the job folder) into ``folder/run``."""
+    """Fit ``payload['config']`` (a config YAML in the upload folder ``payload['inputs']``)
+    into ``folder/run``."""
     import numpyro
 
     numpyro.set_host_device_count(1)
     from mixflow.workflow.runs import fit_run
 
     run_dir = folder / "run"
-    fit_run(folder / str(payload["config"]), run_dir, progress_bar=False)
+    fit_run(Path(payload["inputs"]) / str(payload["config"]), run_dir, progress_bar=False)
     return {"run_dir": str(run_dir)}
 
 
