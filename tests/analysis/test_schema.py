@@ -4,7 +4,9 @@ named, and the committed JSON Schema matches the code."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +14,7 @@ from mixflow.analysis.schema import RunSummary, parse_summary, summary_json_sche
 from mixflow.errors import MixflowError
 
 REPO = Path(__file__).resolve().parents[2]
+ConfigWriter = Callable[[Path, dict[str, Any]], Path]
 LEGACY = REPO / "tests" / "fixtures" / "legacy_run" / "summary.json"
 
 
@@ -56,3 +59,17 @@ def test_newer_schema_version_is_refused() -> None:
 def test_committed_json_schema_matches_the_code() -> None:
     committed = json.loads((REPO / "docs" / "schemas" / "summary.json").read_text())
     assert committed == summary_json_schema()
+
+
+def test_summary_of_a_real_fit_validates_and_round_trips(
+    tmp_path: Path, small_brand_config: ConfigWriter
+) -> None:
+    from mixflow.workflow import fit_run
+
+    fit = {"method": "map", "svi_steps": 400, "seed": 1, "holdout_weeks": 4, "progress_bar": False}
+    fit_run(small_brand_config(tmp_path, fit), tmp_path / "run")
+    on_disk = (tmp_path / "run" / "summary.json").read_text()
+    summary = parse_summary(on_disk)
+    assert summary.method == "map"
+    assert summary.model_dump(mode="json") == json.loads(on_disk)
+    assert RunSummary.model_validate_json(summary.model_dump_json()) == summary
