@@ -270,6 +270,6 @@ def test_policy_from_dict_checks_types() -> None:
 
     assert monitor_policy_from_dict({"psi_bins": 5}).psi_bins == 5
     with pytest.raises(
-        SpecError, match=re.escape("monitor policy: psi_bins must be an integer, got 2.5")
+        SpecError, match=re.escape("monitor policy: psi_bins: must be an integer (got 2.5)")
     ):
         monitor_policy_from_dict({"psi_bins": 2.5})

@@ -24,22 +24,25 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from pydantic import AllowInfNan, StrictFloat, StrictInt, model_validator
 
 from mixflow.data.dataset import MMMDataset
 from mixflow.data.loaders import dataset_from_frame
 from mixflow.data.validation import min_periods
-from mixflow.errors import DataError, SpecError
-from mixflow.lifecycle.policy_files import dataclass_from_mapping, read_mapping
+from mixflow.errors import DataError
 from mixflow.posterior.posterior import Posterior
+from mixflow.schema_errors import CheckedModel, read_yaml_mapping, validate_mapping
 from mixflow.simulate.engine import Simulator
 from mixflow.simulate.plan import Plan
 
 if TYPE_CHECKING:
     from mixflow.lifecycle.settings import LifecycleSettings
+
+StrictFiniteFloat = Annotated[StrictFloat | StrictInt, AllowInfNan(False)]
 
 #: fewest predictive samples scored; fewer posterior draws (MAP has one) are replicated
 MIN_PREDICTIVE = 200
@@ -61,8 +64,7 @@ class MonitorStatus(StrEnum):
         return {"ok": 0, "warn": 1, "alert": 2}[self.value]
 
 
-@dataclass(frozen=True)
-class MonitorPolicy:
+class MonitorPolicy(CheckedModel):
     """Thresholds of the monitor (defaults in brackets).
 
     Attributes:
@@ -78,48 +80,52 @@ class MonitorPolicy:
         extrapolation_warn: warn when weekly spend exceeds ``this x`` the historical max [1.0].
     """
 
-    interval: float = 0.9
-    coverage_warn: float = 0.7
-    coverage_alert: float = 0.5
-    mape_ratio_warn: float = 2.0
-    cusum_k: float = 0.5
-    cusum_h: float = 4.0
-    psi_bins: int = 10
-    psi_warn: float = 0.1
-    psi_alert: float = 0.25
-    extrapolation_warn: float = 1.0
+    schema_source: ClassVar[str] = "monitor policy"
 
-    def __post_init__(self) -> None:
+    interval: StrictFiniteFloat = 0.9
+    coverage_warn: StrictFiniteFloat = 0.7
+    coverage_alert: StrictFiniteFloat = 0.5
+    mape_ratio_warn: StrictFiniteFloat = 2.0
+    cusum_k: StrictFiniteFloat = 0.5
+    cusum_h: StrictFiniteFloat = 4.0
+    psi_bins: StrictInt = 10
+    psi_warn: StrictFiniteFloat = 0.1
+    psi_alert: StrictFiniteFloat = 0.25
+    extrapolation_warn: StrictFiniteFloat = 1.0
+
+    @model_validator(mode="after")
+    def _check(self) -> MonitorPolicy:
         if not 0.0 < self.interval < 1.0:
-            raise SpecError(f"monitor policy: interval is {self.interval}; expected 0 < x < 1")
+            raise ValueError(f"interval is {self.interval}; expected 0 < x < 1")
         if not 0.0 <= self.coverage_alert <= self.coverage_warn <= 1.0:
-            raise SpecError(
-                f"monitor policy: coverage_alert {self.coverage_alert} and coverage_warn "
+            raise ValueError(
+                f"coverage_alert {self.coverage_alert} and coverage_warn "
                 f"{self.coverage_warn} must satisfy 0 <= alert <= warn <= 1"
             )
         if not 0.0 < self.psi_warn <= self.psi_alert:
-            raise SpecError(
-                f"monitor policy: psi_warn {self.psi_warn} and psi_alert {self.psi_alert} must "
+            raise ValueError(
+                f"psi_warn {self.psi_warn} and psi_alert {self.psi_alert} must "
                 f"satisfy 0 < warn <= alert"
             )
         for name in ("mape_ratio_warn", "cusum_h", "extrapolation_warn"):
             if not getattr(self, name) > 0:
-                raise SpecError(f"monitor policy: {name} must be > 0, got {getattr(self, name)}")
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.cusum_k < 0:
-            raise SpecError(f"monitor policy: cusum_k must be >= 0, got {self.cusum_k}")
+            raise ValueError(f"cusum_k must be >= 0, got {self.cusum_k}")
         if self.psi_bins < 2:
-            raise SpecError(f"monitor policy: psi_bins must be >= 2, got {self.psi_bins}")
+            raise ValueError(f"psi_bins must be >= 2, got {self.psi_bins}")
+        return self
 
 
 def monitor_policy_from_dict(data: Mapping[str, Any]) -> MonitorPolicy:
     """A policy from a mapping (e.g. parsed YAML) whose keys are :class:`MonitorPolicy`
     fields; unknown keys and wrong types raise :class:`SpecError`."""
-    return dataclass_from_mapping(MonitorPolicy, data, "monitor policy")
+    return validate_mapping(MonitorPolicy, data, "monitor policy")
 
 
 def load_monitor_policy(path: Path) -> MonitorPolicy:
     """Read a :class:`MonitorPolicy` from a YAML file (missing keys keep their defaults)."""
-    return monitor_policy_from_dict(read_mapping(path, "monitor policy"))
+    return monitor_policy_from_dict(read_yaml_mapping(path, "monitor policy"))
 
 
 @dataclass(frozen=True)
@@ -248,7 +254,7 @@ class MonitorResult:
                     strict=True,
                 )
             ],
-            "policy": asdict(self.policy),
+            "policy": self.policy.model_dump(),
             "n_draws": self.n_draws,
             "n_geos": self.n_geos,
         }
