@@ -93,8 +93,13 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="id of the key")]) ->
 def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to bind")] = 8000,
+    workers: Annotated[int, typer.Option(help="job workers started and stopped with the API")] = 1,
 ) -> None:
-    """Serve the API with uvicorn (migrations are applied first)."""
+    """Serve the API with uvicorn (migrations are applied first) and ``--workers`` job
+    workers (``mixflow worker`` processes), stopped when the server stops."""
+    import subprocess
+    import sys
+
     import uvicorn
 
     from mixflow.service.app import create_app
@@ -103,7 +108,17 @@ def serve(
 
     settings = ServiceSettings()
     upgrade(settings)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    procs = [subprocess.Popen([sys.executable, "-m", "mixflow", "worker"]) for _ in range(workers)]
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 @app.command()

@@ -75,6 +75,14 @@ class Worker:
         child = ctx.Process(target=_child, args=(handler, job.payload, str(folder), send))
         child.start()
         send.close()
+        try:
+            self._watch(job, child, receive)
+        finally:  # the worker itself stopping (SIGTERM) takes its child along
+            if child.is_alive():
+                child.kill()
+                child.join()
+
+    def _watch(self, job: Job, child: Any, receive: Connection) -> None:
         outcome: tuple[str, Any] | None = None
         while True:
             if receive.poll(self.heartbeat_s):
