@@ -36,11 +36,7 @@ from mixflow.spec.config import load_config
 from mixflow.spec.model_spec import FitMethod, ModelSpec, model_spec_from_config
 
 PRETEST_CSV = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "data"
-    / "geo_experiments"
-    / "geolift_pretest.csv"
+    Path(__file__).resolve().parents[2] / "data" / "geo_experiments" / "geolift_pretest.csv"
 )
 
 
