@@ -50,3 +50,19 @@ def test_every_command_of_every_module_is_on_the_app() -> None:
         for info in module.app.registered_commands:
             name = info.name or info.callback.__name__.replace("_", "-")  # type: ignore[union-attr]
             assert name in target.commands, (module.__name__, name)
+
+
+def test_a_bad_option_value_or_missing_argument_is_one_line_and_exit_2() -> None:
+    runner = CliRunner()
+    bad_number = runner.invoke(app, ["optimize", "runs/x", "--budget", "abc"])
+    assert bad_number.exit_code == 2
+    assert bad_number.stderr.splitlines() == [bad_number.stderr.strip()], (
+        "one line, not Click's box"
+    )
+    assert bad_number.stderr.startswith("error: mixflow optimize: Invalid value for '--budget'")
+    missing = runner.invoke(app, ["experiment", "design"])
+    assert missing.exit_code == 2
+    assert missing.stderr == "error: mixflow experiment design: Missing argument 'data'.\n"
+    unknown = runner.invoke(app, ["fit", "--nope", "x"])
+    assert unknown.exit_code == 2
+    assert unknown.stderr.startswith("error: mixflow fit: No such option: --nope")

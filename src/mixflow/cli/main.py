@@ -14,6 +14,11 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+try:  # Typer >= 0.26 raises the usage errors of its own copy of Click
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover - older Typer on the system Click
+    from click.exceptions import UsageError  # type: ignore[assignment]
+
 from mixflow.cli import (
     experiment,
     experiment_design,
@@ -56,6 +61,12 @@ class MixflowGroup(TyperGroup):
         except MixflowError as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(code=err.exit_code) from None
+        except UsageError as err:
+            # a bad option value or a missing argument of a command: one line, exit 2, as for
+            # every other bad input (not Click's multi-line box)
+            where = err.ctx.command_path if err.ctx is not None else "mixflow"
+            typer.echo(f"error: {where}: {err.format_message()}", err=True)
+            raise typer.Exit(code=2) from None
 
 
 app = typer.Typer(
