@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
 from typer.testing import CliRunner
 
 from mixflow.cli.main import COMMAND_MODULES, MixflowGroup, app
+from mixflow.data.folders import writing_folder
 from mixflow.errors import ConvergenceError, SpecError
 
 
@@ -66,3 +70,19 @@ def test_a_bad_option_value_or_missing_argument_is_one_line_and_exit_2() -> None
     unknown = runner.invoke(app, ["fit", "--nope", "x"])
     assert unknown.exit_code == 2
     assert unknown.stderr.startswith("error: mixflow fit: No such option: --nope")
+
+
+def test_summary_refuses_an_edited_summary_json(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    with writing_folder(out) as tmp:
+        (tmp / "summary.json").write_text('{"channels": {"tv": {"roi": 2.0}}}', encoding="utf-8")
+    runner = CliRunner()
+    whole = runner.invoke(app, ["summary", str(out)])
+    assert whole.exit_code == 0
+    assert json.loads(whole.stdout) == {"channels": {"tv": {"roi": 2.0}}}
+    (out / "summary.json").write_text('{"channels": {"tv": {"roi": 9.0}}}', encoding="utf-8")
+    edited = runner.invoke(app, ["summary", str(out)])
+    assert edited.exit_code == 2
+    assert edited.stderr.startswith("error: summary.json in ")
+    assert "altered" in edited.stderr
+    assert len(edited.stderr.splitlines()) == 1

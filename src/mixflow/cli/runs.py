@@ -11,7 +11,7 @@ import typer
 
 from mixflow.cli.output import print_registration
 from mixflow.cli.runtime import lifecycle_settings, setup_jax
-from mixflow.errors import SpecError
+from mixflow.errors import RunDirError, SpecError
 
 app = typer.Typer()
 
@@ -139,7 +139,13 @@ def demo(
 @app.command()
 def summary(run_dir: Annotated[Path, typer.Argument(help="run directory")]) -> None:
     """Print a run's summary.json."""
+    from mixflow.data.folders import verify_folder
+
     path = run_dir / "summary.json"
     if not path.is_file():
         raise SpecError(f"{path} not found; is {run_dir} a run directory?")
-    typer.echo(json.dumps(json.loads(path.read_text()), indent=2))
+    verify_folder(run_dir)  # a truncated or edited summary is refused, as every reader does
+    try:
+        typer.echo(json.dumps(json.loads(path.read_text(encoding="utf-8")), indent=2))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise RunDirError(f"{path} is not valid JSON ({type(err).__name__})") from None
