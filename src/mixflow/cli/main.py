@@ -27,6 +27,7 @@ from mixflow.cli import (
     monitor,
     plans,
     runs,
+    schema,
     service,
 )
 from mixflow.errors import MixflowError
@@ -39,6 +40,7 @@ COMMAND_MODULES: tuple[tuple[ModuleType, str | None], ...] = (
     (lifecycle, None),
     (monitor, None),
     (service, None),
+    (schema, None),
     (experiment, "experiment"),
     (experiment_design, "experiment"),
     (experiment_impact, "experiment"),

@@ -12,6 +12,7 @@ import pandas as pd
 from mixflow.analysis.stats import stat
 from mixflow.optimize.constraints import FeasibleSet
 from mixflow.optimize.problem import BudgetProblem, Objective, SpendPattern
+from mixflow.optimize.schema import PlanDocument
 from mixflow.simulate.plan import Plan
 
 #: relative distance (to the budget scale) within which a channel counts as sitting at a bound
@@ -95,7 +96,11 @@ class OptimizationResult:
         return float(sum(self.allocation.values()))
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract of ``mixflow optimize`` (finite floats, no NaN)."""
+        """The JSON contract of ``mixflow optimize`` (finite floats, no NaN), checked by
+        :class:`~mixflow.optimize.schema.PlanDocument`: what is written is what was built."""
+        return PlanDocument.model_validate(self._document()).to_json_dict()
+
+    def _document(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "budget": self.budget,
             "horizon_weeks": self.problem.horizon,
