@@ -12,8 +12,14 @@ from pydantic import ValidationError
 
 from mixflow.data.loaders import dataset_from_frame
 from mixflow.datasets import DEFAULT_CHANNELS, BrandSimulation, simulate_brand
-from mixflow.optimize import BudgetOptimizer, BudgetProblem, OptimizationResult, SpendPattern
-from mixflow.optimize.schema import PlanDocument, plan_json_schema
+from mixflow.optimize import (
+    BudgetOptimizer,
+    BudgetProblem,
+    OptimizationResult,
+    OutcomeStats,
+    SpendPattern,
+)
+from mixflow.optimize.schema import PlanDocument, PlanOutcomes, plan_json_schema
 from mixflow.simulate import Simulator
 from mixflow.spec import parse_config
 from mixflow.workflow import fit_dataset
@@ -70,3 +76,11 @@ def test_wrong_or_extra_field_is_refused(result: OptimizationResult) -> None:
 def test_committed_json_schema_matches_the_code() -> None:
     committed = json.loads((REPO / "docs" / "schemas" / "plan.json").read_text())
     assert committed == plan_json_schema()
+
+
+def test_roi_of_a_plan_that_spends_nothing_is_null_in_the_document() -> None:
+    draws = np.linspace(0.0, 1.0, 20)
+    outcomes = OutcomeStats.from_draws(draws, draws, 0.0).to_dict()
+    typed = PlanOutcomes.model_validate(outcomes)
+    assert typed.roi.mean is None and typed.roi.hdi_90 == (None, None)
+    assert typed.model_dump(mode="json") == outcomes
