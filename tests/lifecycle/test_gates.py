@@ -332,7 +332,7 @@ def test_policy_file_rejects_wrong_type(tmp_path: Path) -> None:
     path = tmp_path / "policy.yaml"
     path.write_text("spend_coverage_min: lots\n")
     with pytest.raises(
-        SpecError, match="gate policy: spend_coverage_min must be a number, got 'lots'"
+        SpecError, match=r"gate policy: spend_coverage_min: must be a number \(got 'lots'\)"
     ):
         load_policy(path)
 

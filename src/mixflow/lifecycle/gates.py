@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from statistics import NormalDist
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
-from mixflow.errors import SpecError, did_you_mean
-from mixflow.lifecycle.policy_files import check_keys, check_scalar_types, read_mapping
+from pydantic import AllowInfNan, Field, StrictFloat, StrictInt, StrictStr, model_validator
+
+from mixflow.errors import did_you_mean
+from mixflow.lifecycle.policy_files import read_mapping
+from mixflow.schema_errors import CheckedModel, validate_mapping
+
+#: a number (an integer is taken as a float; true/false, text, NaN and infinities are not)
+StrictFiniteFloat = Annotated[StrictFloat, AllowInfNan(False)]
+#: ``[low, high]`` ROI bounds
+Bounds = tuple[StrictFiniteFloat, StrictFiniteFloat]
 
 #: ROI bounds a channel's posterior median ROI must lie in, unless the policy names the channel.
 DEFAULT_ROI_BOUNDS: tuple[float, float] = (0.0, 50.0)
@@ -44,8 +52,7 @@ class GateStatus(StrEnum):
     NOT_APPLICABLE = "not_applicable"
 
 
-@dataclass(frozen=True)
-class GatePolicy:
+class GatePolicy(CheckedModel):
     """Thresholds of the governance gates.
 
     - ``rhat_max``: largest allowed R-hat over all parameters (NUTS with ≥2 chains only).
@@ -66,99 +73,73 @@ class GatePolicy:
     - ``advisory``: gates whose failure is a warning, not a block.
     """
 
-    rhat_max: float = 1.01
-    ess_bulk_min: float = 400.0
-    divergence_rate_max: float = 0.005
-    holdout_mape_max: float = 0.2
-    default_roi_bounds: tuple[float, float] = DEFAULT_ROI_BOUNDS
-    roi_bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
-    min_weeks: int = 52
-    baseline_negative_prob_max: float = 0.2
-    baseline_negative_weeks_max: float = 0.0
-    spend_coverage_min: float = 0.1
-    prior_interval: float = 0.95
-    prior_sd_ratio_max: float = 0.9
-    advisory: tuple[str, ...] = ("prior_shift",)
+    schema_source: ClassVar[str] = "gate policy"
 
-    def __post_init__(self) -> None:
+    rhat_max: StrictFiniteFloat = 1.01
+    ess_bulk_min: StrictFiniteFloat = 400.0
+    divergence_rate_max: StrictFiniteFloat = 0.005
+    holdout_mape_max: StrictFiniteFloat = 0.2
+    default_roi_bounds: Bounds = DEFAULT_ROI_BOUNDS
+    roi_bounds: dict[str, Bounds] = Field(default_factory=dict)
+    min_weeks: StrictInt = 52
+    baseline_negative_prob_max: StrictFiniteFloat = 0.2
+    baseline_negative_weeks_max: StrictFiniteFloat = 0.0
+    spend_coverage_min: StrictFiniteFloat = 0.1
+    prior_interval: StrictFiniteFloat = 0.95
+    prior_sd_ratio_max: StrictFiniteFloat = 0.9
+    advisory: tuple[StrictStr, ...] = ("prior_shift",)
+
+    @model_validator(mode="after")
+    def _check(self) -> GatePolicy:
         for name in ("rhat_max", "ess_bulk_min", "divergence_rate_max", "holdout_mape_max"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-                raise SpecError(f"gate policy: {name} must be a finite number >= 0, got {value!r}")
+            if getattr(self, name) < 0:
+                raise ValueError(
+                    f"{name} must be a finite number >= 0, got {getattr(self, name)!r}"
+                )
         if self.rhat_max < 1.0:
-            raise SpecError(f"gate policy: rhat_max must be >= 1.0, got {self.rhat_max}")
-        if not isinstance(self.min_weeks, int) or self.min_weeks < 0:
-            raise SpecError(
-                f"gate policy: min_weeks must be an integer >= 0, got {self.min_weeks!r}"
-            )
+            raise ValueError(f"rhat_max must be >= 1.0, got {self.rhat_max}")
+        if self.min_weeks < 0:
+            raise ValueError(f"min_weeks must be an integer >= 0, got {self.min_weeks!r}")
         _check_bounds("default_roi_bounds", self.default_roi_bounds)
         for channel, bounds in self.roi_bounds.items():
             _check_bounds(f"roi_bounds.{channel}", bounds)
         for name in ("baseline_negative_prob_max", "baseline_negative_weeks_max"):
             _check_share(name, getattr(self, name))
         _check_share("spend_coverage_min", self.spend_coverage_min)
-        if not (_is_number(self.prior_interval) and 0.0 < self.prior_interval < 1.0):
-            raise SpecError(
-                f"gate policy: prior_interval must be between 0 and 1 (exclusive), "
-                f"got {self.prior_interval!r}"
+        if not 0.0 < self.prior_interval < 1.0:
+            raise ValueError(
+                f"prior_interval must be between 0 and 1 (exclusive), got {self.prior_interval!r}"
             )
-        if not (_is_number(self.prior_sd_ratio_max) and self.prior_sd_ratio_max > 0):
-            raise SpecError(
-                f"gate policy: prior_sd_ratio_max must be a number > 0, "
-                f"got {self.prior_sd_ratio_max!r}"
+        if not self.prior_sd_ratio_max > 0:
+            raise ValueError(
+                f"prior_sd_ratio_max must be a number > 0, got {self.prior_sd_ratio_max!r}"
             )
         for name in self.advisory:
             if name not in GATE_NAMES:
-                raise SpecError(
-                    f"gate policy: advisory names unknown gate {name!r}"
+                raise ValueError(
+                    f"advisory names unknown gate {name!r}"
                     f"{did_you_mean(str(name), GATE_NAMES)}; gates: {', '.join(GATE_NAMES)}"
                 )
+        return self
 
     def bounds_for(self, channel: str) -> tuple[float, float]:
-        return tuple(self.roi_bounds.get(channel, self.default_roi_bounds))  # type: ignore[return-value]
+        return self.roi_bounds.get(channel, self.default_roi_bounds)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+def _check_share(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a share between 0 and 1, got {value!r}")
 
 
-def _check_share(name: str, value: Any) -> None:
-    if not (_is_number(value) and 0.0 <= value <= 1.0):
-        raise SpecError(f"gate policy: {name} must be a share between 0 and 1, got {value!r}")
-
-
-def _check_bounds(name: str, bounds: Any) -> None:
-    ok = (
-        isinstance(bounds, tuple | list)
-        and len(bounds) == 2
-        and all(isinstance(b, int | float) for b in bounds)
-        and bounds[0] <= bounds[1]
-    )
-    if not ok:
-        raise SpecError(f"gate policy: {name} must be [low, high] with low <= high, got {bounds!r}")
+def _check_bounds(name: str, bounds: tuple[float, float]) -> None:
+    if not bounds[0] <= bounds[1]:
+        raise ValueError(f"{name} must be [low, high] with low <= high, got {list(bounds)!r}")
 
 
 def policy_from_dict(data: Mapping[str, Any]) -> GatePolicy:
-    """A policy from a mapping (e.g. parsed YAML); unknown keys raise :class:`SpecError`."""
-    check_keys(data, [f.name for f in fields(GatePolicy)], "gate policy")
-    check_scalar_types(GatePolicy, data, "gate policy")
-    values = dict(data)
-    if "advisory" in values:
-        names = values["advisory"]
-        if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
-            raise SpecError(f"gate policy: advisory must be a list of gate names, got {names!r}")
-        values["advisory"] = tuple(names)
-    if "default_roi_bounds" in values:
-        values["default_roi_bounds"] = _as_pair(values["default_roi_bounds"])
-    if "roi_bounds" in values:
-        if not isinstance(values["roi_bounds"], Mapping):
-            raise SpecError("gate policy: roi_bounds must map channel -> [low, high]")
-        values["roi_bounds"] = {str(k): _as_pair(v) for k, v in values["roi_bounds"].items()}
-    return GatePolicy(**values)
-
-
-def _as_pair(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list | tuple) else value
+    """A policy from a mapping (e.g. parsed YAML) whose keys are :class:`GatePolicy` fields;
+    unknown keys and wrong types raise :class:`SpecError`."""
+    return validate_mapping(GatePolicy, data, "gate policy")
 
 
 def load_policy(path: Path) -> GatePolicy:

@@ -75,19 +75,7 @@ class RefreshPolicy:
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "gates"}
-        return out | {"gates": _policy_dict(self.gates)}
-
-
-def _policy_dict(policy: GatePolicy) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for f in fields(policy):
-        value = getattr(policy, f.name)
-        if isinstance(value, Mapping):
-            value = {k: list(v) for k, v in value.items()}
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[f.name] = value
-    return out
+        return out | {"gates": self.gates.model_dump(mode="json")}
 
 
 def refresh_policy_from_dict(data: Mapping[str, Any]) -> RefreshPolicy:
