@@ -171,7 +171,7 @@ def test_policy_file_with_gates(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("auto_promte: true\n", "unknown key 'auto_promte' \\(did you mean 'auto_promote'\\?\\)"),
-        ("auto_promote: yes please\n", "auto_promote must be true or false, got 'yes please'"),
+        ("auto_promote: yes please\n", r"auto_promote: must be true or false \(got 'yes please'\)"),
         ("holdout_weeks: 0\n", "holdout_weeks must be an integer >= 1, got 0"),
         ("max_roi_shift: -1\n", "max_roi_shift must be a number >= 0, got -1"),
         ("gates:\n  rhat_mx: 1\n", "gate policy: unknown key 'rhat_mx'"),

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from mixflow.errors import SpecError
-from mixflow.lifecycle.gates import GatePolicy, GateResult, policy_from_dict
-from mixflow.lifecycle.policy_files import check_keys, check_scalar_types, read_mapping
+from mixflow.lifecycle.gates import GatePolicy, GateResult, StrictFiniteFloat
+from mixflow.lifecycle.policy_files import read_mapping
+from mixflow.schema_errors import CheckedModel, validate_mapping
 from mixflow.spec.config import MixflowConfig, RoiPriorConfig
 
 #: z of the 90% central interval: turns a summary's ROI HDI into a log-sd when it lacks one
@@ -31,8 +34,7 @@ class Decision(StrEnum):
     REJECT = "reject"
 
 
-@dataclass(frozen=True)
-class RefreshPolicy:
+class RefreshPolicy(CheckedModel):
     """How a refresh decides (defaults in brackets).
 
     Attributes:
@@ -51,44 +53,35 @@ class RefreshPolicy:
             keys of a gate policy file) [defaults].
     """
 
-    auto_promote: bool = False
-    holdout_weeks: int = 8
-    holdout_tolerance: float = 0.1
-    max_roi_shift: float = 0.5
-    prior_widening: float = 2.0
-    prior_min_sigma: float = 0.1
-    gates: GatePolicy = field(default_factory=GatePolicy)
+    schema_source: ClassVar[str] = "refresh policy"
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.holdout_weeks, int) or self.holdout_weeks < 1:
-            raise SpecError(
-                f"refresh policy: holdout_weeks must be an integer >= 1, got {self.holdout_weeks!r}"
-            )
+    auto_promote: StrictBool = False
+    holdout_weeks: StrictInt = 8
+    holdout_tolerance: StrictFiniteFloat = 0.1
+    max_roi_shift: StrictFiniteFloat = 0.5
+    prior_widening: StrictFiniteFloat = 2.0
+    prior_min_sigma: StrictFiniteFloat = 0.1
+    gates: GatePolicy = Field(default_factory=GatePolicy)
+
+    @model_validator(mode="after")
+    def _check(self) -> RefreshPolicy:
+        if self.holdout_weeks < 1:
+            raise ValueError(f"holdout_weeks must be an integer >= 1, got {self.holdout_weeks!r}")
         for name in ("holdout_tolerance", "max_roi_shift", "prior_min_sigma"):
-            value = getattr(self, name)
-            if not math.isfinite(value) or value < 0:
-                raise SpecError(f"refresh policy: {name} must be a number >= 0, got {value!r}")
-        if not math.isfinite(self.prior_widening) or self.prior_widening <= 0:
-            raise SpecError(
-                f"refresh policy: prior_widening must be a number > 0, got {self.prior_widening!r}"
-            )
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be a number >= 0, got {getattr(self, name):g}")
+        if self.prior_widening <= 0:
+            raise ValueError(f"prior_widening must be a number > 0, got {self.prior_widening:g}")
+        return self
 
     def to_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "gates"}
-        return out | {"gates": self.gates.model_dump(mode="json")}
+        return self.model_dump(mode="json")
 
 
 def refresh_policy_from_dict(data: Mapping[str, Any]) -> RefreshPolicy:
     """A policy from a mapping (e.g. parsed YAML); ``gates`` holds gate policy keys. Unknown
     keys and wrong types raise :class:`SpecError`."""
-    check_keys(data, [f.name for f in fields(RefreshPolicy)], "refresh policy")
-    check_scalar_types(RefreshPolicy, data, "refresh policy")
-    values = dict(data)
-    if "gates" in values:
-        if not isinstance(values["gates"], Mapping):
-            raise SpecError("refresh policy: gates must be a mapping of gate thresholds")
-        values["gates"] = policy_from_dict(values["gates"])
-    return RefreshPolicy(**values)
+    return validate_mapping(RefreshPolicy, data, "refresh policy")
 
 
 def load_refresh_policy(path: Path) -> RefreshPolicy:
