@@ -20,10 +20,8 @@ import re
 import types
 import typing
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from mixflow.errors import SpecError, did_you_mean
@@ -196,22 +194,10 @@ def validate_mapping(model: type[M], raw: Any, source: str) -> M:
         raise SpecError(format_validation_error(err, source, model)) from None
 
 
-def read_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
-    """The top-level mapping of YAML file ``path`` (an empty file is ``{}``)."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise SpecError(f"{what} {path}: cannot read: {err}") from err
-    if not isinstance(data, Mapping):
-        raise SpecError(f"{what} {path}: expected a mapping of settings, got {type(data).__name__}")
-    return {str(k): v for k, v in data.items()}
-
-
 __all__ = [
     "CheckedModel",
     "StrictModel",
     "allowed_keys",
     "format_validation_error",
-    "read_yaml_mapping",
     "validate_mapping",
 ]

@@ -34,8 +34,9 @@ from mixflow.data.dataset import MMMDataset
 from mixflow.data.loaders import dataset_from_frame
 from mixflow.data.validation import min_periods
 from mixflow.errors import DataError
+from mixflow.lifecycle.policy_files import read_mapping
 from mixflow.posterior.posterior import Posterior
-from mixflow.schema_errors import CheckedModel, read_yaml_mapping, validate_mapping
+from mixflow.schema_errors import CheckedModel, validate_mapping
 from mixflow.simulate.engine import Simulator
 from mixflow.simulate.plan import Plan
 
@@ -125,7 +126,8 @@ def monitor_policy_from_dict(data: Mapping[str, Any]) -> MonitorPolicy:
 
 def load_monitor_policy(path: Path) -> MonitorPolicy:
     """Read a :class:`MonitorPolicy` from a YAML file (missing keys keep their defaults)."""
-    return monitor_policy_from_dict(read_yaml_mapping(path, "monitor policy"))
+    # read_mapping refuses a FIFO or device and names a YAML error without echoing the file
+    return monitor_policy_from_dict(read_mapping(path, "monitor policy"))
 
 
 @dataclass(frozen=True)
