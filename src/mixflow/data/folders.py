@@ -1,7 +1,7 @@
 """Run folders as one unit: written whole or not at all, locked against concurrent writers and
 checked by every reader against a completion manifest.
 
-A writer (:func:`writing_folder`) fills a temporary sibling ``.<name>.tmp-XXXX`` of the target,
+A writer (:func:`writing_folder`) fills a temporary sibling ``.<name>.tmp-<random>`` of the target,
 writes ``manifest.json`` last (the size and SHA-256 of every file in it) and renames the sibling
 into place. A refit therefore replaces the whole folder: no file of an earlier run survives.
 While it writes, it holds an exclusive ``flock`` on ``<name>.lock`` beside the target, so a
