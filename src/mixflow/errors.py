@@ -2,7 +2,8 @@
 
 Every error raised on purpose by mixflow derives from :class:`MixflowError`. Messages name the
 offending field, column, row or value and say what was expected; the CLI maps these classes to
-exit codes (and the service, later, to HTTP problems) in one place.
+exit codes (:mod:`mixflow.cli.main`) and the service maps them to HTTP problems
+(:mod:`mixflow.service.problems`), each in one place.
 """
 
 from __future__ import annotations
@@ -46,6 +47,49 @@ class InfeasiblePlanError(MixflowError):
     that no allowed spend reaches. The message names the constraint."""
 
     exit_code = 2
+
+
+class InvalidInputError(MixflowError):
+    """A request or command argument is invalid (the message names the field)."""
+
+    exit_code = 2
+
+
+class UnauthenticatedError(MixflowError):
+    """No credentials, or credentials that are unknown or revoked."""
+
+    exit_code = 2
+
+
+class ForbiddenError(MixflowError):
+    """The caller is known but its role may not do this."""
+
+    exit_code = 2
+
+
+class NotFoundError(MixflowError):
+    """The thing asked for does not exist, or belongs to another workspace (never told apart,
+    so that existence does not leak)."""
+
+    exit_code = 2
+
+
+class ConflictError(MixflowError):
+    """The request conflicts with the current state: a governance gate fails, an alias moved."""
+
+    exit_code = 2
+
+
+class QuotaError(MixflowError):
+    """A workspace passed one of its limits (queued jobs)."""
+
+    exit_code = 2
+
+
+class UnavailableError(MixflowError):
+    """A dependency (the database, the model store) does not answer right now."""
+
+    exit_code = 1
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -34,3 +35,26 @@ def keys(client: TestClient) -> dict[str, str]:
             out[role.name] = create_key(session, name=role.name, workspace="acme", role=role).secret
         out["other"] = create_key(session, name="o", workspace="other", role=Role.admin).secret
     return out
+
+
+@pytest.fixture(scope="session")
+def map_run_dir(
+    tmp_path_factory: pytest.TempPathFactory,
+    small_brand_config: Callable[[Path, dict[str, Any]], Path],
+) -> Path:
+    """A run directory of a tiny MAP fit (80 weeks, 2 channels, 300 SVI steps), made once."""
+    from mixflow.workflow import fit_run
+
+    tmp = tmp_path_factory.mktemp("service_run")
+    config = small_brand_config(
+        tmp, {"method": "map", "svi_steps": 300, "progress_bar": False, "holdout_weeks": 0}
+    )
+    out = tmp / "run"
+    fit_run(config, out)
+    return out
+
+
+@pytest.fixture
+def no_tracking_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded MLflow store under the service's home, whatever the environment says."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)

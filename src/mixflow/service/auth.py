@@ -20,7 +20,12 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mixflow.errors import MixflowError
+from mixflow.errors import (
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    UnauthenticatedError,
+)
 from mixflow.service.db.models import ApiKey
 
 _PEPPER = b"mixflow-api-key-v1"
@@ -33,35 +38,6 @@ class Role(enum.IntEnum):
     viewer = 1
     analyst = 2
     admin = 3
-
-
-class ServiceError(MixflowError):
-    """An error of the service with its HTTP status."""
-
-    status: int = 400
-    title: str = "Bad request"
-
-
-class InvalidInputError(ServiceError):
-    exit_code = 2
-    status = 422
-    title = "Invalid input"
-
-
-class UnauthenticatedError(ServiceError):
-    status = 401
-    title = "Unauthenticated"
-
-
-class ForbiddenError(ServiceError):
-    status = 403
-    title = "Forbidden"
-
-
-class NotFoundError(ServiceError):
-    exit_code = 2
-    status = 404
-    title = "Not found"
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,31 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mixflow.errors import MixflowError
-from mixflow.service.auth import ServiceError
+from mixflow.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    MixflowError,
+    NotFoundError,
+    QuotaError,
+    UnauthenticatedError,
+    UnavailableError,
+)
 
 PROBLEM = "application/problem+json"
 _log = logging.getLogger("mixflow.service")
+
+#: the HTTP status and title of each error class (the first match in this order wins); any
+#: other MixflowError is about the caller's input: 422 titled with its class name
+STATUS: tuple[tuple[type[MixflowError], int, str], ...] = (
+    (UnauthenticatedError, 401, "Unauthenticated"),
+    (ForbiddenError, 403, "Forbidden"),
+    (NotFoundError, 404, "Not found"),
+    (ConflictError, 409, "Conflict"),
+    (InvalidInputError, 422, "Invalid input"),
+    (QuotaError, 429, "Too Many Requests"),
+    (UnavailableError, 503, "Service Unavailable"),
+)
 
 
 def problem(status: int, title: str, detail: str, request: Request, **extra: Any) -> JSONResponse:
@@ -36,8 +56,9 @@ def problem(status: int, title: str, detail: str, request: Request, **extra: Any
 
 
 async def _mixflow_error(request: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, ServiceError):
-        return problem(exc.status, exc.title, str(exc), request)
+    for cls, status, title in STATUS:
+        if isinstance(exc, cls):
+            return problem(status, title, str(exc), request)
     # the library's errors are about the caller's input
     return problem(422, type(exc).__name__, str(exc), request)
 

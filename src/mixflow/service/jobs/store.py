@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mixflow.service.auth import NotFoundError, ServiceError
+from mixflow.errors import NotFoundError, QuotaError
 from mixflow.service.db.models import Job
 
 
@@ -27,11 +27,6 @@ class JobState(enum.StrEnum):
 
 
 FINISHED = (JobState.succeeded, JobState.failed, JobState.cancelled)
-
-
-class QuotaError(ServiceError):
-    status = 429
-    title = "Too Many Requests"
 
 
 def _now() -> datetime:

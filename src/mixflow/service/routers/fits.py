@@ -10,7 +10,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Header, Request, UploadFile
 
-from mixflow.service.auth import Caller, InvalidInputError, Role, require
+from mixflow.errors import InvalidInputError
+from mixflow.service.auth import Caller, Role, require
 from mixflow.service.jobs import store
 from mixflow.service.schemas import JobOut
 

@@ -6,16 +6,11 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from mixflow.service.auth import ServiceError
+from mixflow.errors import UnavailableError
 from mixflow.service.db.migrate import current_revision
 from mixflow.service.schemas import Health
 
 router = APIRouter(tags=["health"])
-
-
-class NotReadyError(ServiceError):
-    status = 503
-    title = "Service Unavailable"
 
 
 @router.get("/healthz", response_model=Health)
@@ -33,9 +28,9 @@ def readyz(request: Request) -> Health:
             conn.execute(text("SELECT 1"))
         revision = current_revision(engine)
     except Exception:  # any database failure means not ready
-        raise NotReadyError("the database is unreachable") from None
+        raise UnavailableError("the database is unreachable") from None
     if revision is None:
-        raise NotReadyError("the database is not migrated: run mixflow db upgrade")
+        raise UnavailableError("the database is not migrated: run mixflow db upgrade")
     return Health(status="ready", revision=revision)
 
 
