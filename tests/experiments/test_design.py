@@ -135,8 +135,13 @@ _SMALL = DesignSettings(
 )
 
 
+def _small(**changes: object) -> DesignSettings:
+    """``_SMALL`` with ``changes``, validated again."""
+    return DesignSettings(**{**_SMALL.model_dump(), **changes})
+
+
 def test_include_and_exclude_are_honoured() -> None:
-    settings = replace(_SMALL, treated_sizes=(2, 3), include=("g3",), exclude=("g0", "g1"))
+    settings = _small(treated_sizes=(2, 3), include=("g3",), exclude=("g0", "g1"))
     result = design_experiment(_panel(1), settings, rng=np.random.default_rng(2))
     assert len(result.designs) == 2 * 3
     for design in result.designs:
@@ -148,7 +153,7 @@ def test_include_and_exclude_are_honoured() -> None:
 
 
 def test_sizes_the_included_locations_overfill_are_skipped() -> None:
-    settings = replace(_SMALL, treated_sizes=(1, 2), include=("g3", "g4"))
+    settings = _small(treated_sizes=(1, 2), include=("g3", "g4"))
     (design,) = design_experiment(_panel(1), settings).designs
     assert design.treated == ("g3", "g4")
 
@@ -180,7 +185,7 @@ def test_budget_is_mde_incremental_kpi_times_cpik() -> None:
 
 
 def test_designs_are_ranked_by_calibration_mde_then_cost() -> None:
-    settings = replace(_SMALL, treated_sizes=(2, 3), effects=(0.0, 0.01, 0.05))
+    settings = _small(treated_sizes=(2, 3), effects=(0.0, 0.01, 0.05))
     designs = design_experiment(_panel(6), settings).designs
     assert [d.rank for d in designs] == list(range(1, len(designs) + 1))
     keys = [
@@ -197,7 +202,7 @@ def test_drifting_market_is_flagged_and_ranked_last() -> None:
     kpi = panel.kpi.copy()
     kpi[-20:, 0] *= 1.05
     drifting = replace(panel, kpi=kpi)
-    settings = replace(_SMALL, n_windows=10, max_candidates=50, n_random=0)
+    settings = _small(n_windows=10, max_candidates=50, n_random=0)
     assert false_positive_limit(settings) == pytest.approx(0.3)  # Binomial(10, 0.1) 95th pct
     designs = design_experiment(drifting, settings).designs
     with_g0 = [d for d in designs if "g0" in d.treated]
@@ -207,7 +212,7 @@ def test_drifting_market_is_flagged_and_ranked_last() -> None:
 
 
 def test_unknown_included_location_suggests_name() -> None:
-    settings = replace(_SMALL, include=("g01",))
+    settings = _small(include=("g01",))
     with pytest.raises(
         DataError, match=r"included location 'g01' not in the data \(did you mean 'g1'\?\)"
     ):
@@ -221,6 +226,30 @@ def test_settings_errors_name_the_field() -> None:
         DesignSettings(include=("a",), exclude=("a",))
     with pytest.raises(SpecError, match="effects: expected effects > -1"):
         DesignSettings(effects=(-1.0, 0.1))
+
+
+def test_settings_are_a_schema_unknown_keys_and_choices_named() -> None:
+    """The formatter's messages: the source, the field, the value, what is allowed."""
+    with pytest.raises(SpecError) as unknown:
+        DesignSettings(n_window=3)  # type: ignore[call-arg]
+    assert str(unknown.value).startswith(
+        "design settings: unknown key 'n_window' (did you mean 'n_windows'?); allowed: "
+    )
+    with pytest.raises(SpecError, match=r"method: .*'ascm', 'sc' or 'did' \(got 'acsm'\)"):
+        DesignSettings(method="acsm")  # type: ignore[arg-type]
+    with pytest.raises(SpecError, match=r"n_windows: must be an integer \(got 2.5\)"):
+        DesignSettings(n_windows=2.5)  # type: ignore[arg-type]
+    with pytest.raises(SpecError, match=r"alpha: must be a finite number \(got nan\)"):
+        DesignSettings(alpha=math.nan)
+    with pytest.raises(
+        SpecError, match=r"treated_sizes: expected distinct values \(got \(2, 2\)\)"
+    ):
+        DesignSettings(treated_sizes=(2, 2))
+    with pytest.raises(SpecError, match=r"3 included locations do not fit .* at most 2"):
+        DesignSettings(treated_sizes=(2,), include=("a", "b", "c"))
+    settings = DesignSettings(effects=(0, 0.1), method="sc")  # type: ignore[arg-type]
+    assert settings.effects == (0.0, 0.1) and settings.method is GeoMethod.sc
+    assert DesignSettings(**settings.to_dict()) == settings  # the JSON form reads back
 
 
 def test_too_short_panel_says_what_to_change() -> None:

@@ -249,8 +249,16 @@ def test_arrays_without_post_period() -> None:
 
 
 def test_bad_config_names_the_field() -> None:
-    with pytest.raises(SpecError, match="prior_level_sd must be > 0"):
+    with pytest.raises(
+        SpecError, match=r"impact settings: prior_level_sd: must be > 0 \(got 0.0\)"
+    ):
         ImpactConfig(prior_level_sd=0.0)
+    with pytest.raises(SpecError, match=r"draws: must be a positive integer \(got 0\)"):
+        ImpactConfig(draws=0)
+    with pytest.raises(SpecError, match=r"target_accept: must lie in \(0, 1\) \(got 1.5\)"):
+        ImpactConfig(target_accept=1.5)
+    with pytest.raises(SpecError, match=r"unknown key 'drawz' \(did you mean 'draws'\?\)"):
+        ImpactConfig(drawz=10)  # type: ignore[call-arg]
 
 
 # --------------------------------------------------------------------------- CLI

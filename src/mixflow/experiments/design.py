@@ -55,23 +55,31 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Annotated, Any, ClassVar, Final
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, StrictInt, StrictStr, ValidationInfo, field_validator, model_validator
 from scipy.stats import binom
 
 from mixflow.errors import DataError, SpecError, did_you_mean
 from mixflow.experiments.geo import GeoMethod, GeoPanel, conformal_p_value, fit_synthetic_control
+from mixflow.schema_errors import CheckedModel
 
 #: Lifts simulated by default: fine where MDEs of geo tests usually fall (1-5 %), up to GeoLift's 25 %.
 DEFAULT_EFFECTS: Final = (0.0, 0.01, 0.02, 0.03, 0.05, 0.10, 0.15, 0.25)
 _MIN_DONORS: Final = 2
 
 
-@dataclass(frozen=True)
-class DesignSettings:
-    """What the design search explores and how a test is judged.
+#: a whole number (``True`` is not 2) and a finite one (``nan``/``inf`` refused)
+_Int = StrictInt
+_Number = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class DesignSettings(CheckedModel):
+    """What the design search explores and how a test is judged (a pydantic model: building
+    one with a bad value raises :class:`~mixflow.errors.SpecError` naming the field, the value
+    and what is expected).
 
     Attributes:
         treated_sizes: numbers of treated locations to try.
@@ -88,64 +96,83 @@ class DesignSettings:
         n_random: random candidate sets per size, besides the nearest-neighbour ones.
     """
 
-    treated_sizes: tuple[int, ...] = (2, 3, 4, 5)
-    test_lengths: tuple[int, ...] = (14, 21, 28)
-    effects: tuple[float, ...] = DEFAULT_EFFECTS
-    alpha: float = 0.1
-    target_power: float = 0.8
-    method: GeoMethod = GeoMethod.ascm
-    n_windows: int = 10
-    window_stride: int = 1
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    max_candidates: int = 5
-    n_random: int = 10
+    schema_source: ClassVar[str] = "design settings"
 
-    def __post_init__(self) -> None:
-        _require(bool(self.treated_sizes), "treated_sizes", "at least one size")
-        _require(all(n >= 1 for n in self.treated_sizes), "treated_sizes", "sizes >= 1")
-        _require(bool(self.test_lengths), "test_lengths", "at least one length")
-        _require(all(n >= 1 for n in self.test_lengths), "test_lengths", "lengths >= 1")
-        for name in ("treated_sizes", "test_lengths", "effects"):
-            values = getattr(self, name)
-            _require(len(set(values)) == len(values), name, "distinct values")
-        _require(bool(self.effects), "effects", "at least one effect")
-        _require(all(e > -1.0 for e in self.effects), "effects", "effects > -1")
-        _require(0.0 < self.alpha < 1.0, "alpha", "a level in (0, 1)")
-        _require(0.0 < self.target_power <= 1.0, "target_power", "a power in (0, 1]")
-        _require(self.n_windows >= 1, "n_windows", "an integer >= 1")
-        _require(self.window_stride >= 1, "window_stride", "an integer >= 1")
-        _require(self.max_candidates >= 1, "max_candidates", "an integer >= 1")
-        _require(self.n_random >= 0, "n_random", "an integer >= 0")
+    treated_sizes: tuple[_Int, ...] = (2, 3, 4, 5)
+    test_lengths: tuple[_Int, ...] = (14, 21, 28)
+    effects: tuple[_Number, ...] = DEFAULT_EFFECTS
+    alpha: _Number = 0.1
+    target_power: _Number = 0.8
+    method: GeoMethod = GeoMethod.ascm
+    n_windows: _Int = 10
+    window_stride: _Int = 1
+    include: tuple[StrictStr, ...] = ()
+    exclude: tuple[StrictStr, ...] = ()
+    max_candidates: _Int = 5
+    n_random: _Int = 10
+
+    @field_validator("treated_sizes", "test_lengths")
+    @classmethod
+    def _positive_counts(cls, values: tuple[int, ...], info: ValidationInfo) -> tuple[int, ...]:
+        what = "sizes" if info.field_name == "treated_sizes" else "lengths"
+        _require(bool(values), f"at least one {what[:-1]}")
+        _require(all(n >= 1 for n in values), f"{what} >= 1")
+        _require(len(set(values)) == len(values), "distinct values")
+        return values
+
+    @field_validator("effects")
+    @classmethod
+    def _lifts(cls, values: tuple[float, ...]) -> tuple[float, ...]:
+        _require(bool(values), "at least one effect")
+        _require(len(set(values)) == len(values), "distinct values")
+        _require(all(e > -1.0 for e in values), "effects > -1")
+        return values
+
+    @field_validator("alpha")
+    @classmethod
+    def _level(cls, value: float) -> float:
+        _require(0.0 < value < 1.0, "a level in (0, 1)")
+        return value
+
+    @field_validator("target_power")
+    @classmethod
+    def _power(cls, value: float) -> float:
+        _require(0.0 < value <= 1.0, "a power in (0, 1]")
+        return value
+
+    @field_validator("n_windows", "window_stride", "max_candidates")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        _require(value >= 1, "an integer >= 1")
+        return value
+
+    @field_validator("n_random")
+    @classmethod
+    def _at_least_zero(cls, value: int) -> int:
+        _require(value >= 0, "an integer >= 0")
+        return value
+
+    @model_validator(mode="after")
+    def _locations(self) -> DesignSettings:
         both = sorted(set(self.include) & set(self.exclude))
         if both:
-            raise SpecError(f"location(s) {', '.join(both)} are both included and excluded")
+            raise ValueError(f"location(s) {', '.join(both)} are both included and excluded")
         if len(set(self.include)) > max(self.treated_sizes):
-            raise SpecError(
+            raise ValueError(
                 f"{len(set(self.include))} included locations do not fit in treated sets of at "
                 f"most {max(self.treated_sizes)} (treated_sizes)"
             )
+        return self
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "treated_sizes": list(self.treated_sizes),
-            "test_lengths": list(self.test_lengths),
-            "effects": list(self.effects),
-            "alpha": self.alpha,
-            "target_power": self.target_power,
-            "method": self.method.value,
-            "n_windows": self.n_windows,
-            "window_stride": self.window_stride,
-            "include": list(self.include),
-            "exclude": list(self.exclude),
-            "max_candidates": self.max_candidates,
-            "n_random": self.n_random,
-        }
+        """The settings as JSON (lists for tuples, the method's name)."""
+        return self.model_dump(mode="json")
 
 
-def _require(ok: bool, name: str, expected: str) -> None:
+def _require(ok: bool, expected: str) -> None:
+    """A field check: the formatter adds the field's name and the value given."""
     if not ok:
-        raise SpecError(f"{name}: expected {expected}")
+        raise ValueError(f"expected {expected}")
 
 
 @dataclass(frozen=True)

@@ -43,21 +43,25 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Any, Final
+from typing import Annotated, Any, ClassVar, Final
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 from numpyro.infer import MCMC, NUTS, init_to_median
+from pydantic import Field, StrictInt, field_validator
 
-from mixflow.errors import DataError, SpecError, did_you_mean
+from mixflow.errors import DataError, did_you_mean
 from mixflow.inference import Diagnostics, compute_diagnostics
 from mixflow.model.bsts import bsts_model, draw_paths, horseshoe_global_scale
+from mixflow.schema_errors import CheckedModel
 
 MIN_PRE_POINTS: Final = 3
 """The pre-period needs at least this many points plus one per covariate."""
 _SAMPLED_SITES: Final = ("sigma_obs", "sigma_level", "beta")
+#: a finite number (``nan``/``inf`` refused)
+_Number = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class RegressionPrior(StrEnum):
@@ -68,42 +72,46 @@ class RegressionPrior(StrEnum):
     horseshoe = "horseshoe"
 
 
-@dataclass(frozen=True)
-class ImpactConfig:
-    """Sampler and prior settings. ``prior_level_sd`` is in pre-period standard deviations of
-    the response per time step; ``expected_model_size`` is the number of covariates expected to
-    matter (the horseshoe's sparsity)."""
+class ImpactConfig(CheckedModel):
+    """Sampler and prior settings (a pydantic model: a bad value raises
+    :class:`~mixflow.errors.SpecError` naming the field, the value and what is expected).
+    ``prior_level_sd`` is in pre-period standard deviations of the response per time step;
+    ``expected_model_size`` is the number of covariates expected to matter (the horseshoe's
+    sparsity)."""
 
-    draws: int = 1000
-    warmup: int = 1000
-    chains: int = 2
-    seed: int = 0
-    prior_level_sd: float = 0.01
-    expected_model_size: float = 3.0
-    target_accept: float = 0.9
+    schema_source: ClassVar[str] = "impact settings"
 
-    def __post_init__(self) -> None:
-        for name in ("draws", "warmup", "chains"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise SpecError(f"{name} must be a positive integer, got {value!r}")
-        if not self.prior_level_sd > 0:
-            raise SpecError(f"prior_level_sd must be > 0, got {self.prior_level_sd!r}")
-        if not self.expected_model_size > 0:
-            raise SpecError(f"expected_model_size must be > 0, got {self.expected_model_size!r}")
-        if not 0 < self.target_accept < 1:
-            raise SpecError(f"target_accept must lie in (0, 1), got {self.target_accept!r}")
+    draws: StrictInt = 1000
+    warmup: StrictInt = 1000
+    chains: StrictInt = 2
+    seed: StrictInt = 0
+    prior_level_sd: _Number = 0.01
+    expected_model_size: _Number = 3.0
+    target_accept: _Number = 0.9
+
+    @field_validator("draws", "warmup", "chains")
+    @classmethod
+    def _positive_count(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be a positive integer")
+        return value
+
+    @field_validator("prior_level_sd", "expected_model_size")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError("must be > 0")
+        return value
+
+    @field_validator("target_accept")
+    @classmethod
+    def _probability(cls, value: float) -> float:
+        if not 0 < value < 1:
+            raise ValueError("must lie in (0, 1)")
+        return value
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "draws": self.draws,
-            "warmup": self.warmup,
-            "chains": self.chains,
-            "seed": self.seed,
-            "prior_level_sd": self.prior_level_sd,
-            "expected_model_size": self.expected_model_size,
-            "target_accept": self.target_accept,
-        }
+        return self.model_dump(mode="json")
 
 
 @dataclass(frozen=True)
