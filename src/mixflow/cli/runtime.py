@@ -8,35 +8,55 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mixflow.errors import SpecError
+
 if TYPE_CHECKING:
     from mixflow.lifecycle import LifecycleSettings
+    from mixflow.lifecycle.settings import EnvironmentSettings
     from mixflow.simulate import Simulator
 
 #: cap on the compiled-program cache (a national sampler is a few MB compiled)
 JAX_CACHE_MAX_BYTES = 2 * 2**30
 
 
-def cache_dir() -> Path:
-    """Where compiled XLA programs are kept between runs (``MIXFLOW_CACHE_DIR`` overrides)."""
-    base = os.environ.get("MIXFLOW_CACHE_DIR")
-    if base:
-        return Path(base)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mixflow"
+def environment() -> EnvironmentSettings:
+    """The process environment's ``MIXFLOW_*`` settings (pydantic-settings); a bad value is a
+    :class:`~mixflow.errors.SpecError` naming the variable and its value."""
+    from pydantic import ValidationError
+
+    from mixflow.lifecycle.settings import EnvironmentSettings
+    from mixflow.schema_errors import format_validation_error
+
+    try:
+        # every field has a default; mypy does not see pydantic's Field(default, alias=...)
+        return EnvironmentSettings()  # type: ignore[call-arg]
+    except ValidationError as err:
+        raise SpecError(format_validation_error(err, "environment", EnvironmentSettings)) from None
+
+
+def cache_dir(env: EnvironmentSettings | None = None) -> Path:
+    """Where compiled XLA programs are kept between runs (``MIXFLOW_CACHE_DIR`` overrides,
+    else ``$XDG_CACHE_HOME/mixflow``, else ``~/.cache/mixflow``)."""
+    env = env if env is not None else environment()
+    if env.cache_dir:
+        return Path(env.cache_dir)
+    return Path(env.xdg_cache_home or Path.home() / ".cache") / "mixflow"
 
 
 def setup_jax(n_devices: int) -> None:
     """Expose ``n_devices`` CPU devices (one per chain) and the persistent compilation cache.
 
-    Must run before JAX runs its first computation. Set ``MIXFLOW_JAX_CACHE=0`` to disable the
-    cache (every process then compiles the sampler anew).
+    Must run before JAX runs its first computation. Set ``MIXFLOW_JAX_CACHE=0`` (or ``false``)
+    to disable the cache (every process then compiles the sampler anew).
     """
     import numpyro
 
+    env = environment()
     numpyro.set_host_device_count(max(1, n_devices))
-    if os.environ.get("MIXFLOW_JAX_CACHE", "1") != "0":
+    if env.jax_cache:
         import jax
 
-        path = cache_dir() / "jax"
+        path = cache_dir(env) / "jax"
         path.mkdir(parents=True, exist_ok=True)
         jax.config.update("jax_compilation_cache_dir", str(path))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)

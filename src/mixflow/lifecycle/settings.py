@@ -9,6 +9,9 @@ Nothing here touches the disk at import time; :func:`settings_from_env` only com
 - ``MLFLOW_TRACKING_URI``: use this MLflow server or store instead of the embedded one; the
   registry URI is then the same URI.
 - ``MIXFLOW_EXPERIMENT`` (default ``mixflow``): the MLflow experiment runs are logged under.
+- ``MIXFLOW_CACHE_DIR`` (default ``$XDG_CACHE_HOME/mixflow``, else ``~/.cache/mixflow``) and
+  ``MIXFLOW_JAX_CACHE`` (default true; ``0``/``false`` turns it off): the command line's cache
+  of compiled programs (read by :mod:`mixflow.cli.runtime`).
 
 They are read by :class:`EnvironmentSettings` (pydantic-settings); an empty value means the default.
 """
@@ -69,6 +72,9 @@ class EnvironmentSettings(BaseSettings):
     home: str = Field(DEFAULT_HOME, validation_alias="MIXFLOW_HOME")
     tracking_uri: str | None = Field(None, validation_alias="MLFLOW_TRACKING_URI")
     experiment: str = Field(DEFAULT_EXPERIMENT, validation_alias="MIXFLOW_EXPERIMENT")
+    cache_dir: str | None = Field(None, validation_alias="MIXFLOW_CACHE_DIR")
+    xdg_cache_home: str | None = Field(None, validation_alias="XDG_CACHE_HOME")
+    jax_cache: bool = Field(True, validation_alias="MIXFLOW_JAX_CACHE")
 
     @field_validator("home", "experiment", mode="before")
     @classmethod
@@ -77,10 +83,15 @@ class EnvironmentSettings(BaseSettings):
             return DEFAULT_HOME if getattr(info, "field_name", "") == "home" else DEFAULT_EXPERIMENT
         return v
 
-    @field_validator("tracking_uri", mode="before")
+    @field_validator("tracking_uri", "cache_dir", "xdg_cache_home", mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
         return v or None
+
+    @field_validator("jax_cache", mode="before")
+    @classmethod
+    def _empty_is_on(cls, v: object) -> object:
+        return True if v in ("", None) else v
 
 
 class _FromMapping(EnvironmentSettings):
@@ -102,7 +113,8 @@ def settings_from_env(env: Mapping[str, str], cwd: Path | None = None) -> Lifecy
     """Settings from environment variables (see the module docstring); ``cwd`` anchors a
     relative ``MIXFLOW_HOME`` (default: the current working directory)."""
     names = ("MIXFLOW_HOME", "MLFLOW_TRACKING_URI", "MIXFLOW_EXPERIMENT")
-    read = _FromMapping(**{k: env[k] for k in names if k in env})
+    given: dict[str, object] = {k: env[k] for k in names if k in env}
+    read = _FromMapping(**given)  # type: ignore[arg-type]  # validated by the model
     base = Path.cwd() if cwd is None else cwd
     home = Path(read.home).expanduser()
     if not home.is_absolute():
