@@ -184,14 +184,10 @@ def optimize(
         target_kpi=target_kpi,
         target_roi=target_roi,
     )
-    sim = simulator_for(run_dir)
-    current = None
-    if budget is not None and problem.objective.fixed_total:
-        from mixflow.optimize.recent import current_split
+    from mixflow.optimize.recent import optimize_with_current
 
-        # compare like with like: today's channel split (last 13 weeks) at the same budget
-        current = current_split(sim.posterior.dataset, budget)
-    result = BudgetOptimizer(sim).optimize(problem, current=current, seed=seed)
+    sim = simulator_for(run_dir)
+    result = optimize_with_current(BudgetOptimizer(sim), problem, seed=seed)
     payload = result.to_dict()
     curves = allocation_curves(sim, result)
     atomic_write_text(out / "plan.json", json.dumps(payload, indent=2))

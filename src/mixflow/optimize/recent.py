@@ -7,6 +7,8 @@ import numpy as np
 
 from mixflow.data.dataset import MMMDataset
 from mixflow.optimize.problem import BudgetProblem
+from mixflow.optimize.result import OptimizationResult
+from mixflow.optimize.solver import BudgetOptimizer
 from mixflow.posterior.posterior import Posterior
 
 #: weeks in the demo's plan; its budget is the spend of the last as many weeks of data
@@ -30,3 +32,15 @@ def recent_budget_problem(
     budget = float(np.asarray(posterior.dataset.spend[:, -weeks:]).sum())
     problem = BudgetProblem(horizon=weeks, budget=budget, relative_bounds=RELATIVE_BOUNDS)
     return problem, current_split(posterior.dataset, budget, weeks)
+
+
+def optimize_with_current(
+    optimizer: BudgetOptimizer, problem: BudgetProblem, seed: int = 0
+) -> OptimizationResult:
+    """Solve ``problem`` as ``mixflow optimize`` and the service do: with a given budget that is
+    spent in full, the current plan compared against is today's channel split (last 13 weeks)
+    at that budget, like with like; otherwise the optimizer's default current plan."""
+    current = None
+    if problem.budget is not None and problem.objective.fixed_total:
+        current = current_split(optimizer.simulator.posterior.dataset, problem.budget)
+    return optimizer.optimize(problem, current=current, seed=seed)

@@ -11,9 +11,10 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from mixflow.service import problems
+from mixflow.service.cache import ModelCache
 from mixflow.service.db.session import make_engine, make_session_factory
 from mixflow.service.limits import UploadLimit
-from mixflow.service.routers import fits, health, jobs, me
+from mixflow.service.routers import fits, health, jobs, me, planning, plans
 from mixflow.service.settings import ServiceSettings
 
 
@@ -50,8 +51,16 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings)
     app.state.sessions = make_session_factory(app.state.engine)
     app.state.metrics = _metrics()
+    app.state.models = ModelCache(settings.simulator_cache)
     problems.install(app)
-    for router in (health.router, me.router, jobs.router, fits.router):
+    for router in (
+        health.router,
+        me.router,
+        jobs.router,
+        fits.router,
+        planning.router,
+        plans.router,
+    ):
         app.include_router(router)
 
     @app.middleware("http")

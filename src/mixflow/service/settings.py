@@ -17,6 +17,9 @@ class ServiceSettings(BaseSettings):
     database_url: str = Field(default="", description="SQLAlchemy URL; empty: SQLite in home")
     max_upload_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     max_queued_jobs: int = Field(default=20, gt=0, description="queued jobs per workspace")
+    simulator_cache: int = Field(
+        default=8, gt=0, description="model versions whose simulators the API keeps loaded"
+    )
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to ``sqlite:///<home>/service.db``."""

@@ -26,7 +26,7 @@ from mixflow.simulate.builders import (
 from mixflow.simulate.engine import SimulationDraws, Simulator
 from mixflow.simulate.io import load_plan
 from mixflow.simulate.plan import Plan
-from mixflow.simulate.summary import compare, summarize
+from mixflow.simulate.summary import compare, metric_draws, summarize
 
 __all__ = [
     "Plan",
@@ -36,6 +36,7 @@ __all__ = [
     "compare",
     "geo_split",
     "load_plan",
+    "metric_draws",
     "next_period",
     "plan_from_dict",
     "plan_from_totals",

@@ -56,18 +56,21 @@ def summarize(draws: SimulationDraws, plan: Plan, conversions: bool = False) -> 
     return out
 
 
+def metric_draws(plan: Plan, draws: SimulationDraws, metric: str = "profit") -> np.ndarray:
+    """``(S,)`` per-draw value of a plan on the metric :func:`compare` ranks by: ``profit``
+    (incremental revenue with tail minus spend) or ``kpi`` (incremental KPI with tail)."""
+    if metric == "kpi":
+        return draws.incremental_kpi_with_tail
+    return draws.incremental_value_with_tail - plan.total
+
+
 def compare(results: list[tuple[Plan, SimulationDraws]], metric: str = "profit") -> dict[str, Any]:
     """Compare plans on the same posterior draws.
 
     ``metric``: ``profit`` (incremental revenue with tail minus spend) or ``kpi`` (incremental
     KPI with tail). ``prob_beats[a][b]`` is the share of draws in which plan ``a`` beats ``b``.
     """
-    values = {}
-    for plan, draws in results:
-        if metric == "kpi":
-            values[plan.name] = draws.incremental_kpi_with_tail
-        else:
-            values[plan.name] = draws.incremental_value_with_tail - plan.total
+    values = {plan.name: metric_draws(plan, draws, metric) for plan, draws in results}
     names = list(values)
     prob = {a: {b: float(np.mean(values[a] > values[b])) for b in names if b != a} for a in names}
     best = max(names, key=lambda n: float(np.mean(values[n])))

@@ -1,0 +1,120 @@
+"""The API process's bounded cache of loaded models: each registered version's posterior,
+warmed :class:`~mixflow.simulate.Simulator` and :class:`~mixflow.optimize.BudgetOptimizer`,
+keyed by ``(registered name, version)``, least recently used dropped past ``size``.
+
+A registered version never changes, so an entry never goes stale. Concurrent requests for a
+version not loaded yet load it once: the first loads, the others wait for it (other versions
+load in parallel). ``MIXFLOW_SIMULATOR_CACHE`` sets the size (default 8).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mixflow.optimize import BudgetOptimizer
+    from mixflow.simulate import Simulator
+
+#: horizons compiled when a model is loaded (the planner's default quarter)
+WARM_HORIZONS: tuple[int, ...] = (13,)
+
+ModelKey = tuple[str, int]
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedModel:
+    """One registered version in memory: its run folder, simulator and optimizer."""
+
+    name: str
+    version: int
+    run_dir: Path
+    simulator: Simulator
+    optimizer: BudgetOptimizer
+
+
+def load_model(
+    name: str, version: int, run_dir: Path, warm_horizons: Sequence[int] = WARM_HORIZONS
+) -> LoadedModel:
+    """Read the posterior of ``run_dir`` and build its warmed simulator and optimizer."""
+    from mixflow.optimize import BudgetOptimizer
+    from mixflow.simulate import Simulator
+    from mixflow.workflow import load_run
+
+    simulator = Simulator.from_posterior(load_run(run_dir))
+    simulator.warm_up(horizons=warm_horizons)
+    return LoadedModel(name, version, run_dir, simulator, BudgetOptimizer(simulator))
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    """Counters since the cache was made."""
+
+    size: int
+    entries: int
+    hits: int
+    loads: int
+    evictions: int
+
+
+class ModelCache:
+    """A thread-safe LRU of :class:`LoadedModel` keyed by ``(name, version)``."""
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError(f"cache size must be >= 1, got {size}")
+        self.size = size
+        self._items: OrderedDict[ModelKey, LoadedModel] = OrderedDict()
+        self._loading: dict[ModelKey, threading.Lock] = {}
+        self._lock = threading.Lock()
+        self._hits = self._loads = self._evictions = 0
+
+    def get(self, key: ModelKey, load: Callable[[], LoadedModel]) -> LoadedModel:
+        """The cached model of ``key``, else ``load()`` once (concurrent callers wait for it)."""
+        with self._lock:
+            found = self._hit(key)
+            if found is not None:
+                return found
+            key_lock = self._loading.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                found = self._hit(key)
+                if found is not None:
+                    return found
+            try:
+                model = load()  # outside the cache lock: other versions keep being served
+            except BaseException:
+                with self._lock:
+                    self._loading.pop(key, None)
+                raise
+            with self._lock:
+                self._items[key] = model
+                self._loading.pop(key, None)
+                self._loads += 1
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+                    self._evictions += 1
+            return model
+
+    def _hit(self, key: ModelKey) -> LoadedModel | None:
+        model = self._items.get(key)
+        if model is not None:
+            self._items.move_to_end(key)
+            self._hits += 1
+        return model
+
+    def keys(self) -> list[ModelKey]:
+        """Cached keys, least recently used first."""
+        with self._lock:
+            return list(self._items)
+
+    def stats(self) -> CacheStats:
+        with self._lock:
+            return CacheStats(self.size, len(self._items), self._hits, self._loads, self._evictions)
+
+
+__all__ = ["WARM_HORIZONS", "CacheStats", "LoadedModel", "ModelCache", "load_model"]
