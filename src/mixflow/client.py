@@ -1,7 +1,7 @@
 """The Python client of the mixflow service (httpx), typed like the routes.
 
 with MixflowClient("http://127.0.0.1:8000", api_key=key) as mf:
-    job = mf.fit(Path("config.yaml"), [Path("data.csv")], wait=True)
+    job = mf.fit(Path("config.yaml"), [Path("data.csv")], "revenue", wait=True)
 """
 
 from __future__ import annotations
@@ -80,19 +80,36 @@ class MixflowClient:
         self,
         config: Path,
         data: list[Path],
+        model_name: str,
         *,
+        lift_tests: Path | None = None,
         wait: bool = False,
         idempotency_key: str | None = None,
         poll_s: float = 1.0,
         timeout_s: float = 3600.0,
     ) -> dict[str, Any]:
-        """Upload ``config`` and its ``data`` files; with ``wait`` poll (a tqdm bar) until the
-        job finishes and return it (raising ClientError if it failed)."""
+        """Upload ``config`` and its ``data`` files to be fitted and registered as a new version
+        of the workspace's model ``model_name``; with ``wait`` poll (a tqdm bar) until the job
+        finishes and return it (raising ClientError if it failed). A finished fit's
+        ``result`` is ``{"model_name", "version", "run_id"}``."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        files = [("config", (config.name, config.read_bytes()))]
+        files: list[tuple[str, tuple[str | None, bytes]]] = [
+            ("config", (config.name, config.read_bytes()))
+        ]
         files += [("data", (p.name, p.read_bytes())) for p in data]
-        job = dict(self._json(self._http.post("/api/v1/fits", files=files, headers=headers)))
-        return self.wait(job["id"], poll_s=poll_s, timeout_s=timeout_s) if wait else job
+        if lift_tests is not None:
+            files.append(("lift_tests", (lift_tests.name, lift_tests.read_bytes())))
+        job = dict(
+            self._json(
+                self._http.post(
+                    "/api/v1/fits",
+                    files=files,
+                    data={"model_name": model_name},
+                    headers=headers,
+                )
+            )
+        )
+        return self.wait(job["job_id"], poll_s=poll_s, timeout_s=timeout_s) if wait else job
 
     def wait(
         self, job_id: str, *, poll_s: float = 1.0, timeout_s: float = 3600.0

@@ -80,8 +80,8 @@ def test_fit_queues_and_cancel(server: tuple[str, str], tmp_path: Path) -> None:
         .replace("../data/mmm/robyn_simulated_weekly.csv", DATA.name)
     )
     with MixflowClient(url, key) as mf:
-        job = mf.fit(config, [DATA])
+        job = mf.fit(config, [DATA], "revenue")
         assert job["state"] == "queued"
-        assert mf.cancel(job["id"])["state"] == "cancelled"
+        assert mf.cancel(job["job_id"])["state"] == "cancelled"
         with pytest.raises(ClientError, match="cancelled"):
-            mf.wait(job["id"], poll_s=0.1)
+            mf.wait(job["job_id"], poll_s=0.1)

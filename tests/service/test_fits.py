@@ -22,10 +22,13 @@ CONFIG = (
 DATA = ROOT / "data" / "mmm" / "robyn_simulated_weekly.csv"
 
 
-def _files(config: str = CONFIG) -> list[tuple[str, tuple[str, bytes, str]]]:
+def _files(
+    config: str = CONFIG, model_name: str = "revenue"
+) -> list[tuple[str, tuple[str | None, bytes, str | None]]]:
     return [
         ("config", ("config.yaml", config.encode(), "application/yaml")),
         ("data", (DATA.name, DATA.read_bytes(), "text/csv")),
+        ("model_name", (None, model_name.encode(), None)),
     ]
 
 
@@ -35,7 +38,7 @@ def test_valid_upload_is_queued(client: TestClient, keys: dict[str, str]) -> Non
     job = r.json()
     assert (job["kind"], job["state"]) == ("fit", "queued")
     listed = client.get("/api/v1/jobs", headers={"X-API-Key": keys["viewer"]}).json()
-    assert [j["id"] for j in listed] == [job["id"]]
+    assert [j["job_id"] for j in listed] == [job["job_id"]]
 
 
 def test_viewer_may_not_fit(client: TestClient, keys: dict[str, str]) -> None:
@@ -78,7 +81,7 @@ def test_quota_429_and_idempotency_key(tmp_path: Path) -> None:
         first = c.post("/api/v1/fits", files=_files(), headers=h)
         again = c.post("/api/v1/fits", files=_files(), headers=h)
         assert first.status_code == again.status_code == 202
-        assert first.json()["id"] == again.json()["id"]
+        assert first.json()["job_id"] == again.json()["job_id"]
         over = c.post("/api/v1/fits", files=_files(), headers={"X-API-Key": key})
         assert over.status_code == 429
         assert "limit (MIXFLOW_MAX_QUEUED_JOBS) is 1" in over.json()["detail"]
@@ -90,6 +93,29 @@ def test_bad_file_names_refused(client: TestClient, keys: dict[str, str], name: 
     files = [
         ("config", ("config.yaml", CONFIG.encode(), "application/yaml")),
         ("data", (name, b"x", "text/csv")),
+        ("model_name", (None, b"revenue", None)),
     ]
     r = client.post("/api/v1/fits", files=files, headers={"X-API-Key": keys["analyst"]})
     assert r.status_code == 422
+
+
+def test_model_name_is_required_and_checked_before_queueing(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    h = {"X-API-Key": keys["analyst"]}
+    missing = client.post("/api/v1/fits", files=_files()[:2], headers=h)
+    assert missing.status_code == 422
+    assert missing.json()["errors"][0]["loc"] == ["body", "model_name"]
+    bad = client.post("/api/v1/fits", files=_files(model_name="a/b"), headers=h)
+    assert bad.status_code == 422
+    assert bad.json()["detail"].startswith("model_name 'a/b' is invalid: expected 1-64")
+    assert client.get("/api/v1/jobs", headers=h).json() == []
+
+
+def test_queued_fit_answers_location_and_submitter(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    r = client.post("/api/v1/fits", files=_files(), headers={"X-API-Key": keys["analyst"]})
+    job = r.json()
+    assert r.headers["location"] == f"/api/v1/jobs/{job['job_id']}"
+    assert (job["submitted_by"], job["progress"], job["result"]) == ("analyst", 0.0, None)

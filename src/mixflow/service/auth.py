@@ -42,11 +42,17 @@ class Role(enum.IntEnum):
 
 @dataclass(frozen=True)
 class Caller:
-    """Who calls: the key's id, its workspace and role."""
+    """Who calls: the key's id, its workspace, role and name."""
 
     key_id: str
     workspace: str
     role: Role
+    name: str = ""
+
+    @property
+    def actor(self) -> str:
+        """Who, as the audit log names it: the key's name, else its id."""
+        return self.name or f"key {self.key_id}"
 
 
 @dataclass(frozen=True)
@@ -126,7 +132,7 @@ def authenticate(session: Session, secret: str) -> Caller | None:
         return None
     if not hmac.compare_digest(row.digest, digest(secret)):
         return None
-    return Caller(key_id=row.id, workspace=row.workspace, role=Role[row.role])
+    return Caller(key_id=row.id, workspace=row.workspace, role=Role[row.role], name=row.name)
 
 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
@@ -142,10 +148,15 @@ def require(role: Role) -> Callable[..., Caller]:
     """A dependency returning the caller, who must hold at least ``role`` (401 / 403)."""
 
     def dependency(request: Request, key: str | None = Depends(_api_key)) -> Caller:
-        if not key:
-            raise UnauthenticatedError("missing API key: send it in the X-API-Key header")
         with get_session(request) as session:
-            caller = authenticate(session, key)
+            if key:
+                caller = authenticate(session, key)
+            else:  # the planner's browser session: a signed HttpOnly cookie + CSRF header
+                from mixflow.service.web.session import cookie_caller
+
+                caller = cookie_caller(request, session)
+                if caller is None:
+                    raise UnauthenticatedError("missing API key: send it in the X-API-Key header")
         if caller is None:
             raise UnauthenticatedError("the API key is unknown or revoked")
         if caller.role < role:

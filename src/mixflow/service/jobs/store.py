@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,8 +43,10 @@ def enqueue(
     max_queued: int,
     idempotency_key: str | None = None,
     max_attempts: int = 2,
+    on_queue: Callable[[Session, Job], object] | None = None,
 ) -> Job:
-    """Queue a job (or return the one queued before with the same idempotency key)."""
+    """Queue a job (or return the one queued before with the same idempotency key).
+    ``on_queue(session, job)`` runs in the same transaction as the insert (the audit row)."""
     if idempotency_key is not None:
         found = session.scalars(
             select(Job).where(Job.workspace == workspace, Job.idempotency_key == idempotency_key)
@@ -71,6 +74,8 @@ def enqueue(
         created_at=_now(),
     )
     session.add(job)
+    if on_queue is not None:
+        on_queue(session, job)
     session.commit()
     return job
 
@@ -127,13 +132,21 @@ def claim(session: Session, worker: str, lease: timedelta) -> Job | None:
     return None
 
 
-def heartbeat(session: Session, job_id: str, worker: str, lease: timedelta) -> bool:
-    """Extend the lease; False when the job is no longer this worker's or cancel was asked."""
+def heartbeat(
+    session: Session, job_id: str, worker: str, lease: timedelta, progress: float | None = None
+) -> bool:
+    """Extend the lease (and record ``progress``, 0-1, when given); False when the job is no
+    longer this worker's or cancel was asked."""
+    values: dict[str, Any] = {"lease_until": _now() + lease}
+    if progress is not None:
+        job = session.get(Job, job_id)
+        if job is not None:
+            values["payload"] = {**job.payload, "_progress": min(1.0, max(0.0, progress))}
     result = session.execute(
         update(Job)
         .execution_options(synchronize_session=False)
         .where(Job.id == job_id, Job.worker == worker, Job.state == JobState.running)
-        .values(lease_until=_now() + lease)
+        .values(**values)
     )
     session.commit()
     if result.rowcount != 1:  # type: ignore[attr-defined]

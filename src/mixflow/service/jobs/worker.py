@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import socket
+import sys
 import time
 import traceback
 from collections.abc import Mapping
@@ -20,11 +22,27 @@ from sqlalchemy.orm import Session, sessionmaker
 from mixflow.errors import MixflowError
 from mixflow.service.db.models import Job
 from mixflow.service.jobs import store
-from mixflow.service.jobs.handlers import HANDLERS, Handler
+from mixflow.service.jobs.handlers import HANDLERS, Handler, read_progress
 from mixflow.service.jobs.store import JobState
 
 
-def _child(handler: Handler, payload: dict[str, Any], folder: str, conn: Connection) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when the worker dies (Linux ``PR_SET_PDEATHSIG``): a
+    SIGKILLed worker must not leave an orphan fit running on, registering a version that the
+    retried job registers again."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the worker died before the call above
+        os._exit(1)
+
+
+def _child(
+    handler: Handler, payload: dict[str, Any], folder: str, conn: Connection, parent: int
+) -> None:
+    _die_with_parent(parent)
     try:
         conn.send(("ok", handler(payload, Path(folder))))
     except MixflowError as err:
@@ -72,7 +90,9 @@ class Worker:
         folder.mkdir(parents=True, exist_ok=True)
         ctx = multiprocessing.get_context("spawn")
         receive, send = ctx.Pipe(duplex=False)
-        child = ctx.Process(target=_child, args=(handler, job.payload, str(folder), send))
+        child = ctx.Process(
+            target=_child, args=(handler, job.payload, str(folder), send, os.getpid())
+        )
         child.start()
         send.close()
         try:
@@ -92,7 +112,13 @@ class Worker:
                     outcome = None
                 break
             with self.sessions() as session:
-                keep = store.heartbeat(session, job.id, self.name, self.lease)
+                keep = store.heartbeat(
+                    session,
+                    job.id,
+                    self.name,
+                    self.lease,
+                    read_progress(self.home / "jobs" / job.id),
+                )
             if not keep:
                 child.kill()
                 child.join()

@@ -31,16 +31,16 @@ def list_jobs(
     caller: Viewer, db: Db, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[JobOut]:
     """The workspace's jobs, newest first."""
-    return [JobOut.model_validate(j) for j in store.list_jobs(db, caller.workspace, limit)]
+    return [JobOut.from_job(j) for j in store.list_jobs(db, caller.workspace, limit)]
 
 
 @router.get("/{job_id}", response_model=JobOut)
 def show_job(job_id: str, caller: Viewer, db: Db) -> JobOut:
     """One job of the workspace."""
-    return JobOut.model_validate(store.get_job(db, caller.workspace, job_id))
+    return JobOut.from_job(store.get_job(db, caller.workspace, job_id))
 
 
 @router.delete("/{job_id}", response_model=JobOut)
 def cancel_job(job_id: str, caller: Analyst, db: Db) -> JobOut:
     """Cancel: a queued job at once, a running one within seconds (its process is killed)."""
-    return JobOut.model_validate(store.cancel(db, caller.workspace, job_id))
+    return JobOut.from_job(store.cancel(db, caller.workspace, job_id))
