@@ -15,7 +15,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 LOCK_FLAGS := --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
 	--custom-compile-command "make lock" --quiet
 
-.PHONY: demo test test-fast lint typecheck imports bench clean install lock lock-upgrade
+.PHONY: demo test test-fast lint typecheck imports bench clean install lock lock-upgrade chromium
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -39,7 +39,12 @@ imports: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+# The planner's browser tests drive Debian's Chromium (Playwright's own download does not work
+# here); installed with apt-get when missing (CI runs this as root).
+chromium:
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+test: lint typecheck chromium
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 test-fast: $(STAMP)
