@@ -26,6 +26,7 @@ from mixflow.cli import (
     lifecycle,
     monitor,
     plans,
+    portfolio,
     runs,
     schema,
     service,
@@ -44,12 +45,14 @@ COMMAND_MODULES: tuple[tuple[ModuleType, str | None], ...] = (
     (experiment, "experiment"),
     (experiment_design, "experiment"),
     (experiment_impact, "experiment"),
+    (portfolio, "portfolio"),
 )
 
 #: help of each command group
 GROUPS = {
     "experiment": "Experiments: analyse geo experiments and causal impact, design tests, pick "
     "the channel to test next.",
+    "portfolio": "Portfolios: fit many models on Ray, split one budget across all of them.",
 }
 
 
