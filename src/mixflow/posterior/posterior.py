@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import jax
 import numpy as np
 
 from mixflow.data.dataset import MMMDataset
@@ -23,13 +24,22 @@ from mixflow.data.folders import verify_folder
 from mixflow.data.io import atomic_write_text
 from mixflow.errors import RunDirError
 from mixflow.inference.diagnostics import Diagnostics
+from mixflow.inference.predictive import PredictiveDraws, predictive_draws
 from mixflow.model.calibration import model_spec_for
 from mixflow.model.design import Design, build_design
+from mixflow.posterior.groups import (
+    posterior_coords,
+    posterior_dims,
+    predictive_from_groups,
+    predictive_groups,
+)
 from mixflow.spec.config import MixflowConfig, parse_config
 from mixflow.spec.model_spec import FitMethod, ModelSpec
 
 SCHEMA_VERSION = 1
 POSTERIOR_FILE = "posterior.nc"
+#: the PRNG stream (folded into the fit's seed) of the posterior predictive noise
+PREDICTIVE_STREAM = 7
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,6 +52,8 @@ class Posterior:
     diagnostics: Diagnostics
     method: FitMethod
     sample_stats: dict[str, np.ndarray] = field(default_factory=dict)
+    #: the predictive groups as read from ``posterior.nc`` (``None``: computed when needed)
+    predictive_draws: PredictiveDraws | None = field(default=None, repr=False)
 
     @cached_property
     def spec(self) -> ModelSpec:
@@ -69,28 +81,39 @@ class Posterior:
             flat = {k: v[idx] for k, v in flat.items()}
         return flat
 
+    @cached_property
+    def predictive(self) -> PredictiveDraws:
+        """Posterior predictive KPI and pointwise log-likelihood (see
+        :mod:`mixflow.inference.predictive`): as loaded from ``posterior.nc``, or computed on
+        first use with a key derived from ``fit.seed``."""
+        if self.predictive_draws is not None:
+            return self.predictive_draws
+        key = jax.random.fold_in(jax.random.PRNGKey(self.config.fit.seed), PREDICTIVE_STREAM)
+        return predictive_draws(self.design, self.spec, self.samples, key)
+
     # ------------------------------------------------------------------------ ArviZ
     def to_inference_data(self) -> Any:
+        """The run as ArviZ InferenceData: ``posterior`` and ``sample_stats`` with named
+        dimensions (channel, geo, controls, events, fourier_term, trend_knot), and
+        ``observed_data``, ``posterior_predictive`` and ``log_likelihood`` of the KPI
+        (variable ``kpi``; dimensions ``time`` as dates and, in a geo model, ``geo``)."""
         import arviz as az
 
-        coords = {"channel": list(self.dataset.channels), "geo": list(self.dataset.geos)}
-        dims = {}
-        c = self.dataset.n_channels
-        for k, v in self.samples.items():
-            shape = v.shape[2:]
-            if shape == (c,):
-                dims[k] = ["channel"]
-            elif len(self.dataset.geos) > 1 and shape == (self.dataset.n_geos, c):
-                dims[k] = ["geo", "channel"]
-            elif len(self.dataset.geos) > 1 and shape == (self.dataset.n_geos,):
-                dims[k] = ["geo"]
-        return az.from_dict(
+        coords = posterior_coords(self.dataset, self.samples)
+        dims = posterior_dims(self.dataset, self.samples)
+        idata = az.from_dict(
             posterior=self.samples,
             sample_stats=self.sample_stats or None,
             coords=coords,
             dims=dims,
             attrs={"mixflow_schema_version": SCHEMA_VERSION, "method": self.method.value},
         )
+        # from_dict keeps its own attributes only
+        idata.posterior.attrs.update(
+            mixflow_schema_version=SCHEMA_VERSION, method=self.method.value
+        )
+        idata.add_groups(predictive_groups(self.dataset, self.predictive))
+        return idata
 
     # ------------------------------------------------------------------------ save / load
     def save(self, directory: Path) -> None:
@@ -152,6 +175,7 @@ class Posterior:
                 stats = {
                     str(k): np.asarray(v.values) for k, v in idata.sample_stats.data_vars.items()
                 }
+            groups = {name: idata[name] for name in idata.groups()}
         except Exception:  # h5py/xarray raise OSError, ValueError, KeyError ... on damage
             raise RunDirError(
                 f"{POSTERIOR_FILE} in {directory} is damaged (not a readable netCDF posterior)"
@@ -174,7 +198,14 @@ class Posterior:
             raise RunDirError(
                 f"{directory}: dataset does not match the fingerprint the fit recorded"
             )
-        return cls(samples, config, dataset, diag, method, stats)
+        try:
+            # runs written before these groups existed have none: computed when needed
+            predictive = predictive_from_groups(groups, dataset, config.fit.holdout_weeks)
+        except (KeyError, ValueError):
+            raise RunDirError(
+                f"{POSTERIOR_FILE} in {directory} is damaged (its predictive groups)"
+            ) from None
+        return cls(samples, config, dataset, diag, method, stats, predictive)
 
 
 def _umask() -> int:
