@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mixflow.analysis.calibration import calibration_check
+from mixflow.analysis.geo_breakdown import GEO_CONTRIBUTIONS_FILE, GEO_ROI_FILE, geo_breakdown
 from mixflow.analysis.summary import Analysis, analyze
 from mixflow.data.dataset import MMMDataset
 from mixflow.data.folders import writing_folder
@@ -108,6 +109,10 @@ def _write_files(
         ("prior_posterior.csv", analysis.prior_posterior),
     ):
         atomic_write_bytes(out_dir / name, csv_bytes(frame))
+    if posterior.dataset.n_geos > 1:
+        geo = geo_breakdown(posterior)
+        atomic_write_bytes(out_dir / GEO_ROI_FILE, csv_bytes(geo.roi))
+        atomic_write_bytes(out_dir / GEO_CONTRIBUTIONS_FILE, csv_bytes(geo.contributions))
     if config_file is not None:
         atomic_write_bytes(out_dir / "config.yaml", Path(config_file).read_bytes())
     checks = calibration_check(posterior)
