@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from mixflow.cli.main import app
 from mixflow.datasets import DEFAULT_CHANNELS, BrandSimulation, simulate_brand
+from mixflow.simulate.schema import SimulationDocument
 from mixflow.workflow import fit_run
 
 runner = CliRunner()
@@ -51,6 +52,12 @@ def test_simulate_writes_summary_and_chart(run_dir: Path) -> None:
         summary["incremental_revenue_with_tail"]["mean"] >= summary["incremental_revenue"]["mean"]
     )
     assert (out / "simulation.png").read_bytes()[:4] == b"\x89PNG"
+    # the typed document reads it back unchanged, and the committed JSON Schema accepts it
+    assert SimulationDocument.model_validate(summary).to_json_dict() == summary
+    assert summary["controls"] == "held at their last observed values"
+    jsonschema = pytest.importorskip("jsonschema")
+    schemas = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+    jsonschema.validate(summary, json.loads((schemas / "simulation.json").read_text()))
 
 
 def test_compare_reports_probabilities_that_sum_to_one(run_dir: Path) -> None:

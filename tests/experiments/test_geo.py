@@ -13,8 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from mixflow.cli.main import app
-from mixflow.errors import DataError
+from mixflow.errors import DataError, RunDirError
 from mixflow.experiments import GeoMethod, GeoResult, analyze_geo_experiment, sc_weights
+from mixflow.experiments.geo import GeoResultDocument
+from mixflow.experiments.results import load_result, parse_result
 
 GEOLIFT = Path(__file__).resolve().parents[2] / "data" / "geo_experiments"
 GEOLIFT_TEST = GEOLIFT / "geolift_test.csv"
@@ -61,8 +63,9 @@ def test_geolift_reference_figures_ascm() -> None:
         table, treated=["chicago", "portland"], start=START, end=END, **COLUMNS
     )
     assert result.method is GeoMethod.ascm
-    assert len(result.att) == 15
-    assert result.att_mean == pytest.approx(155.6, rel=0.25)
+    assert len(result.att_by_date) == 15
+    assert result.att == pytest.approx(155.6, rel=0.25)
+    assert result.att == pytest.approx(np.mean(result.att_by_date))
     assert 3.5 < result.lift_pct < 7.5
     assert result.incremental_kpi == pytest.approx(4667, rel=0.25)
     assert result.scaled_l2_imbalance < 0.5
@@ -78,7 +81,7 @@ def test_sc_matches_geolift_closely() -> None:
     result = analyze_geo_experiment(
         table, treated=["chicago", "portland"], start=START, end=END, method=GeoMethod.sc, **COLUMNS
     )
-    assert result.att_mean == pytest.approx(155.6, rel=0.05)
+    assert result.att == pytest.approx(155.6, rel=0.05)
     assert result.lift_pct == pytest.approx(5.4, abs=0.3)
 
 
@@ -205,8 +208,79 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
     }
     assert keys <= payload.keys()
     assert payload["method"] == "ascm"
+    # att is the average effect per location and date; the series has its own name
+    assert payload["schema_version"] == 2 and payload["kind"] == "geo"
+    assert isinstance(payload["att"], float)
+    assert len(payload["att_by_date"]) == len(payload["test_dates"]) == 15
+    assert payload["att"] == pytest.approx(np.mean(payload["att_by_date"]))
+    # the total increment is the average x treated locations x test dates
+    assert payload["incremental_kpi"] == pytest.approx(payload["att"] * 2 * 15)
+    assert "att_mean" not in payload
+    document = load_result(tmp_path / "out")
+    assert isinstance(document, GeoResultDocument) and document.to_json_dict() == payload
+    assert f"ATT {payload['att']:,.1f} per location-day" in result.output
     html = (tmp_path / "out" / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 2
+
+
+def test_result_json_of_version_1_is_upgraded_on_reading(tmp_path: Path) -> None:
+    """A result.json written before the typed documents (att the per-date list, the average in
+    att_mean) reads as version 2: att the average, att_by_date the list."""
+    result = analyze_geo_experiment(
+        pd.read_csv(GEOLIFT_TEST), treated=["chicago", "portland"], start=START, end=END, **COLUMNS
+    )
+    new = result.to_dict()
+    old = {k: v for k, v in new.items() if k not in ("schema_version", "kind", "att_by_date")}
+    old["att"], old["att_mean"] = list(result.att_by_date), result.att
+    (tmp_path / "result.json").write_text(json.dumps(old))
+    assert load_result(tmp_path).to_json_dict() == new
+    old.pop("att_mean")  # a file without the average: it is recomputed from the series
+    assert parse_result(old).att == pytest.approx(result.att)
+
+
+def _small_result(counterfactual_kpi: float = 1_000.0) -> GeoResult:
+    dates = tuple(date(2021, 1, 1) + timedelta(days=i) for i in range(6))
+    return GeoResult(
+        method=GeoMethod.sc,
+        treated=("a",),
+        test_dates=dates[4:],
+        att_by_date=(4.0, 6.0),
+        incremental_kpi=10.0,
+        counterfactual_kpi=counterfactual_kpi,
+        lift_pct=100.0 * 10.0 / counterfactual_kpi if counterfactual_kpi else float("nan"),
+        weights={"b": 1.0},
+        scaled_l2_imbalance=0.1,
+        p_value=0.2,
+        ci_90=(1.0, 19.0),
+        ci_95=(0.0, 20.0),
+        ridge_lambda=None,
+        dates=dates,
+        series_actual=(1.0,) * 6,
+        series_counterfactual=(1.0,) * 6,
+    )
+
+
+def test_result_document_is_strict_json() -> None:
+    """A zero counterfactual's undefined lift is null (not NaN, which JSON lacks)."""
+    payload = _small_result(counterfactual_kpi=0.0).to_dict()
+    assert payload["lift_pct"] is None and payload["att"] == 5.0
+    assert payload["test_dates"] == ["2021-01-05", "2021-01-06"]
+    json.dumps(payload, allow_nan=False)
+    assert parse_result(json.dumps(payload)).to_json_dict() == payload
+
+
+def test_a_damaged_or_newer_result_json_is_named(tmp_path: Path) -> None:
+    damaged = {**_small_result().to_dict(), "att": "x"}
+    with pytest.raises(RunDirError, match=r"^result.json: att: must be a number \(got 'x'\)$"):
+        parse_result(damaged)
+    with pytest.raises(RunDirError, match=r"unknown key 'att_mean'"):
+        parse_result({**_small_result().to_dict(), "att_mean": 5.0})
+    with pytest.raises(RunDirError, match="schema_version 3 is newer than this mixflow reads"):
+        parse_result({"schema_version": 3, "kind": "geo"})
+    with pytest.raises(RunDirError, match=r"unknown kind 'lift'; allowed: geo, impact"):
+        parse_result({"schema_version": 2, "kind": "lift"})
+    with pytest.raises(RunDirError, match=r"no result\.json at"):
+        load_result(tmp_path)
 
 
 def test_cli_bad_column_exits_2(tmp_path: Path) -> None:
@@ -235,6 +309,5 @@ def test_proposition_99_effect_in_line_with_published_estimates() -> None:
         end=date(2000, 1, 1),
         method=GeoMethod.ascm,
     )
-    att = np.asarray(result.att, dtype=float).reshape(-1)
-    assert -25.0 < float(att.mean()) < -10.0
+    assert -25.0 < result.att < -10.0
     assert result.incremental_kpi < 0

@@ -20,10 +20,12 @@ from mixflow.errors import DataError, SpecError
 from mixflow.experiments.impact import (
     ImpactConfig,
     ImpactResult,
+    ImpactResultDocument,
     RegressionPrior,
     analyze_impact,
     analyze_impact_table,
 )
+from mixflow.experiments.results import load_result, parse_result
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 TFP = DATA / "causal" / "tfp_causalimpact_data.csv"
@@ -320,5 +322,14 @@ def test_cli_writes_result_and_report(tmp_path: Path) -> None:
     assert set(payload["average"]["effect"]) == {"mean", "sd", "ci_90", "ci_95"}
     assert len(payload["series"]["time"]) == len(payload["series"]["effect_mean"]) == 91
     assert payload["average"]["effect"]["mean"] == pytest.approx(26.8, abs=3.0)
+    assert payload["kind"] == "impact" and payload["schema_version"] == 2
+    document = load_result(out)
+    assert isinstance(document, ImpactResultDocument) and document.to_json_dict() == payload
+    # a version-1 file (no kind, no version) reads as the same document
+    old = {k: v for k, v in payload.items() if k not in ("kind", "schema_version")}
+    assert parse_result(old).to_json_dict() == payload
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((DATA.parent / "docs" / "schemas" / "result.json").read_text())
+    jsonschema.validate(payload, schema)
     report = (out / "report.html").read_text()
     assert report.count("<img") == 1 and "Causal impact" in report

@@ -124,7 +124,7 @@ def geo_page(_: Path) -> str:
         method=GeoMethod.ascm,
         treated=(SCRIPT,),
         test_dates=dates[20:],
-        att=(5.0,) * 10,
+        att_by_date=(5.0,) * 10,
         incremental_kpi=50.0,
         counterfactual_kpi=1_000.0,
         lift_pct=5.0,

@@ -58,11 +58,12 @@ def analyze(
         spend_column=spend_column,
     )
     out.mkdir(parents=True, exist_ok=True)
-    payload = result.to_dict()
-    atomic_write_text(out / "result.json", json.dumps(payload, indent=2) + "\n")
+    document = result.to_document()  # typed: mixflow.experiments.geo.GeoResultDocument
+    text = json.dumps(document.to_json_dict(), indent=2, allow_nan=False)
+    atomic_write_text(out / "result.json", text + "\n")
     atomic_write_text(out / "report.html", render_geo_report(result))
     typer.echo(
-        f"{result.method.value}: ATT {result.att_mean:,.1f} per location-day, incremental "
+        f"{result.method.value}: ATT {result.att:,.1f} per location-day, incremental "
         f"{result.incremental_kpi:,.0f}, lift {result.lift_pct:.2f}%, p={result.p_value:.3f}; "
         f"wrote {out}"
     )

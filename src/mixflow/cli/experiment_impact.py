@@ -76,7 +76,8 @@ def impact(
         config=config,
     )
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
+    document = result.to_document()  # typed: mixflow.experiments.impact.ImpactResultDocument
+    atomic_write_text(out / "result.json", json.dumps(document.to_json_dict(), indent=2) + "\n")
     atomic_write_text(out / "report.html", render_impact_report(result))
     avg, rel = result.effect_average, result.relative_effect_pct
     typer.echo(

@@ -1,8 +1,10 @@
 """``mixflow schema NAME``: print the JSON Schema of a file mixflow writes. Assembled by
-:mod:`mixflow.cli.main`."""
+:mod:`mixflow.cli.main`. The schemas are committed under ``docs/schemas/NAME.json`` (a test
+keeps them equal to these)."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable
 from enum import StrEnum
@@ -18,31 +20,56 @@ class SchemaName(StrEnum):
 
     SUMMARY = "summary"
     PLAN = "plan"
+    RESULT = "result"
+    CALIBRATION = "calibration"
+    SIMULATION = "simulation"
+    # MONITOR = "monitor"  (with its line in SCHEMAS below)
 
 
-def _summary() -> dict[str, Any]:
-    from mixflow.analysis.schema import summary_json_schema
+def _built_by(module: str, function: str) -> Callable[[], dict[str, Any]]:
+    """A schema built on demand by ``module.function()`` (only that module is imported)."""
 
-    return summary_json_schema()
+    def build() -> dict[str, Any]:
+        schema: dict[str, Any] = getattr(importlib.import_module(module), function)()
+        return schema
 
-
-def _plan() -> dict[str, Any]:
-    from mixflow.optimize.schema import plan_json_schema
-
-    return plan_json_schema()
+    return build
 
 
-SCHEMAS: dict[SchemaName, Callable[[], dict[str, Any]]] = {
-    SchemaName.SUMMARY: _summary,
-    SchemaName.PLAN: _plan,
+#: each name's file and the function that builds its schema
+SCHEMAS: dict[SchemaName, tuple[str, Callable[[], dict[str, Any]]]] = {
+    SchemaName.SUMMARY: (
+        "summary.json of `mixflow fit`",
+        _built_by("mixflow.analysis.schema", "summary_json_schema"),
+    ),
+    SchemaName.PLAN: (
+        "plan.json of `mixflow optimize`",
+        _built_by("mixflow.optimize.schema", "plan_json_schema"),
+    ),
+    SchemaName.RESULT: (
+        "result.json of `mixflow experiment analyze|impact`",
+        _built_by("mixflow.experiments.results", "result_json_schema"),
+    ),
+    SchemaName.CALIBRATION: (
+        "calibration.json of a calibrated fit",
+        _built_by("mixflow.analysis.calibration", "calibration_json_schema"),
+    ),
+    SchemaName.SIMULATION: (
+        "simulation.json of `mixflow simulate`",
+        _built_by("mixflow.simulate.schema", "simulation_json_schema"),
+    ),
+    # the monitor's output, once lifecycle/monitor.py types it (with MONITOR above):
+    # SchemaName.MONITOR: ("monitor.json", _built_by("mixflow.lifecycle.monitor", "...")),
 }
 
 
 @app.command("schema")
 def schema(
     name: Annotated[
-        SchemaName, typer.Argument(help="the output: summary (summary.json) or plan (plan.json)")
+        SchemaName,
+        typer.Argument(help="; ".join(f"{k.value}: {file}" for k, (file, _) in SCHEMAS.items())),
     ],
 ) -> None:
-    """Print the JSON Schema of a file mixflow writes (summary.json, plan.json)."""
-    typer.echo(json.dumps(SCHEMAS[name](), indent=2))
+    """Print the JSON Schema of a file mixflow writes (summary.json, plan.json, result.json,
+    calibration.json, simulation.json)."""
+    typer.echo(json.dumps(SCHEMAS[name][1](), indent=2))

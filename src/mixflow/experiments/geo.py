@@ -35,20 +35,22 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 from scipy.optimize import nnls
 
 from mixflow.errors import DataError, SpecError, did_you_mean
-from mixflow.experiments.methods import GeoMethod
+from mixflow.experiments.methods import RESULT_SCHEMA_VERSION, GeoMethod
 
 _LAMBDA_GRID: Final = np.logspace(-6.0, 0.0, 13)
 _SUM_TO_ONE_WEIGHT: Final = 1e3
 _WEIGHT_TOL: Final = 1e-6
 _CI_GRID_HALF_WIDTH: Final = 4.0
 _CI_GRID_POINTS: Final = 161
+INFERENCE: Final = "conformal (moving-block permutations, test inversion)"
 
 
 @dataclass(frozen=True)
@@ -61,16 +63,56 @@ class GeoPanel:
     spend: np.ndarray | None = None
 
 
+class GeoResultDocument(BaseModel):
+    """``result.json`` of ``mixflow experiment analyze``: the typed, versioned document (its
+    JSON Schema is ``mixflow schema result``'s geo arm).
+
+    ``att`` is the average effect per treated location and test date (KPI units);
+    ``att_by_date`` is that effect on each test date, in ``test_dates`` order. ``lift_pct`` is
+    ``None`` when the counterfactual KPI is 0. ``ci_90``/``ci_95`` bound the total incremental
+    KPI. Documents of version 1 (``att`` the per-date list, the average in ``att_mean``) are
+    upgraded on reading (:func:`mixflow.experiments.results.parse_result`).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[2] = RESULT_SCHEMA_VERSION
+    kind: Literal["geo"] = "geo"
+    method: GeoMethod
+    treated: list[str]
+    test_dates: list[date]
+    att: float
+    att_by_date: list[float]
+    incremental_kpi: float
+    counterfactual_kpi: float
+    lift_pct: float | None
+    weights: dict[str, float]
+    scaled_l2_imbalance: float
+    p_value: float
+    ci_90: tuple[float, float]
+    ci_95: tuple[float, float]
+    ridge_lambda: float | None
+    spend: float | None
+    iroas: float | None
+    cost_per_incremental: float | None
+    inference: str = INFERENCE
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The JSON object written to ``result.json``."""
+        return self.model_dump(mode="json")
+
+
 @dataclass(frozen=True)
 class GeoResult:
-    """The analysed experiment. KPI figures are in the KPI's units; ``att`` is per treated
-    location and test date; ``lift_pct`` is in percent; ``series_*`` are the treated locations'
-    average series over every date (for charts)."""
+    """The analysed experiment. KPI figures are in the KPI's units; ``att_by_date`` is the
+    effect per treated location on each test date and :attr:`att` its average; ``lift_pct`` is
+    in percent; ``series_*`` are the treated locations' average series over every date (for
+    charts)."""
 
     method: GeoMethod
     treated: tuple[str, ...]
     test_dates: tuple[date, ...]
-    att: tuple[float, ...]
+    att_by_date: tuple[float, ...]
     incremental_kpi: float
     counterfactual_kpi: float
     lift_pct: float
@@ -100,31 +142,36 @@ class GeoResult:
         return self.spend / self.incremental_kpi
 
     @property
-    def att_mean(self) -> float:
-        """ATT averaged over the test dates (per treated location and date)."""
-        return float(np.mean(self.att))
+    def att(self) -> float:
+        """The average treatment effect on the treated: per treated location and test date,
+        averaged over the test dates."""
+        return float(np.mean(self.att_by_date))
+
+    def to_document(self) -> GeoResultDocument:
+        """The typed ``result.json``."""
+        return GeoResultDocument(
+            method=self.method,
+            treated=list(self.treated),
+            test_dates=list(self.test_dates),
+            att=self.att,
+            att_by_date=list(self.att_by_date),
+            incremental_kpi=self.incremental_kpi,
+            counterfactual_kpi=self.counterfactual_kpi,
+            lift_pct=None if math.isnan(self.lift_pct) else self.lift_pct,
+            weights=dict(self.weights),
+            scaled_l2_imbalance=self.scaled_l2_imbalance,
+            p_value=self.p_value,
+            ci_90=self.ci_90,
+            ci_95=self.ci_95,
+            ridge_lambda=self.ridge_lambda,
+            spend=self.spend,
+            iroas=self.iroas,
+            cost_per_incremental=self.cost_per_incremental,
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "method": self.method.value,
-            "treated": list(self.treated),
-            "test_dates": [d.isoformat() for d in self.test_dates],
-            "att": list(self.att),
-            "att_mean": self.att_mean,
-            "incremental_kpi": self.incremental_kpi,
-            "counterfactual_kpi": self.counterfactual_kpi,
-            "lift_pct": self.lift_pct,
-            "weights": dict(self.weights),
-            "scaled_l2_imbalance": self.scaled_l2_imbalance,
-            "p_value": self.p_value,
-            "ci_90": list(self.ci_90),
-            "ci_95": list(self.ci_95),
-            "ridge_lambda": self.ridge_lambda,
-            "spend": self.spend,
-            "iroas": self.iroas,
-            "cost_per_incremental": self.cost_per_incremental,
-            "inference": "conformal (moving-block permutations, test inversion)",
-        }
+        """``result.json``'s JSON object (see :class:`GeoResultDocument`)."""
+        return self.to_document().to_json_dict()
 
 
 # --------------------------------------------------------------------------- input
@@ -372,7 +419,7 @@ def analyze_panel(
         method=method,
         treated=tuple(panel.locations[i] for i in treated_idx),
         test_dates=tuple(d for d, p in zip(panel.dates, post, strict=True) if p),
-        att=tuple(float(a) for a in att),
+        att_by_date=tuple(float(a) for a in att),
         incremental_kpi=incremental,
         counterfactual_kpi=counterfactual_total,
         lift_pct=100.0 * incremental / counterfactual_total if counterfactual_total else math.nan,

@@ -43,16 +43,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Final
+from typing import Annotated, Any, ClassVar, Final, Literal
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 from numpyro.infer import MCMC, NUTS, init_to_median
-from pydantic import Field, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
+from mixflow.analysis.schema import DiagnosticsSummary
 from mixflow.errors import DataError, did_you_mean
+from mixflow.experiments.methods import RESULT_SCHEMA_VERSION
 from mixflow.inference import Diagnostics, compute_diagnostics
 from mixflow.model.bsts import bsts_model, draw_paths, horseshoe_global_scale
 from mixflow.schema_errors import CheckedModel
@@ -60,6 +62,7 @@ from mixflow.schema_errors import CheckedModel
 MIN_PRE_POINTS: Final = 3
 """The pre-period needs at least this many points plus one per covariate."""
 _SAMPLED_SITES: Final = ("sigma_obs", "sigma_level", "beta")
+METHOD: Final = "bsts: local level + static regression, NUTS"
 #: a finite number (``nan``/``inf`` refused)
 _Number = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -114,8 +117,11 @@ class ImpactConfig(CheckedModel):
         return self.model_dump(mode="json")
 
 
-@dataclass(frozen=True)
-class Estimate:
+class _Document(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Estimate(_Document):
     """Posterior summary of one quantity: mean, standard deviation and equal-tailed intervals."""
 
     mean: float
@@ -135,12 +141,64 @@ class Estimate:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "mean": self.mean,
-            "sd": self.sd,
-            "ci_90": list(self.ci_90),
-            "ci_95": list(self.ci_95),
-        }
+        return self.model_dump(mode="json")
+
+
+class PeriodFigures(_Document):
+    """The post-period's observed figure, the counterfactual's and their difference (an
+    average per step or the cumulative sum)."""
+
+    actual: float
+    predicted: Estimate
+    effect: Estimate
+
+
+class SeriesDocument(_Document):
+    """Per-time bands of :class:`ImpactSeries`, each as long as ``time``."""
+
+    time: list[str]
+    observed: list[float]
+    predicted_mean: list[float]
+    predicted_lower: list[float]
+    predicted_upper: list[float]
+    effect_mean: list[float]
+    effect_lower: list[float]
+    effect_upper: list[float]
+    cumulative_mean: list[float]
+    cumulative_lower: list[float]
+    cumulative_upper: list[float]
+
+
+class ImpactResultDocument(_Document):
+    """``result.json`` of ``mixflow experiment impact``: the typed, versioned document (its
+    JSON Schema is ``mixflow schema result``'s impact arm). Figures are in the response's
+    units, ``relative_effect_pct`` in percent; ``average`` is per post-period step."""
+
+    schema_version: Literal[2] = RESULT_SCHEMA_VERSION
+    kind: Literal["impact"] = "impact"
+    method: str = METHOD
+    response: str
+    covariates: list[str]
+    regression_prior: RegressionPrior
+    pre_period: tuple[str, str]
+    post_period: tuple[str, str]
+    n_pre: int
+    n_post: int
+    average: PeriodFigures
+    cumulative: PeriodFigures
+    relative_effect_pct: Estimate
+    p_value: float
+    prob_causal_effect: float
+    coefficients: dict[str, Estimate]
+    observation_sd: Estimate
+    level_sd: Estimate
+    diagnostics: DiagnosticsSummary
+    config: ImpactConfig
+    series: SeriesDocument
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The JSON object written to ``result.json``."""
+        return self.model_dump(mode="json")
 
 
 @dataclass(frozen=True, eq=False)
@@ -206,36 +264,40 @@ class ImpactResult:
     def post_period(self) -> tuple[str, str]:
         return self.times[self.n_pre], self.times[-1]
 
+    def to_document(self) -> ImpactResultDocument:
+        """The typed ``result.json``."""
+        return ImpactResultDocument(
+            response=self.response,
+            covariates=list(self.covariates),
+            regression_prior=self.regression_prior,
+            pre_period=self.pre_period,
+            post_period=self.post_period,
+            n_pre=self.n_pre,
+            n_post=self.n_post,
+            average=PeriodFigures(
+                actual=self.actual_average,
+                predicted=self.predicted_average,
+                effect=self.effect_average,
+            ),
+            cumulative=PeriodFigures(
+                actual=self.actual_cumulative,
+                predicted=self.predicted_cumulative,
+                effect=self.effect_cumulative,
+            ),
+            relative_effect_pct=self.relative_effect_pct,
+            p_value=self.p_value,
+            prob_causal_effect=self.prob_causal_effect,
+            coefficients=dict(self.coefficients),
+            observation_sd=self.observation_sd,
+            level_sd=self.level_sd,
+            diagnostics=DiagnosticsSummary.model_validate(self.diagnostics.to_dict()),
+            config=self.config,
+            series=SeriesDocument(time=list(self.times), **self.series.to_dict()),
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "method": "bsts: local level + static regression, NUTS",
-            "response": self.response,
-            "covariates": list(self.covariates),
-            "regression_prior": self.regression_prior.value,
-            "pre_period": list(self.pre_period),
-            "post_period": list(self.post_period),
-            "n_pre": self.n_pre,
-            "n_post": self.n_post,
-            "average": {
-                "actual": self.actual_average,
-                "predicted": self.predicted_average.to_dict(),
-                "effect": self.effect_average.to_dict(),
-            },
-            "cumulative": {
-                "actual": self.actual_cumulative,
-                "predicted": self.predicted_cumulative.to_dict(),
-                "effect": self.effect_cumulative.to_dict(),
-            },
-            "relative_effect_pct": self.relative_effect_pct.to_dict(),
-            "p_value": self.p_value,
-            "prob_causal_effect": self.prob_causal_effect,
-            "coefficients": {k: v.to_dict() for k, v in self.coefficients.items()},
-            "observation_sd": self.observation_sd.to_dict(),
-            "level_sd": self.level_sd.to_dict(),
-            "diagnostics": self.diagnostics.to_dict(),
-            "config": self.config.to_dict(),
-            "series": {"time": list(self.times), **self.series.to_dict()},
-        }
+        """``result.json``'s JSON object (see :class:`ImpactResultDocument`)."""
+        return self.to_document().to_json_dict()
 
 
 # --------------------------------------------------------------------------- analysis
