@@ -16,8 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mixflow.errors import ConflictError, NotFoundError
+from mixflow.service import audit
 from mixflow.service.auth import Caller, Role, require
-from mixflow.service.db.models import ApiKey, AuditEvent, SavedPlan
+from mixflow.service.db.models import SavedPlan
 from mixflow.service.routers.planning import (
     PlanSpec,
     Ref,
@@ -61,7 +62,7 @@ class PlanSummary(BaseModel):
     model_name: str
     version: int
     plan: PlanSpec
-    author: str = Field(description="name of the API key that saved it")
+    author: str = Field(description="name of the API key that saved it (else its id)")
     created_at: datetime
 
 
@@ -100,11 +101,6 @@ def _out(row: SavedPlan) -> SavedPlanOut:
     )
 
 
-def _request_id(request: Request) -> str:
-    given = getattr(request.state, "request_id", None) or request.headers.get("x-request-id")
-    return str(given)[:64] if given else secrets.token_hex(16)
-
-
 def _duplicate(name: str) -> ConflictError:
     return ConflictError(f"a plan named {name!r} already exists in this workspace")
 
@@ -121,8 +117,6 @@ def save_plan(
         raise _duplicate(body.name)
     stored, model = loaded_model(request, caller.workspace, body.model_name, body.ref)
     results = simulate_plan(stored, model, body.plan, ("body", "plan"))
-    key = db.get(ApiKey, caller.key_id)
-    author = key.name if key is not None else caller.key_id
     now = datetime.now(UTC)
     row = SavedPlan(
         id=secrets.token_hex(8),
@@ -132,21 +126,17 @@ def save_plan(
         model_version=str(stored.version),
         plan=body.plan.as_mapping(),
         results=results.model_dump(mode="json"),
-        author=author,
+        author=caller.actor,
         created_at=now,
     )
     db.add(row)
-    db.add(
-        AuditEvent(
-            at=now,
-            workspace=caller.workspace,
-            actor=author,
-            role=caller.role.name,
-            action="plan.save",
-            target=f"plans/{row.id}",
-            request_id=_request_id(request),
-            detail={"name": body.name, "model_name": body.model_name, "version": stored.version},
-        )
+    audit.record(
+        db,
+        caller,
+        request,
+        "plan.save",
+        f"plans/{row.id}",
+        {"name": body.name, "model_name": body.model_name, "version": stored.version},
     )
     try:
         db.commit()  # the plan and its audit row together
