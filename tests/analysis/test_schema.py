@@ -4,13 +4,16 @@ named, and the committed JSON Schema matches the code."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mixflow.analysis.schema import RunSummary, parse_summary, summary_json_schema
+from mixflow.analysis import schema
+from mixflow.analysis.schema import RunSummary, load_summary, parse_summary, summary_json_schema
 from mixflow.errors import MixflowError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,3 +76,76 @@ def test_summary_of_a_real_fit_validates_and_round_trips(
     assert summary.method == "map"
     assert summary.model_dump(mode="json") == json.loads(on_disk)
     assert RunSummary.model_validate_json(summary.model_dump_json()) == summary
+
+
+def test_a_missing_field_is_named_with_its_path() -> None:
+    obj = json.loads(LEGACY.read_text())
+    del obj["channels"]["search"]["roi"]
+    with pytest.raises(
+        MixflowError, match=r"^summary\.json lacks required key 'channels\.search\.roi'$"
+    ):
+        parse_summary(obj)
+
+
+def test_an_unknown_choice_lists_the_allowed_values() -> None:
+    obj = json.loads(LEGACY.read_text())
+    obj["kpi_type"] = "profit"
+    with pytest.raises(
+        MixflowError, match=r"key 'kpi_type' is 'profit'; allowed values: revenue, conversions"
+    ):
+        parse_summary(obj)
+
+
+def test_load_summary_names_a_missing_or_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(MixflowError, match=r"lacks summary\.json"):
+        load_summary(tmp_path / "summary.json")
+    (tmp_path / "summary.json").write_text('{"name": ')
+    with pytest.raises(MixflowError, match=r"summary\.json is not readable JSON"):
+        load_summary(tmp_path / "summary.json")
+    assert load_summary(LEGACY) == parse_summary(LEGACY.read_text())
+
+
+def test_a_summary_without_schema_version_is_read_as_version_1() -> None:
+    obj = json.loads(LEGACY.read_text())
+    del obj["schema_version"]
+    assert parse_summary(obj).schema_version == 1
+    obj["schema_version"] = 0
+    with pytest.raises(MixflowError, match="schema_version must be a whole number >= 1"):
+        parse_summary(obj)
+
+
+def test_older_versions_are_upgraded_step_by_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a pretend version 2 that renamed nothing but requires the step to have run
+    seen: list[int] = []
+
+    def step(obj: dict[str, Any]) -> dict[str, Any]:
+        seen.append(obj["schema_version"])
+        return {**obj, "name": obj["name"] + " (upgraded)"}
+
+    monkeypatch.setattr(schema, "SUMMARY_SCHEMA_VERSION", 2)
+    monkeypatch.setattr(schema, "_UPGRADES", {1: step})
+    summary = parse_summary(LEGACY.read_text())
+    assert seen == [1]
+    assert (summary.schema_version, summary.name) == (2, "legacy-fixture (upgraded)")
+
+
+def test_updated_merges_sections_and_validates() -> None:
+    summary = load_summary(LEGACY)
+    changed = summary.updated({"fit": {"holdout_mape": 0.3}, "channels": {"tv": {"spend": 1.0}}})
+    assert changed.fit.holdout_mape == 0.3
+    assert changed.fit.mape == summary.fit.mape  # the rest of the section is kept
+    assert changed.channels["tv"].spend == 1.0
+    assert changed.channels["tv"].roi == summary.channels["tv"].roi
+    assert summary.fit.holdout_mape != 0.3  # the original is untouched
+    with pytest.raises(ValueError, match="kpi_type"):
+        summary.updated({"kpi_type": "profit"})
+
+
+def test_reading_a_summary_needs_no_numeric_stack() -> None:
+    # the CLI and the report read summaries; importing the model must not start JAX
+    code = (
+        "import sys, mixflow.analysis.schema; "
+        "print(sorted(m for m in ('numpy', 'pandas', 'jax') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mixflow.analysis import analyze
+from mixflow.analysis import RunSummary, analyze
 from mixflow.data.loaders import dataset_from_frame
 from mixflow.datasets import BrandSimulation, simulate_brand
 from mixflow.datasets.lift import simulated_go_dark_test
@@ -21,15 +21,15 @@ RELATIVE_SE = 0.15
 
 
 def roi_errors(
-    summary: dict, truth: dict[str, float]
-) -> dict[str, tuple[float, float, bool, float]]:  # type: ignore[type-arg]
+    summary: RunSummary, truth: dict[str, float]
+) -> dict[str, tuple[float, float, bool, float]]:
     """Per channel: |median / true - 1|, 90% HDI width / true ROI, truth inside the HDI, and
     median / true."""
     out = {}
     for ch, true in truth.items():
-        roi = summary["channels"][ch]["roi"]
-        lo, hi = roi["hdi_90"]
-        rel = roi["median"] / true
+        roi = summary.channels[ch].roi
+        lo, hi = roi.hdi_90
+        rel = roi.median / true
         out[ch] = (abs(rel - 1.0), (hi - lo) / true, lo <= true <= hi, rel)
     return out
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mixflow.analysis.schema import RunSummary, load_summary
 from mixflow.errors import SpecError
 from mixflow.lifecycle import GatePolicy, GateResult, GateStatus, load_policy, run_gates
 
+#: a complete summary written by an earlier mixflow; the tests override what the gates read
+LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_run" / "summary.json"
 
-def _summary(**changes: Any) -> dict[str, Any]:
-    """A NUTS summary that passes every default gate; ``changes`` override sections."""
+
+def _summary(**changes: Any) -> RunSummary:
+    """A NUTS summary that passes every default gate; ``changes`` are merged into sections
+    (a mapping merges, any other value replaces)."""
     base: dict[str, Any] = {
         "method": "nuts",
         "data": {"n_periods": 104},
@@ -47,13 +51,7 @@ def _summary(**changes: Any) -> dict[str, Any]:
             },
         },
     }
-    out = copy.deepcopy(base)
-    for section, values in changes.items():
-        if isinstance(values, dict):
-            out[section].update(values)
-        else:
-            out[section] = values
-    return out
+    return load_summary(LEGACY).updated(base).updated(changes)
 
 
 def _gate(results: list[GateResult], name: str) -> GateResult:
@@ -176,17 +174,16 @@ def test_policy_rejects_inverted_roi_bounds() -> None:
 def test_model_card_lists_gates_channels_and_limitations() -> None:
     from mixflow.lifecycle.model_card import card_html, card_markdown, limitations
 
-    summary = {
-        "kpi_type": "revenue",
-        "method": "nuts",
-        "data": {
+    base = _summary(
+        kpi_type="revenue",
+        data={
             "start": "2022-01-03",
             "end": "2024-12-30",
             "n_periods": 156,
             "n_geos": 1,
             "fingerprint": "ab",
         },
-        "model": {
+        model={
             "adstock": "geometric",
             "max_lag": 8,
             "saturation": "hill",
@@ -195,17 +192,30 @@ def test_model_card_lists_gates_channels_and_limitations() -> None:
             "likelihood": "normal",
             "prior_parameterization": "roi",
         },
-        "diagnostics": {"rhat_max": 1.002, "ess_bulk_min": 900.0, "divergences": 60},
-        "fit": {"r2": 0.9, "mape": 0.03, "holdout_weeks": 0, "holdout_mape": None},
-        "channels": {
-            "tv": {"spend": 1e6, "spend_share": 0.9, "roi": {"median": 1.2, "hdi_90": [1.0, 1.4]}},
-            "<b>x</b>": {
-                "spend": 1e4,
-                "spend_share": 0.01,
-                "roi": {"median": 2.0, "hdi_90": [0.2, 6.0]},
-            },
-        },
-    }
+        diagnostics={"rhat_max": 1.002, "ess_bulk_min": 900.0, "divergences": 60},
+        fit={"r2": 0.9, "mape": 0.03, "holdout_weeks": 0, "holdout_mape": None},
+    )
+    channel = base.channels["tv"].model_dump(mode="json")
+    # the two channels replace the base's
+    summary = RunSummary.model_validate(
+        base.to_json()
+        | {
+            "channels": {
+                "tv": channel
+                | {
+                    "spend": 1e6,
+                    "spend_share": 0.9,
+                    "roi": {"mean": 1.2, "median": 1.2, "hdi_90": [1.0, 1.4]},
+                },
+                "<b>x</b>": channel
+                | {
+                    "spend": 1e4,
+                    "spend_share": 0.01,
+                    "roi": {"mean": 2.0, "median": 2.0, "hdi_90": [0.2, 6.0]},
+                },
+            }
+        }
+    )
     gates = [GateResult("divergences", False, 0.015, 0.005, "60 divergent transitions")]
     md = card_markdown(summary, gates, "brand")
     assert "Governance gates: FAILED" in md
@@ -248,15 +258,13 @@ def test_baseline_gate_tolerates_a_share_of_negative_weeks() -> None:
 
 
 def test_baseline_gate_not_applicable_to_an_older_summary() -> None:
-    summary = _summary()
-    del summary["baseline"]
+    summary = _summary(baseline=None)
     gate = _gate(run_gates(summary, GatePolicy()), "baseline_negative")
     assert gate.status is GateStatus.NOT_APPLICABLE
 
 
 def test_spend_coverage_gate_names_the_rarely_spending_channel() -> None:
-    summary = _summary()
-    summary["channels"]["tv"]["spend_weeks_share"] = 0.06
+    summary = _summary(channels={"tv": {"spend_weeks_share": 0.06}})
     gate = _gate(run_gates(summary, GatePolicy()), "spend_coverage")
     assert gate.status is GateStatus.FAILED
     assert gate.value == pytest.approx(0.06)
@@ -267,8 +275,7 @@ def test_spend_coverage_gate_names_the_rarely_spending_channel() -> None:
 
 def test_prior_shift_flags_a_posterior_outside_the_prior_as_a_warning() -> None:
     # prior median 1.5, sigma 1: the central 95% is 1.5 * exp(+-1.96) = [0.21, 10.65]
-    summary = _summary()
-    summary["channels"]["tv"]["roi"]["median"] = 12.0
+    summary = _summary(channels={"tv": {"roi": {"median": 12.0}}})
     gate = _gate(run_gates(summary, GatePolicy()), "prior_shift")
     assert gate.status is GateStatus.WARNING
     assert gate.passed  # advisory by default: it does not block
@@ -277,16 +284,15 @@ def test_prior_shift_flags_a_posterior_outside_the_prior_as_a_warning() -> None:
 
 
 def test_prior_shift_flags_uninformed_channels_and_blocks_when_not_advisory() -> None:
-    summary = _summary()
-    summary["channels"]["search"]["roi_log_sd"] = 0.95  # 0.95 of the prior's sigma 1.0
+    # 0.95 of the prior's sigma 1.0
+    summary = _summary(channels={"search": {"roi_log_sd": 0.95}})
     gate = _gate(run_gates(summary, GatePolicy(advisory=())), "prior_shift")
     assert gate.status is GateStatus.FAILED
     assert gate.detail == ("search: data did not inform it (posterior/prior log-sd 0.95 > 0.9)")
 
 
 def test_prior_shift_does_not_judge_the_spread_of_a_map_fit() -> None:
-    summary = _summary(method="map")
-    summary["channels"]["search"]["roi_log_sd"] = 5.0
+    summary = _summary(method="map", channels={"search": {"roi_log_sd": 5.0}})
     gate = _gate(run_gates(summary, GatePolicy(advisory=())), "prior_shift")
     assert gate.status is GateStatus.PASSED
     assert "spread not judged: MAP" in gate.detail
@@ -299,8 +305,7 @@ def test_prior_shift_not_applicable_with_coefficient_priors() -> None:
 
 
 def test_gate_results_round_trip_with_warning() -> None:
-    summary = _summary()
-    summary["channels"]["tv"]["roi"]["median"] = 12.0
+    summary = _summary(channels={"tv": {"roi": {"median": 12.0}}})
     gate = _gate(run_gates(summary, GatePolicy()), "prior_shift")
     again = GateResult.from_dict(gate.to_dict())
     assert again == gate and again.status is GateStatus.WARNING
@@ -315,8 +320,7 @@ def test_policy_file_sets_new_gates_and_advisory(tmp_path: Path) -> None:
     policy = load_policy(path)
     assert policy.spend_coverage_min == 0.3
     assert policy.advisory == ("spend_coverage", "prior_shift")
-    summary = _summary()
-    summary["channels"]["tv"]["spend_weeks_share"] = 0.2
+    summary = _summary(channels={"tv": {"spend_weeks_share": 0.2}})
     gate = _gate(run_gates(summary, policy), "spend_coverage")
     assert gate.status is GateStatus.WARNING
 
@@ -340,8 +344,8 @@ def test_policy_file_rejects_wrong_type(tmp_path: Path) -> None:
 def test_model_card_shows_prior_against_posterior_and_warnings() -> None:
     from mixflow.lifecycle.model_card import card_markdown
 
-    summary = _summary()
-    summary.update(
+    channel = {"spend": 1e5, "spend_share": 0.5, "roi": {"hdi_90": [1.0, 5.0]}}
+    summary = _summary(
         kpi_type="revenue",
         data={"start": "2022-01-03", "end": "2023-12-25", "n_periods": 104, "n_geos": 1},
         model={
@@ -354,12 +358,9 @@ def test_model_card_shows_prior_against_posterior_and_warnings() -> None:
             "prior_parameterization": "roi",
         },
         fit={"r2": 0.9, "mape": 0.03, "holdout_weeks": 8, "holdout_mape": 0.05},
-    )
-    summary["baseline"]["prob_negative_total"] = 0.0
-    for ch in summary["channels"].values():
-        ch.update(spend=1e5, spend_share=0.5)
-        ch["roi"]["hdi_90"] = [1.0, 5.0]
-    summary["channels"]["tv"]["roi"]["median"] = 12.0
+        baseline={"prob_negative_total": 0.0},
+        channels={"tv": channel, "search": channel},
+    ).updated({"channels": {"tv": {"roi": {"median": 12.0}}}})
     gates = run_gates(summary, GatePolicy())
     md = card_markdown(summary, gates, "brand")
     assert "## Governance gates: all passed, 1 warning(s)" in md

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from mixflow.analysis.schema import RunSummary, load_summary
 from mixflow.cli.main import app
 from mixflow.datasets import DEFAULT_CHANNELS, BrandSimulation, simulate_brand
 from mixflow.errors import SpecError
@@ -40,10 +41,25 @@ from mixflow.lifecycle.tracking import make_client
 from mixflow.spec import parse_config
 from mixflow.workflow import fit_run
 
-
 # ------------------------------------------------------------------------------ the rule
-def _summary(tv: float = 2.0, search: float = 4.0) -> dict[str, Any]:
-    return {"channels": {"tv": {"roi": {"median": tv}}, "search": {"roi": {"median": search}}}}
+#: a complete summary written by an earlier mixflow (channels tv and search)
+LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_run" / "summary.json"
+
+
+def _with_channels(channels: dict[str, dict[str, Any]]) -> RunSummary:
+    """The legacy summary with exactly ``channels``: each is its ``tv`` channel with the given
+    fields (``roi`` fields merged into its ROI)."""
+    base = load_summary(LEGACY)
+    template = base.channels["tv"].model_dump(mode="json")
+    merged = {
+        ch: template | fields | {"roi": template["roi"] | fields.get("roi", {})}
+        for ch, fields in channels.items()
+    }
+    return RunSummary.model_validate(base.to_json() | {"channels": merged})
+
+
+def _summary(tv: float = 2.0, search: float = 4.0) -> RunSummary:
+    return _with_channels({"tv": {"roi": {"median": tv}}, "search": {"roi": {"median": search}}})
 
 
 HOLDOUT = HoldoutScore(
@@ -91,7 +107,7 @@ def test_failed_gates_or_missing_channels_reject() -> None:
     gated = compare(_summary(), _summary(), HOLDOUT, failed, policy)
     assert gated.decision is Decision.REJECT
     assert gated.reasons == ("challenger failed gates: rhat (R-hat max 1.2000 > 1.01)",)
-    fewer = {"channels": {"tv": {"roi": {"median": 2.0}}}}
+    fewer = _with_channels({"tv": {"roi": {"median": 2.0}}})
     missing = compare(_summary(), fewer, HOLDOUT, PASSED, policy)
     assert missing.decision is Decision.REJECT
     assert "channels differ between the models: ['search']" in missing.reasons[0]
@@ -106,14 +122,14 @@ def test_unscorable_holdout_rejects() -> None:
 
 # ------------------------------------------------------------------------------ informed priors
 def test_informed_priors_widen_the_posterior_log_sd() -> None:
-    summary = {
-        "channels": {
+    summary = _with_channels(
+        {
             "tv": {"roi": {"median": 1.5, "hdi_90": [1.0, 2.2]}, "roi_log_sd": 0.2},
             # an older summary without roi_log_sd: read off the HDI, log(4) / (2 x 1.645)
-            "search": {"roi": {"median": 2.0, "hdi_90": [1.0, 4.0]}},
+            "search": {"roi": {"median": 2.0, "hdi_90": [1.0, 4.0]}, "roi_log_sd": None},
             "radio": {"roi": {"median": 0.8, "hdi_90": [0.8, 0.8]}, "roi_log_sd": 0.0},
         }
-    }
+    )
     priors = informed_roi_priors(summary, widening=2.0, min_sigma=0.1)
     assert priors["tv"].median == 1.5 and priors["tv"].sigma == pytest.approx(0.4)
     assert priors["search"].sigma == pytest.approx(2.0 * math.log(4.0) / (2 * 1.6448536269514722))
@@ -121,7 +137,7 @@ def test_informed_priors_widen_the_posterior_log_sd() -> None:
 
 
 def test_informed_priors_need_a_positive_median() -> None:
-    summary = {"channels": {"tv": {"roi": {"median": 0.0, "hdi_90": [0.0, 0.0]}}}}
+    summary = _with_channels({"tv": {"roi": {"median": 0.0, "hdi_90": [0.0, 0.0]}}})
     with pytest.raises(SpecError, match="channel 'tv' has median ROI 0 in the champion"):
         informed_roi_priors(summary, 2.0, 0.1)
 
@@ -141,7 +157,7 @@ def _config(parameterization: str = "roi") -> Any:
 
 def test_with_roi_priors_writes_model_priors_roi() -> None:
     priors = informed_roi_priors(
-        {"channels": {"tv": {"roi": {"median": 1.5}, "roi_log_sd": 0.3}}}, 2.0, 0.1
+        _with_channels({"tv": {"roi": {"median": 1.5}, "roi_log_sd": 0.3}}), 2.0, 0.1
     )
     cfg = with_roi_priors(_config(), priors)
     assert cfg.model.priors.roi["tv"].median == 1.5
@@ -301,11 +317,11 @@ def test_refresh_promotes_under_a_permissive_policy(
     assert [c["name"] for c in decision["checks"]] == ["gates", "holdout", "roi_shift"]
 
     # the refit's config: extended data, ROI priors from the champion's (MAP) posterior
-    champion = json.loads((champion_dir / "summary.json").read_text())
+    champion = load_summary(champion_dir / "summary.json")
     config = json.loads((out / "run" / "config.json").read_text())
     assert config["data"]["path"] == str(extended.resolve())
     for ch, prior in config["model"]["priors"]["roi"].items():
-        assert prior["median"] == pytest.approx(champion["channels"][ch]["roi"]["median"])
+        assert prior["median"] == pytest.approx(champion.channels[ch].roi.median)
         assert prior["sigma"] == pytest.approx(0.1)  # MAP: no spread, the floor
     assert json.loads((out / "refresh.json").read_text())["policy"]["max_roi_shift"] == 1.0
 
@@ -315,10 +331,10 @@ def test_refresh_promotes_under_a_permissive_policy(
     assert run.data.tags["mixflow.refresh_of"] == "brand/1"
     mape = run.data.metrics["refresh.challenger_holdout_mape"]
     assert mape == pytest.approx(result["holdout"]["challenger_mape"])
-    summary = json.loads((out / "run" / "summary.json").read_text())
+    summary = load_summary(out / "run" / "summary.json")
     (data_input,) = run.inputs.dataset_inputs
-    assert data_input.dataset.name == summary["data"]["fingerprint"]
-    assert data_input.dataset.digest == summary["data"]["fingerprint"][:16]
+    assert data_input.dataset.name == summary.data.fingerprint
+    assert data_input.dataset.digest == summary.data.fingerprint[:16]
 
 
 @pytest.mark.slow

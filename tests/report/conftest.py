@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mixflow.analysis.schema import RunSummary
+
 N_WEEKS = 60
 HOLDOUT_WEEKS = 8
 CHANNELS = ("tv", "search", "social")
@@ -91,6 +93,7 @@ def write_run_dir(
             "roi": _stat(roi, 0.25),
             "mroi": _stat(roi * 0.6, 0.35),
             "contribution": _stat(total, 0.25),
+            "contribution_kpi": _stat(total, 0.25),
             "contribution_share": _stat(total / total_kpi, 0.25),
             "cpa": _stat(spend[name] / total, 0.25) if kpi_type == "conversions" else None,
             "roi_prior": {"median": 0.9, "sigma": 1.0},
@@ -142,57 +145,60 @@ def write_run_dir(
 
     sampled = method == "nuts"
     flags = [] if ok else ["rhat_max 1.083 > 1.01 (worst: beta_tv)", "divergences 37 > 0.5%"]
-    summary = {
-        "schema_version": 1,
-        "mixflow_version": "0.1.0",
-        "name": "brand-x",
-        "created_at": "2026-11-28T20:00:00Z",
-        "kpi_type": kpi_type,
-        "value_unit": "revenue",
-        "data": {
-            "start": frame["date"].iloc[0],
-            "end": frame["date"].iloc[-1],
-            "n_periods": N_WEEKS,
-            "n_geos": 1,
-            "geos": ["national"],
-            "fingerprint": "ab12cd34ef56",
-        },
-        "model": {
-            "adstock": "geometric",
-            "saturation": "hill",
-            "max_lag": MAX_LAG,
-            "trend": "linear",
-            "fourier_terms": 3,
-            "likelihood": "normal",
-            "prior_parameterization": "roi",
-        },
-        "method": method,
-        "channels": summary_channels,
-        "diagnostics": {
-            "rhat_max": (1.003 if ok else 1.083) if sampled else None,
-            "ess_bulk_min": 812.0 if sampled else None,
-            "ess_tail_min": 700.0 if sampled else None,
-            "divergences": 0 if ok else 37,
-            "divergence_rate": 0.0 if ok else 0.00925,
-            "steps_per_draw": 15.2 if sampled else None,
-            "fit_seconds": 4.1,
+    summary = RunSummary.model_validate(
+        {
+            "schema_version": 1,
+            "mixflow_version": "0.1.0",
+            "name": "brand-x",
+            "created_at": "2026-11-28T20:00:00Z",
+            "kpi_type": kpi_type,
+            "value_unit": "revenue",
+            "data": {
+                "start": frame["date"].iloc[0],
+                "end": frame["date"].iloc[-1],
+                "n_periods": N_WEEKS,
+                "n_geos": 1,
+                "geos": ["national"],
+                "channels": list(channels),
+                "fingerprint": "ab12cd34ef56",
+            },
+            "model": {
+                "adstock": "geometric",
+                "saturation": "hill",
+                "max_lag": MAX_LAG,
+                "trend": "linear",
+                "fourier_terms": 3,
+                "likelihood": "normal",
+                "prior_parameterization": "roi",
+            },
             "method": method,
-            "chains": 4,
-            "draws": 1000,
-            "flags": flags,
-            "ok": ok,
-        },
-        "fit": {
-            "r2": 0.93,
-            "mape": 0.05,
-            "nrmse": 0.06,
-            "holdout_weeks": holdout_weeks,
-            "holdout_r2": 0.8 if holdout_weeks else None,
-            "holdout_mape": 0.07 if holdout_weeks else None,
-            "holdout_nrmse": 0.09 if holdout_weeks else None,
-        },
-    }
-    (path / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+            "channels": summary_channels,
+            "diagnostics": {
+                "rhat_max": (1.003 if ok else 1.083) if sampled else None,
+                "ess_bulk_min": 812.0 if sampled else None,
+                "ess_tail_min": 700.0 if sampled else None,
+                "divergences": 0 if ok else 37,
+                "divergence_rate": 0.0 if ok else 0.00925,
+                "steps_per_draw": 15.2 if sampled else None,
+                "fit_seconds": 4.1,
+                "method": method,
+                "chains": 4,
+                "draws": 1000,
+                "flags": flags,
+                "ok": ok,
+            },
+            "fit": {
+                "r2": 0.93,
+                "mape": 0.05,
+                "nrmse": 0.06,
+                "holdout_weeks": holdout_weeks,
+                "holdout_r2": 0.8 if holdout_weeks else None,
+                "holdout_mape": 0.07 if holdout_weeks else None,
+                "holdout_nrmse": 0.09 if holdout_weeks else None,
+            },
+        }
+    )
+    (path / "summary.json").write_text(json.dumps(summary.to_json(), indent=2), encoding="utf-8")
     return path
 
 

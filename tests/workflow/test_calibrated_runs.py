@@ -90,11 +90,12 @@ def test_calibrated_fit_writes_calibration_json_and_reloads(tmp_path: Path) -> N
 def test_roi_prior_calibration_moves_the_tested_channels_prior(tmp_path: Path) -> None:
     path = write_project(tmp_path, method="roi_prior", rows=1)
     post, analysis = fit_run(path, tmp_path / "run")
-    search = analysis.summary["channels"]["search"]["roi_prior"]
-    tv = analysis.summary["channels"]["tv"]["roi_prior"]
+    search = analysis.summary.channels["search"].roi_prior
+    tv = analysis.summary.channels["tv"].roi_prior
+    assert search is not None and tv is not None
     test = post.config.calibration.tests[0]  # type: ignore[union-attr]
-    assert search["median"] == pytest.approx(test.incremental_kpi / test.spend_change, rel=1e-6)
-    assert tv["median"] != pytest.approx(search["median"])  # untested: the default prior
+    assert search.median == pytest.approx(test.incremental_kpi / test.spend_change, rel=1e-6)
+    assert tv.median != pytest.approx(search.median)  # untested: the default prior
 
 
 def test_cli_fit_reports_the_calibration(tmp_path: Path) -> None:

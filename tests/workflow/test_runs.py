@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from mixflow.analysis import analyze
+from mixflow.analysis import RunSummary, analyze
 from mixflow.analysis.summary import WEAK_IDENTIFICATION_SD_RATIO
 from mixflow.errors import RunDirError
 from mixflow.workflow import fit_run, load_run
@@ -19,8 +19,9 @@ from mixflow.workflow import fit_run, load_run
 ConfigWriter = Callable[[Path, dict[str, Any]], Path]
 
 
-def _without_time(summary: dict) -> dict:  # type: ignore[type-arg]
-    out = dict(summary)
+def _without_time(summary: RunSummary | dict[str, Any]) -> dict[str, Any]:
+    """The summary's JSON form without what differs between identical fits."""
+    out = summary.to_json() if isinstance(summary, RunSummary) else dict(summary)
     out.pop("created_at")
     out["diagnostics"] = {k: v for k, v in out["diagnostics"].items() if k != "fit_seconds"}
     return out
@@ -60,23 +61,28 @@ def test_summary_has_contract_fields(nuts_config: Path, tmp_path: Path) -> None:
     _, analysis = fit_run(nuts_config, tmp_path / "run")
     s = analysis.summary
     for ch in ("tv", "search"):
-        for key in ("roi", "mroi", "contribution_share"):
-            stat = s["channels"][ch][key]
-            assert stat["hdi_90"][0] <= stat["median"] <= stat["hdi_90"][1]
-        assert s["channels"][ch]["spend"] > 0
-    for key in ("rhat_max", "ess_bulk_min", "divergences", "fit_seconds", "steps_per_draw"):
-        assert key in s["diagnostics"]
-    for key in ("r2", "mape", "nrmse", "holdout_r2", "holdout_mape", "holdout_nrmse"):
-        assert s["fit"][key] is not None
-    assert s["fit"]["holdout_weeks"] == 6
-    shares = sum(s["channels"][ch]["contribution_share"]["mean"] for ch in ("tv", "search"))
+        c = s.channels[ch]
+        for stat in (c.roi, c.mroi, c.contribution_share):
+            assert stat.hdi_90[0] <= stat.median <= stat.hdi_90[1]
+        assert c.spend > 0
+    d = s.diagnostics
+    for value in (d.rhat_max, d.ess_bulk_min, d.steps_per_draw):
+        assert value is not None
+    assert d.divergences >= 0 and d.fit_seconds > 0
+    f = s.fit
+    for value in (f.r2, f.mape, f.nrmse, f.holdout_r2, f.holdout_mape, f.holdout_nrmse):
+        assert value is not None
+    assert f.holdout_weeks == 6
+    shares = sum(s.channels[ch].contribution_share.mean for ch in ("tv", "search"))
     assert 0 < shares < 1
-    for v in s["channels"].values():
-        prior = v["roi_prior"]
-        assert prior["sd_ratio"] == pytest.approx(v["roi_log_sd"] / prior["sigma"])
-        assert prior["weakly_identified"] is (prior["sd_ratio"] >= WEAK_IDENTIFICATION_SD_RATIO)
+    for v in s.channels.values():
+        prior = v.roi_prior
+        assert prior is not None and prior.sd_ratio is not None and v.roi_log_sd is not None
+        assert prior.sd_ratio == pytest.approx(v.roi_log_sd / prior.sigma)
+        assert prior.weakly_identified is (prior.sd_ratio >= WEAK_IDENTIFICATION_SD_RATIO)
     # the flighted channel's on/off contrast pins its ROI: far narrower than the prior
-    assert s["channels"]["tv"]["roi_prior"]["sd_ratio"] < 0.5
+    tv_prior = s.channels["tv"].roi_prior
+    assert tv_prior is not None and tv_prior.sd_ratio is not None and tv_prior.sd_ratio < 0.5
 
 
 def test_contributions_add_up_to_fitted(nuts_config: Path, tmp_path: Path) -> None:
@@ -93,13 +99,15 @@ def test_map_and_svi_fit(tmp_path: Path, small_brand_config: ConfigWriter) -> No
         fit = {"method": method, "svi_steps": 800, "draws": 100, "seed": 1, "progress_bar": False}
         path = small_brand_config(tmp_path, fit)
         post, analysis = fit_run(path, tmp_path / method)
-        assert analysis.summary["method"] == method
-        assert analysis.summary["fit"]["r2"] > 0.5
+        assert analysis.summary.method == method
+        r2 = analysis.summary.fit.r2
+        assert r2 is not None and r2 > 0.5
         assert post.n_draws == (1 if method == "map" else 100)
-        prior = analysis.summary["channels"]["tv"]["roi_prior"]
+        prior = analysis.summary.channels["tv"].roi_prior
+        assert prior is not None
         # one MAP point has no spread to compare with the prior's
-        assert (prior["sd_ratio"] is None) is (method == "map")
-        assert prior["weakly_identified"] is False or method == "svi"
+        assert (prior.sd_ratio is None) is (method == "map")
+        assert prior.weakly_identified is False or method == "svi"
 
 
 def test_loading_a_folder_that_is_not_a_run_names_the_missing_file(tmp_path: Path) -> None:
@@ -118,7 +126,7 @@ def test_student_t_likelihood_and_piecewise_trend(
     post, analysis = fit_run(path, tmp_path / "t")
     assert post.samples["nu"].shape == (1, 1)
     assert post.samples["trend_delta"].shape == (1, 1, 3)
-    assert analysis.summary["model"]["likelihood"] == "student_t"
+    assert analysis.summary.model.likelihood == "student_t"
 
 
 @pytest.mark.slow
@@ -133,10 +141,10 @@ def test_an_always_on_channel_samples_cleanly(
     chain), ESS 300 (below every one of those 16 seeds)."""
     fit = {"chains": 4, "warmup": 300, "draws": 300, "seed": seed, "progress_bar": False}
     _, analysis = fit_run(small_brand_config(tmp_path, fit), tmp_path / "run")
-    diag = analysis.summary["diagnostics"]
-    assert diag["divergences"] <= 0.005 * 4 * 300, diag
-    assert diag["rhat_max"] <= 1.02, diag
-    assert diag["ess_bulk_min"] >= 300, diag
+    diag = analysis.summary.diagnostics
+    assert diag.divergences <= 0.005 * 4 * 300, diag
+    assert diag.rhat_max is not None and diag.rhat_max <= 1.02, diag
+    assert diag.ess_bulk_min is not None and diag.ess_bulk_min >= 300, diag
 
 
 def test_identity_and_laplace_starts_sample_the_same_posterior(
@@ -149,7 +157,8 @@ def test_identity_and_laplace_starts_sample_the_same_posterior(
     for init in ("laplace", "identity"):
         path = small_brand_config(tmp_path, {**base, "init_mass": init})
         post, analysis = fit_run(path, tmp_path / init)
-        assert analysis.summary["diagnostics"]["ess_bulk_min"] >= 100, init
+        ess = analysis.summary.diagnostics.ess_bulk_min
+        assert ess is not None and ess >= 100, init
         roi = post.samples["roi"].reshape(-1, 2)
         medians.append(np.median(roi, axis=0))
         sds.append(roi.std(axis=0))

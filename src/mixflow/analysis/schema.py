@@ -1,18 +1,29 @@
 """The typed, versioned run summary (``summary.json``): what :func:`analyze` computes, as frozen
-pydantic models, and its JSON Schema. Run folders written before this model (schema version 1,
-the same shape) load unchanged."""
+pydantic models, and its JSON Schema. Every writer dumps a :class:`RunSummary`
+(:meth:`RunSummary.to_json`), every reader gets one (:func:`parse_summary`,
+:func:`load_summary`) and reads attributes. Run folders written before this model (schema
+version 1, the same shape) load unchanged; a later version upgrades older documents in
+:func:`_upgrade`, the one place that knows the old shapes.
+
+This module imports only pydantic (no NumPy or JAX), so the CLI and the report can read a
+summary without the numeric stack."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mixflow.errors import RunDirError
 
-#: newest summary schema this code writes and reads
-SUMMARY_SCHEMA_VERSION = 1
+#: newest summary schema this code writes and reads (the one schema-version constant)
+SUMMARY_SCHEMA_VERSION: Final = 1
+#: the file name of the summary in a run folder
+SUMMARY_FILE: Final = "summary.json"
 
 
 class _Frozen(BaseModel):
@@ -132,9 +143,66 @@ class RunSummary(_Frozen):
             ch for ch, v in self.channels.items() if v.roi_prior and v.roi_prior.weakly_identified
         ]
 
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object ``summary.json`` holds (what every writer dumps)."""
+        return self.model_dump(mode="json")
+
+    def updated(self, changes: Mapping[str, Any]) -> RunSummary:
+        """A validated copy with ``changes`` merged into its JSON form: a mapping merges into
+        the section it names (``{"fit": {"holdout_mape": 0.3}}`` keeps the other fit fields),
+        any other value replaces the field. (pydantic's ``model_copy(update=...)`` neither
+        merges nor validates.)"""
+        return RunSummary.model_validate(_merged(self.to_json(), changes))
+
+
+def _merged(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in changes.items():
+        old = out.get(key)
+        if isinstance(value, Mapping) and isinstance(old, dict):
+            out[key] = _merged(old, value)
+        else:
+            out[key] = value
+    return out
+
+
+#: ``{version: step}``: each step turns a decoded summary of ``version`` into one of
+#: ``version + 1``. Empty while version 1 is the only one; a change of shape adds its step here
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def _upgrade(obj: dict[str, Any], source: str) -> dict[str, Any]:
+    """``obj`` brought to :data:`SUMMARY_SCHEMA_VERSION` (a summary without ``schema_version``
+    is version 1); a newer or unknown version is refused."""
+    version = obj.get("schema_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise RunDirError(f"{source}: schema_version must be a whole number >= 1 (got {version!r})")
+    if version > SUMMARY_SCHEMA_VERSION:
+        raise RunDirError(
+            f"{source} has schema_version {version}; this mixflow reads versions up to "
+            f"{SUMMARY_SCHEMA_VERSION} (written by mixflow {obj.get('mixflow_version')!r})"
+        )
+    while version < SUMMARY_SCHEMA_VERSION:
+        obj = {**_UPGRADES[version](obj), "schema_version": version + 1}
+        version += 1
+    return obj
+
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _message(err: ValidationError, source: str) -> str:
+    """One line naming the first wrong field of ``err``, its value and what was expected."""
+    first = err.errors()[0]
+    path = _field_path(first["loc"])
+    if first["type"] == "missing":
+        return f"{source} lacks required key {path!r}"
+    value = first.get("input")
+    if first["type"] == "literal_error":
+        allowed = re.findall(r"'([^']*)'", str(first.get("ctx", {}).get("expected", "")))
+        return f"{source}: key {path!r} is {value!r:.60}; allowed values: {', '.join(allowed)}"
+    return f"{source}: field {path}: {first['msg']} (got {value!r:.60})"
 
 
 def parse_summary(data: str | bytes | dict[str, Any], source: str = "summary.json") -> RunSummary:
@@ -145,22 +213,24 @@ def parse_summary(data: str | bytes | dict[str, Any], source: str = "summary.jso
     except json.JSONDecodeError as err:
         raise RunDirError(f"{source} is not readable JSON: {err}") from None
     if not isinstance(obj, dict):
-        raise RunDirError(f"{source} is not a JSON object")
-    version = obj.get("schema_version", SUMMARY_SCHEMA_VERSION)
-    if isinstance(version, int) and version > SUMMARY_SCHEMA_VERSION:
-        raise RunDirError(
-            f"{source}: schema_version {version} is newer than this mixflow reads "
-            f"(up to {SUMMARY_SCHEMA_VERSION})"
-        )
+        raise RunDirError(f"{source} must hold a JSON object, got {type(obj).__name__}")
     try:
-        return RunSummary.model_validate(obj)
+        return RunSummary.model_validate(_upgrade(obj, source))
     except ValidationError as err:
-        first = err.errors()[0]
-        value = first.get("input")
-        shown = "" if first["type"] == "missing" else f" (got {value!r:.60})"
-        raise RunDirError(
-            f"{source}: field {_field_path(first['loc'])}: {first['msg']}{shown}"
-        ) from None
+        raise RunDirError(_message(err, source)) from None
+
+
+def load_summary(path: Path) -> RunSummary:
+    """The :class:`RunSummary` in the file ``path`` (a run folder's ``summary.json``);
+    :class:`RunDirError` names a missing or unreadable file and the first wrong field."""
+    path = Path(path)
+    if not path.is_file():
+        raise RunDirError(f"run directory lacks {path.name} (looked for {str(path)!r})")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunDirError(f"{path.name} is not readable JSON: {exc}") from None
+    return parse_summary(text, path.name)
 
 
 def summary_json_schema() -> dict[str, Any]:
@@ -169,6 +239,7 @@ def summary_json_schema() -> dict[str, Any]:
 
 
 __all__ = [
+    "SUMMARY_FILE",
     "SUMMARY_SCHEMA_VERSION",
     "BaselineSummary",
     "ChannelSummary",
@@ -179,6 +250,7 @@ __all__ = [
     "ModelSummary",
     "RoiPrior",
     "RunSummary",
+    "load_summary",
     "parse_summary",
     "summary_json_schema",
 ]

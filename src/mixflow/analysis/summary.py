@@ -1,5 +1,6 @@
 """The analysis of a fit: channel table (ROI, mROI, contribution share, CPA), decomposition over
-time, response curves, adstock curves, fit quality; as JSON-ready dicts and pandas tables."""
+time, response curves, adstock curves, fit quality; as a typed :class:`RunSummary` (what
+``summary.json`` holds) and pandas tables."""
 
 from __future__ import annotations
 
@@ -14,9 +15,21 @@ import pandas as pd
 from mixflow.analysis.component_priors import component_prior_rows
 from mixflow.analysis.draws import BASELINE_PARTS, DrawQuantities, compute_draws
 from mixflow.analysis.metrics import fit_metrics
+from mixflow.analysis.schema import (
+    SUMMARY_SCHEMA_VERSION,
+    BaselineSummary,
+    ChannelSummary,
+    DataSummary,
+    DiagnosticsSummary,
+    FitSummary,
+    Interval,
+    ModelSummary,
+    RoiPrior,
+    RunSummary,
+)
 from mixflow.analysis.stats import hdi, stat
 from mixflow.data.dataset import KpiType
-from mixflow.posterior.posterior import SCHEMA_VERSION, Posterior
+from mixflow.posterior.posterior import Posterior
 from mixflow.spec.model_spec import FitMethod, PriorParameterization
 
 Z90 = 1.6448536269514722
@@ -27,25 +40,20 @@ Z90 = 1.6448536269514722
 WEAK_IDENTIFICATION_SD_RATIO = 0.5
 
 
-def weakly_identified(summary: dict[str, Any]) -> list[str]:
-    """The channels of a ``summary.json`` whose ROI the data left close to its prior."""
-    return [
-        ch
-        for ch, v in summary["channels"].items()
-        if (v.get("roi_prior") or {}).get("weakly_identified")
-    ]
+def _interval(draws: np.ndarray) -> Interval:
+    return Interval.model_validate(stat(draws))
 
 
 @dataclass(frozen=True, eq=False)
 class Analysis:
-    summary: dict[str, Any]
+    summary: RunSummary
     contributions: pd.DataFrame
     response_curves: pd.DataFrame
     adstock: pd.DataFrame
     prior_posterior: pd.DataFrame
 
 
-def _channel_table(posterior: Posterior, q: DrawQuantities) -> dict[str, Any]:
+def _channel_table(posterior: Posterior, q: DrawQuantities) -> dict[str, ChannelSummary]:
     data, design = posterior.dataset, posterior.design
     # a spread needs posterior draws (not MAP's one point) and ROI priors to compare with
     judge_spread = (
@@ -60,32 +68,32 @@ def _channel_table(posterior: Posterior, q: DrawQuantities) -> dict[str, Any]:
     roi = q.contribution_value / spend[None, :]
     weekly_spend = data.spend.sum(axis=0)  # (T, C)
     conversions = data.kpi_type is KpiType.CONVERSIONS
-    out: dict[str, Any] = {}
+    out: dict[str, ChannelSummary] = {}
     for i, ch in enumerate(data.channels):
         log_sd = _log_sd(roi[:, i])
         sigma = float(design.roi_scale[i])
         ratio = log_sd / sigma if judge_spread and log_sd is not None else None
-        out[ch] = {
-            "spend": float(spend[i]),
-            "spend_share": float(spend_share[i]),
-            "roi": stat(roi[:, i]),
-            "mroi": stat(q.mroi[:, i]),
-            "contribution": stat(q.contribution_value[:, i]),
-            "contribution_kpi": stat(q.contribution_kpi[:, i]),
-            "contribution_share": stat(share[:, i]),
-            "cpa": stat(spend[i] / np.maximum(q.contribution_kpi[:, i], 1e-12))
+        out[ch] = ChannelSummary(
+            spend=float(spend[i]),
+            spend_share=float(spend_share[i]),
+            roi=_interval(roi[:, i]),
+            mroi=_interval(q.mroi[:, i]),
+            contribution=_interval(q.contribution_value[:, i]),
+            contribution_kpi=_interval(q.contribution_kpi[:, i]),
+            contribution_share=_interval(share[:, i]),
+            cpa=_interval(spend[i] / np.maximum(q.contribution_kpi[:, i], 1e-12))
             if conversions
             else None,
-            "roi_prior": {
-                "median": float(math.exp(design.roi_loc[i])),
-                "sigma": sigma,
+            roi_prior=RoiPrior(
+                median=float(math.exp(design.roi_loc[i])),
+                sigma=sigma,
                 # posterior log-sd / prior log-sd: near 1, the data did not inform the ROI
-                "sd_ratio": ratio,
-                "weakly_identified": ratio is not None and ratio >= WEAK_IDENTIFICATION_SD_RATIO,
-            },
-            "roi_log_sd": log_sd,
-            "spend_weeks_share": float(np.mean(weekly_spend[:, i] > 0)),
-        }
+                sd_ratio=ratio,
+                weakly_identified=ratio is not None and ratio >= WEAK_IDENTIFICATION_SD_RATIO,
+            ),
+            roi_log_sd=log_sd,
+            spend_weeks_share=float(np.mean(weekly_spend[:, i] > 0)),
+        )
     return out
 
 
@@ -98,7 +106,7 @@ def _log_sd(draws: np.ndarray) -> float | None:
     return float(np.std(np.log(arr)))
 
 
-def _baseline_section(q: DrawQuantities) -> dict[str, Any]:
+def _baseline_section(q: DrawQuantities) -> BaselineSummary:
     """How often the baseline (KPI without media, geos summed) is negative over the draws.
 
     ``negative_weeks_histogram`` lists ``[weeks, draws]`` pairs: ``draws`` posterior draws have a
@@ -108,16 +116,16 @@ def _baseline_section(q: DrawQuantities) -> dict[str, Any]:
     base = q.baseline_kpi["baseline"]  # (S, T)
     negative_weeks = (base < 0).sum(axis=1)
     weeks, draws = np.unique(negative_weeks, return_counts=True)
-    return {
-        "n_draws": int(base.shape[0]),
-        "n_weeks": int(base.shape[1]),
-        "prob_negative_any_week": float(np.mean(negative_weeks > 0)),
-        "prob_negative_total": float(np.mean(base.sum(axis=1) < 0)),
-        "negative_weeks_histogram": [[int(w), int(d)] for w, d in zip(weeks, draws, strict=True)],
-    }
+    return BaselineSummary(
+        n_draws=int(base.shape[0]),
+        n_weeks=int(base.shape[1]),
+        prob_negative_any_week=float(np.mean(negative_weeks > 0)),
+        prob_negative_total=float(np.mean(base.sum(axis=1) < 0)),
+        negative_weeks_histogram=[(int(w), int(d)) for w, d in zip(weeks, draws, strict=True)],
+    )
 
 
-def _fit_section(posterior: Posterior, q: DrawQuantities) -> dict[str, Any]:
+def _fit_section(posterior: Posterior, q: DrawQuantities) -> FitSummary:
     actual = posterior.dataset.kpi
     pred = q.fitted_kpi_geo.mean(axis=0)
     mask = posterior.design.obs_mask
@@ -128,7 +136,7 @@ def _fit_section(posterior: Posterior, q: DrawQuantities) -> dict[str, Any]:
     hold = fit_metrics(actual[:, ~mask], pred[:, ~mask]) if hw else {}
     for k in ("r2", "mape", "nrmse"):
         out[f"holdout_{k}"] = hold.get(k) if hw else None
-    return out
+    return FitSummary.model_validate(out)
 
 
 def _contributions_frame(posterior: Posterior, q: DrawQuantities) -> pd.DataFrame:
@@ -195,20 +203,21 @@ def _adstock_frame(posterior: Posterior, q: DrawQuantities) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _prior_posterior_frame(channels: dict[str, Any]) -> pd.DataFrame:
+def _prior_posterior_frame(channels: dict[str, ChannelSummary]) -> pd.DataFrame:
     rows = []
     for ch, v in channels.items():
-        prior = v["roi_prior"]
+        prior = v.roi_prior
+        assert prior is not None  # analyze always states the ROI prior
         rows.append(
             {
                 "channel": ch,
                 "quantity": "roi",
-                "prior_median": prior["median"],
-                "prior_hdi_lo": prior["median"] * math.exp(-Z90 * prior["sigma"]),
-                "prior_hdi_hi": prior["median"] * math.exp(Z90 * prior["sigma"]),
-                "posterior_median": v["roi"]["median"],
-                "posterior_hdi_lo": v["roi"]["hdi_90"][0],
-                "posterior_hdi_hi": v["roi"]["hdi_90"][1],
+                "prior_median": prior.median,
+                "prior_hdi_lo": prior.median * math.exp(-Z90 * prior.sigma),
+                "prior_hdi_hi": prior.median * math.exp(Z90 * prior.sigma),
+                "posterior_median": v.roi.median,
+                "posterior_hdi_lo": v.roi.hdi_90[0],
+                "posterior_hdi_hi": v.roi.hdi_90[1],
             }
         )
     return pd.DataFrame(rows)
@@ -222,39 +231,39 @@ def analyze(posterior: Posterior, max_draws: int | None = 1000) -> Analysis:
     data = posterior.dataset
     spec = posterior.spec
     channels = _channel_table(posterior, q)
-    summary: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "mixflow_version": __version__,
-        "name": posterior.config.name or "mixflow-model",
-        "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "kpi_type": data.kpi_type.value,
-        "value_unit": "revenue"
+    summary = RunSummary(
+        schema_version=SUMMARY_SCHEMA_VERSION,
+        mixflow_version=__version__,
+        name=posterior.config.name or "mixflow-model",
+        created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        kpi_type=data.kpi_type.value,
+        value_unit="revenue"
         if (data.kpi_type is KpiType.REVENUE or data.has_revenue_per_kpi)
         else "kpi",
-        "data": {
-            "start": str(data.dates[0]),
-            "end": str(data.dates[-1]),
-            "n_periods": data.n_times,
-            "n_geos": data.n_geos,
-            "geos": list(data.geos),
-            "channels": list(data.channels),
-            "fingerprint": data.fingerprint(),
-        },
-        "model": {
-            "adstock": spec.adstock.value,
-            "saturation": spec.saturation.value,
-            "max_lag": spec.max_lag,
-            "trend": spec.trend.value,
-            "fourier_terms": spec.fourier_terms,
-            "likelihood": spec.likelihood.value,
-            "prior_parameterization": spec.priors.parameterization.value,
-        },
-        "method": posterior.method.value,
-        "channels": channels,
-        "diagnostics": posterior.diagnostics.to_dict(),
-        "fit": _fit_section(posterior, q),
-        "baseline": _baseline_section(q),
-    }
+        data=DataSummary(
+            start=str(data.dates[0]),
+            end=str(data.dates[-1]),
+            n_periods=data.n_times,
+            n_geos=data.n_geos,
+            geos=list(data.geos),
+            channels=list(data.channels),
+            fingerprint=data.fingerprint(),
+        ),
+        model=ModelSummary(
+            adstock=spec.adstock.value,
+            saturation=spec.saturation.value,
+            max_lag=spec.max_lag,
+            trend=spec.trend.value,
+            fourier_terms=spec.fourier_terms,
+            likelihood=spec.likelihood.value,
+            prior_parameterization=spec.priors.parameterization.value,
+        ),
+        method=posterior.method.value,
+        channels=channels,
+        diagnostics=DiagnosticsSummary.model_validate(posterior.diagnostics.to_dict()),
+        fit=_fit_section(posterior, q),
+        baseline=_baseline_section(q),
+    )
     return Analysis(
         summary=summary,
         contributions=_contributions_frame(posterior, q),

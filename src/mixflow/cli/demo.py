@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from mixflow.analysis.summary import weakly_identified
+from mixflow.analysis.schema import RunSummary
 from mixflow.data.io import atomic_write_bytes, atomic_write_text
 from mixflow.datasets import BrandSimulation, SimulatedBrand, simulate_brand
 from mixflow.datasets.truth import BudgetCheck, optimize_recent_budget
@@ -101,31 +101,31 @@ def write_plan(simulator: Simulator, check: BudgetCheck, folder: Path) -> None:
     atomic_write_text(folder / "truth.json", json.dumps(check.truth.to_dict(), indent=2))
 
 
-def _format(summary: dict[str, Any], true_roi: dict[str, float], report: Path) -> str:
+def _format(summary: RunSummary, true_roi: dict[str, float], report: Path) -> str:
     lines = [
         "mixflow demo: a simulated brand (156 weeks, 5 channels) with known true ROI",
         f"{'channel':<10}{'true ROI':>10}{'estimate':>10}  90% HDI          covered",
     ]
     covered = 0
-    for ch, v in summary["channels"].items():
-        lo, hi = v["roi"]["hdi_90"]
+    for ch, v in summary.channels.items():
+        lo, hi = v.roi.hdi_90
         inside = lo <= true_roi[ch] <= hi
         covered += inside
         lines.append(
-            f"{ch:<10}{true_roi[ch]:>10.2f}{v['roi']['median']:>10.2f}  [{lo:5.2f}, {hi:5.2f}]   "
+            f"{ch:<10}{true_roi[ch]:>10.2f}{v.roi.median:>10.2f}  [{lo:5.2f}, {hi:5.2f}]   "
             f"{'yes' if inside else 'no'}"
         )
-    d, f = summary["diagnostics"], summary["fit"]
-    rhat = f"{d['rhat_max']:.3f}" if d["rhat_max"] is not None else "n/a"
+    d, f = summary.diagnostics, summary.fit
+    rhat = f"{d.rhat_max:.3f}" if d.rhat_max is not None else "n/a"
     lines += [
         f"true ROI inside the 90% HDI for {covered} of {len(true_roi)} channels",
-        f"fit: R² {f['r2']:.3f}, MAPE {f['mape']:.1%}; holdout ({f['holdout_weeks']} weeks) "
-        f"MAPE {f['holdout_mape']:.1%}",
-        f"diagnostics: R-hat max {rhat}, min bulk ESS {d['ess_bulk_min']:.0f}, "
-        f"{d['divergences']} divergences, {d['fit_seconds']:.1f} s"
-        + ("" if d["ok"] else "  WARNING: " + "; ".join(d["flags"])),
+        f"fit: R² {f.r2:.3f}, MAPE {f.mape:.1%}; holdout ({f.holdout_weeks} weeks) "
+        f"MAPE {f.holdout_mape:.1%}",
+        f"diagnostics: R-hat max {rhat}, min bulk ESS {d.ess_bulk_min:.0f}, "
+        f"{d.divergences} divergences, {d.fit_seconds:.1f} s"
+        + ("" if d.ok else "  WARNING: " + "; ".join(d.flags)),
     ]
-    weak = weakly_identified(summary)
+    weak = summary.weakly_identified()
     if weak:
         lines.append(
             f"weakly identified (ROI close to its prior): {', '.join(weak)}; "

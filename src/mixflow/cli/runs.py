@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mixflow.cli.output import print_registration
 from mixflow.cli.runtime import lifecycle_settings, setup_jax
-from mixflow.errors import RunDirError, SpecError
+from mixflow.errors import SpecError
+
+if TYPE_CHECKING:
+    from mixflow.analysis.schema import RunSummary
 
 app = typer.Typer()
 
@@ -84,22 +87,20 @@ def fit(
         print_registration(register_run(out, register, lifecycle_settings()))
 
 
-def _print_summary(summary: dict, out: Path) -> None:  # type: ignore[type-arg]
-    d = summary["diagnostics"]
+def _print_summary(summary: RunSummary, out: Path) -> None:
+    d = summary.diagnostics
     typer.echo(f"{'channel':<14}{'spend':>14}{'ROI median':>12}  90% HDI")
-    for ch, v in summary["channels"].items():
-        lo, hi = v["roi"]["hdi_90"]
-        typer.echo(f"{ch:<14}{v['spend']:>14,.0f}{v['roi']['median']:>12.2f}  [{lo:.2f}, {hi:.2f}]")
-    f = summary["fit"]
-    typer.echo(f"fit: R² {f['r2']:.3f}  MAPE {f['mape']:.1%}  NRMSE {f['nrmse']:.3f}")
-    health = "ok" if d["ok"] else "WARNING: " + "; ".join(d["flags"])
-    rhat = f"{d['rhat_max']:.3f}" if d["rhat_max"] is not None else "n/a"
+    for ch, v in summary.channels.items():
+        lo, hi = v.roi.hdi_90
+        typer.echo(f"{ch:<14}{v.spend:>14,.0f}{v.roi.median:>12.2f}  [{lo:.2f}, {hi:.2f}]")
+    f = summary.fit
+    typer.echo(f"fit: R² {f.r2:.3f}  MAPE {f.mape:.1%}  NRMSE {f.nrmse:.3f}")
+    health = "ok" if d.ok else "WARNING: " + "; ".join(d.flags)
+    rhat = f"{d.rhat_max:.3f}" if d.rhat_max is not None else "n/a"
     typer.echo(
-        f"diagnostics: R-hat max {rhat}, {d['divergences']} divergences, {d['fit_seconds']:.1f} s: {health}"
+        f"diagnostics: R-hat max {rhat}, {d.divergences} divergences, {d.fit_seconds:.1f} s: {health}"
     )
-    from mixflow.analysis.summary import weakly_identified
-
-    weak = weakly_identified(summary)
+    weak = summary.weakly_identified()
     if weak:
         typer.echo(
             f"weakly identified: the data left the ROI of {', '.join(weak)} close to its prior"
@@ -139,13 +140,11 @@ def demo(
 @app.command()
 def summary(run_dir: Annotated[Path, typer.Argument(help="run directory")]) -> None:
     """Print a run's summary.json."""
+    from mixflow.analysis.schema import SUMMARY_FILE, load_summary
     from mixflow.data.folders import verify_folder
 
-    path = run_dir / "summary.json"
+    path = run_dir / SUMMARY_FILE
     if not path.is_file():
         raise SpecError(f"{path} not found; is {run_dir} a run directory?")
     verify_folder(run_dir)  # a truncated or edited summary is refused, as every reader does
-    try:
-        typer.echo(json.dumps(json.loads(path.read_text(encoding="utf-8")), indent=2))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise RunDirError(f"{path} is not valid JSON ({type(err).__name__})") from None
+    typer.echo(json.dumps(load_summary(path).to_json(), indent=2))

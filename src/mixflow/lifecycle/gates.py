@@ -1,6 +1,7 @@
 """Governance gates: the checks a fitted model must pass before it may be promoted.
 
-:func:`run_gates` is a pure function of a run's ``summary.json`` dict and a :class:`GatePolicy`.
+:func:`run_gates` is a pure function of a run's :class:`~mixflow.analysis.schema.RunSummary` and a
+:class:`GatePolicy`.
 A gate that does not apply to a fit (R-hat of a MAP/SVI fit, holdout MAPE without a holdout) is
 reported as *not applicable*: it never blocks a promotion. A gate named in the policy's
 ``advisory`` list that fails is reported as a *warning* instead: shown on the model card and in
@@ -19,6 +20,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AllowInfNan, Field, StrictFloat, StrictInt, StrictStr, model_validator
 
+from mixflow.analysis.schema import BaselineSummary, RunSummary
 from mixflow.errors import did_you_mean
 from mixflow.lifecycle.policy_files import read_mapping
 from mixflow.schema_errors import CheckedModel, validate_mapping
@@ -197,69 +199,68 @@ def _not_applicable(name: str, threshold: float, why: str) -> GateResult:
     return GateResult(name, True, None, threshold, f"not applicable: {why}", applicable=False)
 
 
-def _is_nuts(summary: Mapping[str, Any]) -> bool:
-    return str(summary.get("method", "")) == "nuts"
+def _is_nuts(summary: RunSummary) -> bool:
+    return summary.method == "nuts"
 
 
-def _rhat_gate(summary: Mapping[str, Any], policy: GatePolicy) -> GateResult:
-    value = summary.get("diagnostics", {}).get("rhat_max")
+def _rhat_gate(summary: RunSummary, policy: GatePolicy) -> GateResult:
+    value = summary.diagnostics.rhat_max
     if value is None:
-        why = "needs NUTS with 2+ chains" if _is_nuts(summary) else f"{summary.get('method')} fit"
+        why = "needs NUTS with 2+ chains" if _is_nuts(summary) else f"{summary.method} fit"
         return _not_applicable("rhat", policy.rhat_max, f"no R-hat ({why})")
-    ok = float(value) <= policy.rhat_max
+    ok = value <= policy.rhat_max
     rel = "<=" if ok else ">"
     return GateResult(
-        "rhat", ok, float(value), policy.rhat_max, f"R-hat max {value:.4f} {rel} {policy.rhat_max}"
+        "rhat", ok, value, policy.rhat_max, f"R-hat max {value:.4f} {rel} {policy.rhat_max}"
     )
 
 
-def _ess_gate(summary: Mapping[str, Any], policy: GatePolicy) -> GateResult:
-    value = summary.get("diagnostics", {}).get("ess_bulk_min")
+def _ess_gate(summary: RunSummary, policy: GatePolicy) -> GateResult:
+    value = summary.diagnostics.ess_bulk_min
     if value is None:
-        return _not_applicable(
-            "ess_bulk", policy.ess_bulk_min, f"no ESS ({summary.get('method')} fit)"
-        )
-    ok = float(value) >= policy.ess_bulk_min
+        return _not_applicable("ess_bulk", policy.ess_bulk_min, f"no ESS ({summary.method} fit)")
+    ok = value >= policy.ess_bulk_min
     rel = ">=" if ok else "<"
     return GateResult(
         "ess_bulk",
         ok,
-        float(value),
+        value,
         policy.ess_bulk_min,
         f"bulk ESS min {value:.0f} {rel} {policy.ess_bulk_min:g}",
     )
 
 
-def _divergence_gate(summary: Mapping[str, Any], policy: GatePolicy) -> GateResult:
+def _divergence_gate(summary: RunSummary, policy: GatePolicy) -> GateResult:
     name, limit = "divergences", policy.divergence_rate_max
     if not _is_nuts(summary):
-        return _not_applicable(
-            name, limit, f"{summary.get('method')} fit has no sampler transitions"
-        )
-    diag = summary.get("diagnostics", {})
-    rate = float(diag.get("divergence_rate") or 0.0)
+        return _not_applicable(name, limit, f"{summary.method} fit has no sampler transitions")
+    diag = summary.diagnostics
+    rate = diag.divergence_rate
     ok = rate <= limit
     rel = "<=" if ok else ">"
-    detail = f"{diag.get('divergences', 0)} divergent transitions, rate {rate:.4f} {rel} {limit}"
+    detail = f"{diag.divergences} divergent transitions, rate {rate:.4f} {rel} {limit}"
     return GateResult(name, ok, rate, limit, detail)
 
 
-def _holdout_gate(summary: Mapping[str, Any], policy: GatePolicy) -> GateResult:
-    fit = summary.get("fit", {})
-    value = fit.get("holdout_mape")
-    if not fit.get("holdout_weeks") or value is None:
+def _holdout_gate(summary: RunSummary, policy: GatePolicy) -> GateResult:
+    fit = summary.fit
+    value = fit.holdout_mape
+    if not fit.holdout_weeks or value is None:
         return _not_applicable("holdout_mape", policy.holdout_mape_max, "no holdout weeks")
-    ok = float(value) <= policy.holdout_mape_max
+    ok = value <= policy.holdout_mape_max
     rel = "<=" if ok else ">"
-    detail = f"holdout MAPE {value:.1%} over {fit['holdout_weeks']} weeks {rel} {policy.holdout_mape_max:.1%}"
-    return GateResult("holdout_mape", ok, float(value), policy.holdout_mape_max, detail)
+    detail = (
+        f"holdout MAPE {value:.1%} over {fit.holdout_weeks} weeks {rel} "
+        f"{policy.holdout_mape_max:.1%}"
+    )
+    return GateResult("holdout_mape", ok, value, policy.holdout_mape_max, detail)
 
 
-def _roi_gate(summary: Mapping[str, Any], policy: GatePolicy) -> GateResult:
+def _roi_gate(summary: RunSummary, policy: GatePolicy) -> GateResult:
     outside: list[str] = []
     worst: float | None = None
-    for channel, table in summary.get("channels", {}).items():
-        roi = float(table["roi"]["median"])
+    for channel, table in summary.channels.items():
+        roi = table.roi.median
         low, high = policy.bounds_for(channel)
         if not low <= roi <= high:
             outside.append(f"{channel} {roi:.2f} not in [{low:g}, {high:g}]")
@@ -272,7 +273,7 @@ def _roi_gate(summary: Mapping[str, Any], policy: GatePolicy) -> GateResult:
             list(policy.default_roi_bounds),
             "median ROI " + "; ".join(outside),
         )
-    n = len(summary.get("channels", {}))
+    n = len(summary.channels)
     return GateResult(
         "roi_bounds",
         True,
@@ -282,8 +283,8 @@ def _roi_gate(summary: Mapping[str, Any], policy: GatePolicy) -> GateResult:
     )
 
 
-def _weeks_gate(summary: Mapping[str, Any], policy: GatePolicy) -> GateResult:
-    weeks = int(summary.get("data", {}).get("n_periods", 0))
+def _weeks_gate(summary: RunSummary, policy: GatePolicy) -> GateResult:
+    weeks = summary.data.n_periods
     ok = weeks >= policy.min_weeks
     rel = ">=" if ok else "<"
     return GateResult(
@@ -295,22 +296,21 @@ def _weeks_gate(summary: Mapping[str, Any], policy: GatePolicy) -> GateResult:
     )
 
 
-def negative_baseline_prob(baseline: Mapping[str, Any], weeks_max: float) -> float | None:
+def negative_baseline_prob(baseline: BaselineSummary | None, weeks_max: float) -> float | None:
     """Share of posterior draws whose baseline is negative in more than ``weeks_max`` (a share)
-    of the weeks, read off the summary's ``baseline`` section; ``None`` when it lacks the
-    numbers."""
-    histogram = baseline.get("negative_weeks_histogram")
-    n_draws, n_weeks = baseline.get("n_draws"), baseline.get("n_weeks")
-    if histogram is None or not n_draws or not n_weeks:
+    of the weeks, read off the summary's ``baseline`` section; ``None`` when the summary has
+    none (older runs) or it counts no draws or weeks."""
+    if baseline is None or not baseline.n_draws or not baseline.n_weeks:
         return None
-    limit = weeks_max * float(n_weeks)
-    return sum(int(draws) for weeks, draws in histogram if weeks > limit) / float(n_draws)
+    limit = weeks_max * float(baseline.n_weeks)
+    negative = sum(draws for weeks, draws in baseline.negative_weeks_histogram if weeks > limit)
+    return negative / float(baseline.n_draws)
 
 
-def _baseline_gate(summary: Mapping[str, Any], policy: GatePolicy) -> GateResult:
+def _baseline_gate(summary: RunSummary, policy: GatePolicy) -> GateResult:
     name, limit = "baseline_negative", policy.baseline_negative_prob_max
     share = policy.baseline_negative_weeks_max
-    prob = negative_baseline_prob(summary.get("baseline") or {}, share)
+    prob = negative_baseline_prob(summary.baseline, share)
     if prob is None:
         return _not_applicable(name, limit, "the summary has no baseline draws (older run)")
     ok = prob <= limit
@@ -320,12 +320,12 @@ def _baseline_gate(summary: Mapping[str, Any], policy: GatePolicy) -> GateResult
     return GateResult(name, ok, prob, limit, detail)
 
 
-def _coverage_gate(summary: Mapping[str, Any], policy: GatePolicy) -> GateResult:
+def _coverage_gate(summary: RunSummary, policy: GatePolicy) -> GateResult:
     name, limit = "spend_coverage", policy.spend_coverage_min
     shares = {
-        ch: float(v["spend_weeks_share"])
-        for ch, v in summary.get("channels", {}).items()
-        if v.get("spend_weeks_share") is not None
+        ch: v.spend_weeks_share
+        for ch, v in summary.channels.items()
+        if v.spend_weeks_share is not None
     }
     if not shares:
         return _not_applicable(name, limit, "the summary has no spend coverage (older run)")
@@ -376,23 +376,23 @@ class PriorShift:
         return f"{self.channel}: " + (", ".join(parts) if parts else "ok")
 
 
-def prior_shifts(summary: Mapping[str, Any], policy: GatePolicy) -> list[PriorShift]:
+def prior_shifts(summary: RunSummary, policy: GatePolicy) -> list[PriorShift]:
     """Prior-vs-posterior comparison of every channel's ROI (lognormal priors of the ROI
     parameterization); empty when the model does not use ROI priors."""
-    if summary.get("model", {}).get("prior_parameterization", "roi") != "roi":
+    if summary.model.prior_parameterization != "roi":
         return []
     z = NormalDist().inv_cdf(0.5 + policy.prior_interval / 2.0)
-    judge_spread = str(summary.get("method", "")) != "map"
+    judge_spread = summary.method != "map"
     out = []
-    for ch, v in summary.get("channels", {}).items():
-        prior = v.get("roi_prior")
-        if not prior:
+    for ch, v in summary.channels.items():
+        prior = v.roi_prior
+        if prior is None:
             continue
-        median, sigma = float(prior["median"]), float(prior["sigma"])
-        post = float(v["roi"]["median"])
+        median, sigma = prior.median, prior.sigma
+        post = v.roi.median
         low, high = median * math.exp(-z * sigma), median * math.exp(z * sigma)
-        log_sd = v.get("roi_log_sd")
-        ratio = float(log_sd) / sigma if judge_spread and log_sd is not None else None
+        log_sd = v.roi_log_sd
+        ratio = log_sd / sigma if judge_spread and log_sd is not None else None
         out.append(
             PriorShift(
                 channel=str(ch),
@@ -408,7 +408,7 @@ def prior_shifts(summary: Mapping[str, Any], policy: GatePolicy) -> list[PriorSh
     return out
 
 
-def _prior_gate(summary: Mapping[str, Any], policy: GatePolicy) -> GateResult:
+def _prior_gate(summary: RunSummary, policy: GatePolicy) -> GateResult:
     name = "prior_shift"
     threshold = [policy.prior_interval, policy.prior_sd_ratio_max]
     shifts = prior_shifts(summary, policy)
@@ -425,8 +425,8 @@ def _prior_gate(summary: Mapping[str, Any], policy: GatePolicy) -> GateResult:
     return GateResult(name, True, 0.0, threshold, detail)
 
 
-def run_gates(summary: Mapping[str, Any], policy: GatePolicy) -> list[GateResult]:
-    """Every gate of ``policy`` applied to a run's ``summary.json`` dict, in the order of
+def run_gates(summary: RunSummary, policy: GatePolicy) -> list[GateResult]:
+    """Every gate of ``policy`` applied to a run's summary, in the order of
     :data:`GATE_NAMES`; a failed gate the policy lists as advisory becomes a warning."""
     results = [
         _rhat_gate(summary, policy),

@@ -8,10 +8,10 @@ version's artifacts).
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from mixflow.analysis.schema import Interval, RunSummary
 from mixflow.data.io import atomic_write_text
 from mixflow.lifecycle.gates import GatePolicy, GateResult, prior_shifts
 
@@ -35,41 +35,41 @@ INTENDED_USE = (
 )
 
 
-def _stat(s: Mapping[str, Any] | None, digits: int = 2) -> str:
-    if not s:
+def _stat(s: Interval | None, digits: int = 2) -> str:
+    if s is None:
         return "n/a"
-    lo, hi = s["hdi_90"]
-    return f"{s['median']:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+    lo, hi = s.hdi_90
+    return f"{s.median:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
-def limitations(summary: Mapping[str, Any], gates: Sequence[GateResult]) -> list[str]:
+def limitations(summary: RunSummary, gates: Sequence[GateResult]) -> list[str]:
     """Known limitations read off the fit: failed gates, wide ROI intervals, small channels."""
     out = [f"Gate '{g.name}' failed: {g.detail}." for g in gates if g.applicable and not g.passed]
     out += [f"Gate '{g.name}' warns: {g.detail}." for g in gates if g.warning]
-    for ch, v in summary["channels"].items():
-        lo, hi = v["roi"]["hdi_90"]
+    for ch, v in summary.channels.items():
+        lo, hi = v.roi.hdi_90
         if lo > 0 and hi / lo > 5:
             out.append(f"ROI of '{ch}' is weakly identified (90% HDI spans {hi / lo:.0f}x).")
-        if v.get("spend_share", 1.0) < 0.05:
+        if v.spend_share < 0.05:
             out.append(f"'{ch}' has under 5% of spend: its estimate leans on the prior.")
-    if summary.get("method") != "nuts":
-        out.append(f"Fitted with {summary.get('method')}: intervals are approximate.")
+    if summary.method != "nuts":
+        out.append(f"Fitted with {summary.method}: intervals are approximate.")
     out.append("Media effects are assumed constant over the data window (no time-varying ROI).")
     return out
 
 
-def _rows(summary: Mapping[str, Any]) -> list[list[str]]:
+def _rows(summary: RunSummary) -> list[list[str]]:
     rows = []
-    for ch, v in summary["channels"].items():
+    for ch, v in summary.channels.items():
         rows.append(
             [
                 ch,
-                f"{v['spend']:,.0f}",
-                f"{v.get('spend_share', 0.0):.1%}",
-                _share(v.get("spend_weeks_share")),
-                _stat(v.get("contribution_share")),
-                _stat(v["roi"]),
-                _stat(v.get("mroi")),
+                f"{v.spend:,.0f}",
+                f"{v.spend_share:.1%}",
+                _share(v.spend_weeks_share),
+                _stat(v.contribution_share),
+                _stat(v.roi),
+                _stat(v.mroi),
             ]
         )
     return rows
@@ -97,11 +97,11 @@ def _prior_head(policy: GatePolicy) -> list[str]:
     ]
 
 
-def _share(value: Any) -> str:
-    return "n/a" if value is None else f"{float(value):.0%}"
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
 
 
-def _prior_rows(summary: Mapping[str, Any], policy: GatePolicy) -> list[list[str]]:
+def _prior_rows(summary: RunSummary, policy: GatePolicy) -> list[list[str]]:
     """Prior against posterior of each channel's ROI (see :func:`prior_shifts`)."""
     rows = []
     for s in prior_shifts(summary, policy):
@@ -141,53 +141,50 @@ def _gate_rows(gates: Sequence[GateResult]) -> list[list[str]]:
     ]
 
 
-def _facts(summary: Mapping[str, Any], name: str, version: str | None) -> list[tuple[str, str]]:
-    d, m, diag, fit = summary["data"], summary["model"], summary["diagnostics"], summary["fit"]
-    rhat = "n/a" if diag.get("rhat_max") is None else f"{diag['rhat_max']:.3f}"
-    ess = "n/a" if diag.get("ess_bulk_min") is None else f"{diag['ess_bulk_min']:.0f}"
-    base = summary.get("baseline") or {}
+def _number(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def _facts(summary: RunSummary, name: str, version: str | None) -> list[tuple[str, str]]:
+    d, m, diag, fit = summary.data, summary.model, summary.diagnostics, summary.fit
+    holdout = (
+        f"; holdout ({fit.holdout_weeks} weeks) MAPE {fit.holdout_mape:.1%}"
+        if fit.holdout_mape is not None
+        else ""
+    )
     facts = [
         ("model", name + (f" version {version}" if version else "")),
-        (
-            "data window",
-            f"{d['start']} .. {d['end']} ({d['n_periods']} periods, {d['n_geos']} geo(s))",
-        ),
-        ("data fingerprint", str(d.get("fingerprint", ""))),
-        ("KPI", str(summary["kpi_type"])),
+        ("data window", f"{d.start} .. {d.end} ({d.n_periods} periods, {d.n_geos} geo(s))"),
+        ("data fingerprint", d.fingerprint),
+        ("KPI", summary.kpi_type),
         (
             "model spec",
-            f"adstock {m['adstock']} (max lag {m['max_lag']}), saturation {m['saturation']}, "
-            f"trend {m['trend']}, {m['fourier_terms']} Fourier terms, {m['likelihood']} likelihood, "
-            f"{m['prior_parameterization']} priors",
+            f"adstock {m.adstock} (max lag {m.max_lag}), saturation {m.saturation}, "
+            f"trend {m.trend}, {m.fourier_terms} Fourier terms, {m.likelihood} likelihood, "
+            f"{m.prior_parameterization} priors",
         ),
-        ("method", str(summary["method"])),
+        ("method", summary.method),
         (
             "diagnostics",
-            f"R-hat max {rhat}, min bulk ESS {ess}, {diag.get('divergences', 0)} divergences",
+            f"R-hat max {_number(diag.rhat_max, '.3f')}, min bulk ESS "
+            f"{_number(diag.ess_bulk_min, '.0f')}, {diag.divergences} divergences",
         ),
-        (
-            "fit",
-            f"R² {fit['r2']:.3f}, MAPE {fit['mape']:.1%}"
-            + (
-                f"; holdout ({fit['holdout_weeks']} weeks) MAPE {fit['holdout_mape']:.1%}"
-                if fit.get("holdout_mape") is not None
-                else ""
-            ),
-        ),
+        ("fit", f"R² {_number(fit.r2, '.3f')}, MAPE {_number(fit.mape, '.1%')}{holdout}"),
     ]
-    if base.get("prob_negative_any_week") is not None:
+    base = summary.baseline
+    if base is not None:
         facts.append(
             (
                 "baseline",
-                f"negative in some week in {base['prob_negative_any_week']:.1%} of posterior "
-                f"draws, negative over the whole window in {base['prob_negative_total']:.1%}",
+                f"negative in some week in {base.prob_negative_any_week:.1%} of posterior "
+                f"draws, negative over the whole window in {base.prob_negative_total:.1%}",
             )
         )
     return facts
 
 
 def card_markdown(
-    summary: Mapping[str, Any],
+    summary: RunSummary,
     gates: Sequence[GateResult],
     name: str,
     version: str | None = None,
@@ -221,7 +218,7 @@ def card_markdown(
 
 
 def card_html(
-    summary: Mapping[str, Any],
+    summary: RunSummary,
     gates: Sequence[GateResult],
     name: str,
     version: str | None = None,
@@ -259,7 +256,7 @@ def card_html(
 
 def write_model_card(
     run_dir: Path,
-    summary: Mapping[str, Any],
+    summary: RunSummary,
     gates: Sequence[GateResult],
     name: str,
     version: str | None = None,

@@ -38,6 +38,7 @@ from typing import Any
 import pandas as pd
 
 from mixflow.analysis.metrics import fit_metrics
+from mixflow.analysis.schema import SUMMARY_FILE, RunSummary, load_summary
 from mixflow.analysis.summary import analyze
 from mixflow.data.dataset import MMMDataset
 from mixflow.data.io import atomic_write_text
@@ -170,9 +171,12 @@ def champion_holdout_mape(champion: Posterior, new_weeks: MMMDataset, holdout_we
     return fit_metrics(new_weeks.kpi[:, -holdout_weeks:], mean[:, -holdout_weeks:])["mape"]
 
 
-def _fit_and_write(
-    cfg: MixflowConfig, data: _NewData, run_dir: Path
-) -> tuple[dict[str, Any], float]:
+def _holdout_mape(summary: RunSummary) -> float:
+    value = summary.fit.holdout_mape
+    return float("nan") if value is None else value
+
+
+def _fit_and_write(cfg: MixflowConfig, data: _NewData, run_dir: Path) -> tuple[RunSummary, float]:
     """Fit the challenger, write its run directory; ``(summary, holdout MAPE)``."""
     h = data.holdout_weeks
     posterior = fit_dataset(cfg, data.extended)
@@ -180,9 +184,9 @@ def _fit_and_write(
     write_run(posterior, analysis, run_dir)
     summary = analysis.summary
     if cfg.fit.holdout_weeks == h:
-        return summary, float(summary["fit"]["holdout_mape"])
+        return summary, _holdout_mape(summary)
     scored = fit_dataset(with_overrides(cfg, holdout_weeks=h), data.extended)
-    return summary, float(analyze(scored).summary["fit"]["holdout_mape"])
+    return summary, _holdout_mape(analyze(scored).summary)
 
 
 def _default_out(name: str, settings: LifecycleSettings) -> Path:
@@ -231,7 +235,7 @@ def _refresh(
         raise RegistryError(f"cannot refresh '{name}': {err}; promote a version first") from None
     champion_dir = load_version(f"models:/{name}/{champion.version}", settings)
     champion_post = load_run(champion_dir)
-    champion_summary = json.loads((champion_dir / "summary.json").read_text())
+    champion_summary = load_summary(champion_dir / SUMMARY_FILE)
     data = _split_new_data(read_table(data_path), champion_post, policy, data_path)
     cfg = _with_data_path(champion_post.config, data_path.resolve())
     if informed:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, StrictBool, StrictInt, model_validator
 
+from mixflow.analysis.schema import RunSummary
 from mixflow.errors import SpecError
 from mixflow.lifecycle.gates import GatePolicy, GateResult, StrictFiniteFloat
 from mixflow.lifecycle.policy_files import read_mapping
@@ -191,8 +192,8 @@ def _num(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _median_rois(summary: Mapping[str, Any]) -> dict[str, float]:
-    return {str(ch): float(v["roi"]["median"]) for ch, v in summary.get("channels", {}).items()}
+def _median_rois(summary: RunSummary) -> dict[str, float]:
+    return {ch: v.roi.median for ch, v in summary.channels.items()}
 
 
 def _gates_check(gates: Sequence[GateResult]) -> Check:
@@ -240,8 +241,8 @@ def _roi_check(
 
 
 def compare(
-    champion_summary: Mapping[str, Any],
-    challenger_summary: Mapping[str, Any],
+    champion_summary: RunSummary,
+    challenger_summary: RunSummary,
     holdout: HoldoutScore,
     gates: Sequence[GateResult],
     policy: RefreshPolicy,
@@ -268,7 +269,7 @@ def compare(
 
 # ------------------------------------------------------------------------------ informed priors
 def informed_roi_priors(
-    summary: Mapping[str, Any], widening: float, min_sigma: float
+    summary: RunSummary, widening: float, min_sigma: float
 ) -> dict[str, RoiPriorConfig]:
     """Lognormal ROI priors from a posterior's summary: per channel, the posterior median ROI
     as median and ``max(widening x posterior log-sd, min_sigma)`` as sigma. The log-sd is the
@@ -276,19 +277,19 @@ def informed_roi_priors(
     summaries without it. Widening matters: the refit sees the champion's weeks again, so
     their information would otherwise count twice."""
     out = {}
-    for ch, v in summary.get("channels", {}).items():
-        median = float(v["roi"]["median"])
+    for ch, v in summary.channels.items():
+        median = v.roi.median
         if not median > 0:
             raise SpecError(
                 f"informed priors: channel '{ch}' has median ROI {median:g} in the champion; "
                 "a lognormal prior needs a positive median"
             )
-        log_sd = v.get("roi_log_sd")
+        log_sd = v.roi_log_sd
         if log_sd is None:
-            lo, hi = (float(x) for x in v["roi"]["hdi_90"])
+            lo, hi = v.roi.hdi_90
             log_sd = math.log(hi / lo) / (2 * _Z90) if lo > 0 and hi > 0 else 0.0
-        sigma = max(widening * float(log_sd), min_sigma)
-        out[str(ch)] = RoiPriorConfig(median=median, sigma=sigma)
+        sigma = max(widening * log_sd, min_sigma)
+        out[ch] = RoiPriorConfig(median=median, sigma=sigma)
     return out
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mixflow.analysis.schema import SUMMARY_FILE, load_summary
 from mixflow.lifecycle.errors import RegistryError
 from mixflow.lifecycle.settings import LifecycleSettings
 from mixflow.lifecycle.tracking import RUN_ARTIFACT_PATH, make_client
@@ -34,7 +35,8 @@ class ReproduceResult:
 
 
 def compare_summaries(a: Any, b: Any, rtol: float = 1e-9, path: str = "") -> list[str]:
-    """Paths where two summaries differ (numbers within ``rtol`` count as equal)."""
+    """Paths where two summaries differ, walking their JSON forms (:meth:`RunSummary.to_json`)
+    field by field (numbers within ``rtol`` count as equal)."""
     if isinstance(a, dict) and isinstance(b, dict):
         out: list[str] = []
         for key in sorted(set(a) | set(b)):
@@ -111,9 +113,9 @@ def reproduce(run_id: str, settings: LifecycleSettings) -> ReproduceResult:
                     "reproduce` does)"
                 )
         data = MMMDataset.load(run_dir)
-        original = json.loads((run_dir / "summary.json").read_text())
+        original = load_summary(run_dir / SUMMARY_FILE)
         refit = analyze(fit_dataset(config, data)).summary
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    diffs = compare_summaries(original, json.loads(json.dumps(refit)))
+    diffs = compare_summaries(original.to_json(), refit.to_json())
     return ReproduceResult(run_id, not diffs, tuple(diffs))

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mixflow.analysis.schema import SUMMARY_FILE, DiagnosticsSummary, RunSummary, load_summary
 from mixflow.errors import RunDirError
 from mixflow.lifecycle.settings import LifecycleSettings
 
@@ -90,17 +91,13 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
-def run_metrics(summary: Mapping[str, Any]) -> dict[str, float]:
+def run_metrics(summary: RunSummary) -> dict[str, float]:
     """Diagnostics, fit metrics and per-channel median ROI of a summary; ``None``/NaN skipped."""
     candidates: dict[str, Any] = {}
-    diag = summary.get("diagnostics", {})
-    fit = summary.get("fit", {})
-    candidates.update({k: diag.get(k) for k in DIAGNOSTIC_METRICS})
-    candidates.update({k: fit.get(k) for k in FIT_METRICS})
-    for channel, table in summary.get("channels", {}).items():
-        candidates[_KEY_UNSAFE.sub("_", f"roi_median.{channel}")] = table.get("roi", {}).get(
-            "median"
-        )
+    candidates.update(summary.diagnostics.model_dump(include=set(DIAGNOSTIC_METRICS)))
+    candidates.update(summary.fit.model_dump(include=set(FIT_METRICS)))
+    for channel, table in summary.channels.items():
+        candidates[_KEY_UNSAFE.sub("_", f"roi_median.{channel}")] = table.roi.median
     return {
         k: float(v)
         for k, v in candidates.items()
@@ -125,7 +122,7 @@ def git_commit(cwd: Path) -> str | None:
     return commit if done.returncode == 0 and commit else None
 
 
-def run_tags(summary: Mapping[str, Any], config: Mapping[str, Any], cwd: Path) -> dict[str, str]:
+def run_tags(summary: RunSummary, config: Mapping[str, Any], cwd: Path) -> dict[str, str]:
     """Versions, data fingerprint, seed, method and (when available) the git commit."""
     import jax
     import numpyro
@@ -136,10 +133,10 @@ def run_tags(summary: Mapping[str, Any], config: Mapping[str, Any], cwd: Path) -
         "mixflow.version": __version__,
         "mixflow.jax_version": jax.__version__,
         "mixflow.numpyro_version": numpyro.__version__,
-        "mixflow.data_fingerprint": str(summary.get("data", {}).get("fingerprint", "")),
+        "mixflow.data_fingerprint": summary.data.fingerprint,
         "mixflow.seed": str(config.get("fit", {}).get("seed", "")),
-        "mixflow.method": str(summary.get("method", "")),
-        "mixflow.model_name": str(summary.get("name", "")),
+        "mixflow.method": summary.method,
+        "mixflow.model_name": summary.name,
     }
     commit = git_commit(cwd)
     if commit is not None:
@@ -148,7 +145,7 @@ def run_tags(summary: Mapping[str, Any], config: Mapping[str, Any], cwd: Path) -
     return tags
 
 
-def read_run_dir(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def read_run_dir(run_dir: Path) -> tuple[RunSummary, dict[str, Any]]:
     """``(summary, config)`` of a run directory, checked as a whole: against its manifest
     (:func:`mixflow.data.folders.verify_folder`), and its diagnostics against those computed
     afresh from ``posterior.nc``, so that an edited summary cannot pass the gates.
@@ -160,7 +157,8 @@ def read_run_dir(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     for name in REQUIRED_FILES:
         if not (run_dir / name).is_file():
             raise RunDirError(f"{run_dir}: missing {name}; is this a mixflow run directory?")
-    summary = _read_json_object(run_dir, "summary.json")
+    _read_json_object(run_dir, SUMMARY_FILE)  # a damaged file is named as the others are
+    summary = load_summary(run_dir / SUMMARY_FILE)
     config = _read_json_object(run_dir, "config.json")
     check_diagnostics(run_dir, summary)
     return summary, config
@@ -180,27 +178,27 @@ def _read_json_object(run_dir: Path, name: str) -> dict[str, Any]:
 _CHECKED_DIAGNOSTICS = {"rhat_max": 1e-6, "ess_bulk_min": 1e-6, "ess_tail_min": 1e-6}
 
 
-def check_diagnostics(run_dir: Path, summary: Mapping[str, Any]) -> None:
+def check_diagnostics(run_dir: Path, summary: RunSummary) -> None:
     """Refuse a summary whose R-hat, ESS or divergence count differ from those recomputed
     from the run's ``posterior.nc``."""
     from mixflow.posterior.posterior import recomputed_diagnostics
 
-    stated = summary.get("diagnostics")
-    if not isinstance(stated, Mapping):
-        raise RunDirError(f"summary.json in {run_dir} is damaged (no diagnostics)")
-    fresh = recomputed_diagnostics(run_dir).to_dict()
+    keys = {*_CHECKED_DIAGNOSTICS, "divergences"}
+    stated_diag = summary.diagnostics
+    fresh_diag = DiagnosticsSummary.model_validate(recomputed_diagnostics(run_dir).to_dict())
+    stated, fresh = stated_diag.model_dump(include=keys), fresh_diag.model_dump(include=keys)
     wrong = []
     for key, rtol in _CHECKED_DIAGNOSTICS.items():
-        a, b = stated.get(key), fresh.get(key)
+        a, b = stated[key], fresh[key]
         if (a is None) != (b is None) or (
             a is not None
             and b is not None
             and not math.isclose(float(a), float(b), rel_tol=rtol, abs_tol=1e-9)
         ):
             wrong.append(f"{key} {a!r} (posterior.nc: {b!r})")
-    if stated.get("divergences") != fresh.get("divergences"):
+    if stated_diag.divergences != fresh_diag.divergences:
         wrong.append(
-            f"divergences {stated.get('divergences')!r} (posterior.nc: {fresh['divergences']!r})"
+            f"divergences {stated_diag.divergences!r} (posterior.nc: {fresh_diag.divergences!r})"
         )
     if wrong:
         raise RunDirError(
@@ -275,7 +273,7 @@ def tracked_run(
         raise
 
 
-def dataset_input(run_dir: Path, summary: Mapping[str, Any], config: Mapping[str, Any]) -> Any:
+def dataset_input(run_dir: Path, summary: RunSummary, config: Mapping[str, Any]) -> Any:
     """The run's canonical dataset (``dataset.parquet``) as an MLflow dataset input: named by
     its content fingerprint, with the fingerprint's first characters as digest, the config's
     ``data.path`` as source and the KPI as target. ``None`` when the run directory has no
@@ -293,7 +291,7 @@ def dataset_input(run_dir: Path, summary: Mapping[str, Any], config: Mapping[str
     if not path.is_file():
         return None
     frame = pd.read_parquet(io.BytesIO(path.read_bytes()))
-    fingerprint = str(summary.get("data", {}).get("fingerprint") or "")
+    fingerprint = summary.data.fingerprint
     source = str(config.get("data", {}).get("path") or path)
     dataset = from_pandas(
         frame,
@@ -328,7 +326,7 @@ def log_run(
     client = make_client(settings)
     tags = run_tags(summary, config, Path.cwd() if cwd is None else cwd)
     if run_id is None:
-        name = run_name or str(summary.get("name") or run_dir.name)
+        name = run_name or summary.name or run_dir.name
         run_id = start_run(settings, name)
     run = client.get_run(run_id)
     try:

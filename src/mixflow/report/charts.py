@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
+from mixflow.analysis.schema import Interval
 from mixflow.report.fmt import fmt_compact
 from mixflow.report.rundir import RunFiles
 
@@ -52,7 +53,7 @@ def kpi_label(run: RunFiles) -> str:
 
 def value_label(run: RunFiles) -> str:
     """The unit of incremental value (``value_unit`` in summary.json, revenue by default)."""
-    return str(run.summary.get("value_unit") or "revenue")
+    return run.summary.value_unit
 
 
 def channel_colors(channels: list[str]) -> dict[str, Any]:
@@ -123,8 +124,7 @@ def roi_chart(run: RunFiles) -> Figure:
     """ROI per channel with 90% HDI error bars; break-even line at 1 for revenue KPIs."""
     fig, ax = axes_figure()
     channels = run.channels
-    stats = [run.summary["channels"][name]["roi"] or {} for name in channels]
-    mean, lo, hi = _stat_arrays(stats)
+    mean, lo, hi = _interval_arrays([run.summary.channels[name].roi for name in channels])
     x = np.arange(len(channels))
     ax.errorbar(
         x,
@@ -136,8 +136,8 @@ def roi_chart(run: RunFiles) -> Figure:
         markersize=7,
         label="posterior mean, 90% HDI",
     )
-    priors = [(run.summary["channels"][name].get("roi_prior") or {}) for name in channels]
-    prior_median = np.array([_float(p.get("median")) for p in priors])
+    priors = [run.summary.channels[name].roi_prior for name in channels]
+    prior_median = np.array([_float(p.median if p else None) for p in priors])
     if np.isfinite(prior_median).any():
         ax.plot(
             x, prior_median, "D", mfc="none", color=SPEND_COLOR, markersize=6, label="prior median"
@@ -193,9 +193,9 @@ def share_chart(run: RunFiles) -> Figure:
 
     fig, ax = axes_figure()
     channels = run.channels
-    summary_channels = run.summary["channels"]
-    spend_share = np.array([_float(summary_channels[n]["spend_share"]) for n in channels])
-    mean, lo, hi = _stat_arrays([summary_channels[n]["contribution_share"] or {} for n in channels])
+    summary_channels = run.summary.channels
+    spend_share = np.array([summary_channels[n].spend_share for n in channels])
+    mean, lo, hi = _interval_arrays([summary_channels[n].contribution_share for n in channels])
     x = np.arange(len(channels))
     width = 0.38
     ax.bar(x - width / 2, spend_share, width, color=SPEND_COLOR, label="spend share")
@@ -371,6 +371,14 @@ def _stat_arrays(stats: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     mean = np.array([_float(s.get("mean")) for s in stats])
     lo = np.array([_float((s.get("hdi_90") or [None, None])[0]) for s in stats])
     hi = np.array([_float((s.get("hdi_90") or [None, None])[1]) for s in stats])
+    return mean, lo, hi
+
+
+def _interval_arrays(stats: list[Interval]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(mean, hdi_lo, hdi_hi)`` arrays of the summary's intervals."""
+    mean = np.array([s.mean for s in stats], dtype=float)
+    lo = np.array([s.hdi_90[0] for s in stats], dtype=float)
+    hi = np.array([s.hdi_90[1] for s in stats], dtype=float)
     return mean, lo, hi
 
 

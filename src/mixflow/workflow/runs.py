@@ -10,6 +10,7 @@ from typing import Any
 
 from mixflow.analysis.calibration import calibration_check
 from mixflow.analysis.geo_breakdown import GEO_CONTRIBUTIONS_FILE, GEO_ROI_FILE, geo_breakdown
+from mixflow.analysis.schema import SUMMARY_FILE
 from mixflow.analysis.summary import Analysis, analyze
 from mixflow.data.dataset import MMMDataset
 from mixflow.data.folders import writing_folder
@@ -100,7 +101,7 @@ def _write_files(
 ) -> None:
     posterior.save(out_dir)
     atomic_write_text(
-        out_dir / "summary.json", json.dumps(analysis.summary, indent=2, allow_nan=False)
+        out_dir / SUMMARY_FILE, json.dumps(analysis.summary.to_json(), indent=2, allow_nan=False)
     )
     for name, frame in (
         ("contributions.csv", analysis.contributions),
