@@ -51,7 +51,8 @@ HOSTILE = (SCRIPT, ATTRIBUTE)
 
 
 def _estimate(mean: float, sd: float) -> Estimate:
-    return Estimate(mean, sd, (mean - 1.6 * sd, mean + 1.6 * sd), (mean - 2 * sd, mean + 2 * sd))
+    ci_90, ci_95 = (mean - 1.6 * sd, mean + 1.6 * sd), (mean - 2 * sd, mean + 2 * sd)
+    return Estimate(mean=mean, sd=sd, ci_90=ci_90, ci_95=ci_95)
 
 
 def _days(n: int) -> tuple[date, ...]:
