@@ -24,6 +24,7 @@ def simulate(
     from mixflow.data.io import atomic_write_bytes, atomic_write_text
     from mixflow.report.plan_charts import plan_chart
     from mixflow.simulate import load_plan, summarize
+    from mixflow.simulate.schema import SimulationDocument
 
     sim = simulator_for(run_dir)
     data = sim.posterior.dataset
@@ -32,6 +33,7 @@ def simulate(
     result["controls"] = (
         "held at their last observed values" if p.controls is None else "from the plan"
     )
+    result = SimulationDocument.model_validate(result).to_json_dict()  # the typed document
     atomic_write_text(out / "simulation.json", json.dumps(result, indent=2))
     rows = ["period,kpi_mean,kpi_hdi_lo,kpi_hdi_hi"] + [
         f"{r['period']},{r['kpi_mean']},{r['kpi_hdi_90'][0]},{r['kpi_hdi_90'][1]}"
