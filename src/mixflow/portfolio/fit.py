@@ -77,6 +77,14 @@ def _node_id() -> str | None:
     return None
 
 
+def _peak_rss_mib() -> float | None:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
 def _failed(task: FitTask, message: str, t0: float, data_fp: str | None = None) -> ModelRecord:
     return ModelRecord(
         state=ModelState.FAILED,
@@ -85,6 +93,7 @@ def _failed(task: FitTask, message: str, t0: float, data_fp: str | None = None) 
         config_fingerprint=task.config_fingerprint,
         data_fingerprint=data_fp,
         node=_node_id(),
+        peak_rss_mib=_peak_rss_mib(),
     )
 
 
@@ -145,6 +154,7 @@ def fit_model(task: FitTask, setup: WorkerSetup | None = None) -> ModelRecord:
         config_fingerprint=task.config_fingerprint,
         data_fingerprint=data_fp,
         node=_node_id(),
+        peak_rss_mib=_peak_rss_mib(),
     )
 
 

@@ -23,7 +23,8 @@ class ModelRecord(_Doc):
     """One model's line in ``portfolio.json``.
 
     ``wall_seconds`` is the fit task's time on its worker (load, fit, analyse, write, register);
-    ``resumed`` marks a model skipped because the same config and data already succeeded."""
+    ``peak_rss_mib`` is the worker process's high-water mark (a reused worker carries its
+    earlier tasks' peak); ``resumed`` marks a model skipped because the same config and data already succeeded."""
 
     state: ModelState
     error: str | None = None
@@ -39,6 +40,8 @@ class ModelRecord(_Doc):
     config_fingerprint: str
     data_fingerprint: str | None = None
     node: str | None = None
+    #: the worker process's peak resident memory (MiB) by the end of this fit
+    peak_rss_mib: float | None = None
     resumed: bool = False
 
 

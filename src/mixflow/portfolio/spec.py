@@ -33,7 +33,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from mixflow.errors import SpecError
+from mixflow.errors import MixflowError, SpecError
 from mixflow.lifecycle.gates import GatePolicy, load_policy, policy_from_dict
 from mixflow.lifecycle.policy_files import read_mapping
 from mixflow.lifecycle.registry import check_name
@@ -65,7 +65,7 @@ class ModelEntry(Overrides):
     def _name(cls, v: str) -> str:
         try:
             return check_name(v)
-        except SpecError as err:
+        except MixflowError as err:  # a RegistryError: the registry's own words
             raise ValueError(str(err)) from None
 
 
