@@ -145,3 +145,32 @@ def test_over_http_a_second_version_evicts_the_first(two_versions: dict[str, Any
     assert cache.keys() == [("acme.brand", 1)]
     # the same run registered twice: a reloaded version answers exactly as before
     assert bodies[0]["expected"] == bodies[3]["expected"] == bodies[2]["expected"]
+
+
+def test_refs_are_kept_for_the_ttl_and_forgotten_on_demand() -> None:
+    from mixflow.service.cache import RefCache
+
+    now = [0.0]
+    asked: list[str] = []
+
+    def resolve(answer: int) -> Callable[[], int]:
+        def go() -> int:
+            asked.append(f"v{answer}")
+            return answer
+
+        return go
+
+    refs: RefCache[int] = RefCache(ttl=2.0, clock=lambda: now[0])
+    key = ("acme", "brand", "champion")
+    assert refs.get(key, resolve(1)) == 1
+    now[0] = 1.9
+    assert refs.get(key, resolve(2)) == 1  # still fresh: the registry is not asked
+    now[0] = 2.0
+    assert refs.get(key, resolve(2)) == 2  # expired: asked again
+    refs.forget("acme", "brand")
+    assert refs.get(key, resolve(3)) == 3
+    assert asked == ["v1", "v2", "v3"]
+    never: RefCache[int] = RefCache(ttl=0.0)
+    assert [never.get(key, resolve(n)) for n in (4, 5)] == [4, 5]
+    with pytest.raises(LookupError):  # a failed resolution is not kept
+        refs.get(("acme", "nope", "champion"), lambda: (_ for _ in ()).throw(LookupError()))

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from mixflow.service import problems
-from mixflow.service.cache import ModelCache
+from mixflow.service.cache import ModelCache, RefCache
 from mixflow.service.db.session import make_engine, make_session_factory
 from mixflow.service.limits import UploadLimit
 from mixflow.service.routers import fits, health, jobs, me, planning, plans
@@ -52,6 +52,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.sessions = make_session_factory(app.state.engine)
     app.state.metrics = _metrics()
     app.state.models = ModelCache(settings.simulator_cache)
+    app.state.refs = RefCache(settings.ref_cache_seconds)
     problems.install(app)
     for router in (
         health.router,

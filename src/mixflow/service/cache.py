@@ -5,16 +5,22 @@ keyed by ``(registered name, version)``, least recently used dropped past ``size
 A registered version never changes, so an entry never goes stale. Concurrent requests for a
 version not loaded yet load it once: the first loads, the others wait for it (other versions
 load in parallel). ``MIXFLOW_SIMULATOR_CACHE`` sets the size (default 8).
+
+Which version a ref (``champion``, ``3``) names is asked of the registry, which costs about as
+much as a simulation; :class:`RefCache` keeps each answer for ``MIXFLOW_REF_CACHE_SECONDS``
+(default 2 s; 0: ask every time), so a promotion is seen within that time, at once by the
+process that made it when it calls :meth:`RefCache.forget`.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
     from mixflow.optimize import BudgetOptimizer
@@ -24,6 +30,9 @@ if TYPE_CHECKING:
 WARM_HORIZONS: tuple[int, ...] = (13,)
 
 ModelKey = tuple[str, int]
+#: (workspace, model name, ref as text)
+RefKey = tuple[str, str, str]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,4 +126,51 @@ class ModelCache:
             return CacheStats(self.size, len(self._items), self._hits, self._loads, self._evictions)
 
 
-__all__ = ["WARM_HORIZONS", "CacheStats", "LoadedModel", "ModelCache", "load_model"]
+class RefCache(Generic[T]):
+    """What ``(workspace, model name, ref)`` resolved to, kept ``ttl`` seconds (thread-safe,
+    at most ``max_entries``, oldest dropped first). ``clock`` is injectable for tests."""
+
+    def __init__(
+        self,
+        ttl: float,
+        max_entries: int = 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._clock = clock
+        self._items: OrderedDict[RefKey, tuple[float, T]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: RefKey, resolve: Callable[[], T]) -> T:
+        """The answer kept for ``key`` if younger than ``ttl``, else ``resolve()`` (kept)."""
+        if self.ttl <= 0:
+            return resolve()
+        now = self._clock()
+        with self._lock:
+            kept = self._items.get(key)
+            if kept is not None and now - kept[0] < self.ttl:
+                return kept[1]
+        value = resolve()  # outside the lock; two concurrent misses both ask, harmlessly
+        with self._lock:
+            self._items[key] = (now, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_entries:
+                self._items.popitem(last=False)
+        return value
+
+    def forget(self, workspace: str, model_name: str) -> None:
+        """Drop every answer about one model (after moving one of its aliases)."""
+        with self._lock:
+            for key in [k for k in self._items if k[:2] == (workspace, model_name)]:
+                del self._items[key]
+
+
+__all__ = [
+    "WARM_HORIZONS",
+    "CacheStats",
+    "LoadedModel",
+    "ModelCache",
+    "RefCache",
+    "load_model",
+]

@@ -20,6 +20,9 @@ class ServiceSettings(BaseSettings):
     simulator_cache: int = Field(
         default=8, gt=0, description="model versions whose simulators the API keeps loaded"
     )
+    ref_cache_seconds: float = Field(
+        default=2.0, ge=0, description="how long the version an alias names is kept (0: never)"
+    )
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to ``sqlite:///<home>/service.db``."""

@@ -22,7 +22,7 @@ from mixflow.errors import SpecError, did_you_mean
 from mixflow.optimize.problem import Objective, Risk, SpendPattern, _coerce
 from mixflow.optimize.schema import PlanDocument, PlanInterval, PlanOutcomes
 from mixflow.service.auth import Caller, Role, require
-from mixflow.service.cache import LoadedModel, ModelCache, load_model
+from mixflow.service.cache import LoadedModel, ModelCache, RefCache, load_model
 from mixflow.service.settings import ServiceSettings
 from mixflow.service.store import StoredVersion, resolve_model
 from mixflow.simulate.plan import check_amount, check_horizon
@@ -338,7 +338,11 @@ def loaded_model(
 ) -> tuple[StoredVersion, LoadedModel]:
     """The stored version ``ref`` of the workspace's model and its cached simulator."""
     settings: ServiceSettings = request.app.state.settings
-    stored = resolve_model(settings, workspace, model_name, ref)
+    refs: RefCache[StoredVersion] = request.app.state.refs
+    stored = refs.get(
+        (workspace, model_name, str(ref)),
+        lambda: resolve_model(settings, workspace, model_name, ref),
+    )
     model = model_cache(request).get(
         (stored.registered_name, stored.version),
         lambda: load_model(stored.registered_name, stored.version, stored.run_dir),
