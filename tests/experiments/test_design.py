@@ -18,6 +18,7 @@ from mixflow.cli.main import app
 from mixflow.errors import DataError, SpecError
 from mixflow.experiments.design import (
     CostPerKpi,
+    DesignsDocument,
     DesignSettings,
     candidate_sets,
     conformal_p_value,
@@ -324,6 +325,12 @@ def test_cli_ranks_designs_on_geolift_pretest(tmp_path: Path) -> None:
     payload = json.loads((out / "designs.json").read_text())
     designs = payload["designs"]
     assert [d["rank"] for d in designs] == [1, 2, 3]
+    # typed: the model reads it back unchanged, the committed JSON Schema accepts it
+    assert DesignsDocument.model_validate(payload).to_json_dict() == payload
+    assert payload["settings"]["exclude"] == ["new york", "los angeles"]
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((PRETEST.parents[1] / "docs" / "schemas" / "designs.json").read_text())
+    jsonschema.validate(payload, schema)
     assert payload["n_locations"] == 40 and payload["n_times"] == 90
     for d in designs:
         assert len(d["treated"]) == 2 and d["test_length"] == 14

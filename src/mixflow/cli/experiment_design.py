@@ -104,7 +104,7 @@ def design(
 
     from mixflow.data.io import atomic_write_bytes, atomic_write_text, csv_bytes
     from mixflow.data.loaders import read_table
-    from mixflow.experiments.design import DesignSettings, design_experiment
+    from mixflow.experiments.design import DesignsDocument, DesignSettings, design_experiment
     from mixflow.experiments.geo import panel_from_table
     from mixflow.report.experiment_pages import render_design_report
 
@@ -142,7 +142,8 @@ def design(
     )
     out.mkdir(parents=True, exist_ok=True)
     payload = {"data": str(data), "kpi_column": kpi_column, "seed": seed, **result.to_dict()}
-    atomic_write_text(out / "designs.json", json.dumps(payload, indent=2) + "\n")
+    document = DesignsDocument.model_validate(payload)  # the typed designs.json
+    atomic_write_text(out / "designs.json", json.dumps(document.to_json_dict(), indent=2) + "\n")
     atomic_write_bytes(out / "designs.csv", csv_bytes(result.to_frame()))
     atomic_write_text(out / "report.html", render_design_report(result, top))
     _print_designs(result, top)

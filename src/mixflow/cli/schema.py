@@ -23,6 +23,7 @@ class SchemaName(StrEnum):
     RESULT = "result"
     CALIBRATION = "calibration"
     SIMULATION = "simulation"
+    DESIGNS = "designs"
     # MONITOR = "monitor"  (with its line in SCHEMAS below)
 
 
@@ -58,6 +59,10 @@ SCHEMAS: dict[SchemaName, tuple[str, Callable[[], dict[str, Any]]]] = {
         "simulation.json of `mixflow simulate`",
         _built_by("mixflow.simulate.schema", "simulation_json_schema"),
     ),
+    SchemaName.DESIGNS: (
+        "designs.json of `mixflow experiment design`",
+        _built_by("mixflow.experiments.design", "designs_json_schema"),
+    ),
     # the monitor's output, once lifecycle/monitor.py types it (with MONITOR above):
     # SchemaName.MONITOR: ("monitor.json", _built_by("mixflow.lifecycle.monitor", "...")),
 }
@@ -71,5 +76,5 @@ def schema(
     ],
 ) -> None:
     """Print the JSON Schema of a file mixflow writes (summary.json, plan.json, result.json,
-    calibration.json, simulation.json)."""
+    calibration.json, simulation.json, designs.json)."""
     typer.echo(json.dumps(SCHEMAS[name][1](), indent=2))

@@ -59,7 +59,16 @@ from typing import Annotated, Any, ClassVar, Final
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, StrictInt, StrictStr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from scipy.stats import binom
 
 from mixflow.errors import DataError, SpecError, did_you_mean
@@ -320,6 +329,67 @@ class DesignResult:
                 row[f"power_{e:g}"] = p
             rows.append(row)
         return pd.DataFrame(rows)
+
+
+class _Document(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PowerPoint(_Document):
+    """Simulated power at one injected lift (a fraction)."""
+
+    effect: float
+    power: float
+
+
+class DesignRow(_Document):
+    """One ranked design of ``designs.json`` (:meth:`Design.to_dict`)."""
+
+    rank: int
+    treated: list[str]
+    n_treated: int
+    test_length: int
+    mde: float | None
+    power_at_mde: float | None
+    baseline_kpi: float
+    mde_incremental_kpi: float | None
+    budget: float | None
+    scaled_l2_imbalance: float
+    relative_rmse: float
+    share_of_kpi: float
+    false_positive_rate: float | None
+    calibrated: bool
+    mean_power: float
+    power_curve: list[PowerPoint]
+
+
+class DesignsDocument(_Document):
+    """``designs.json`` of ``mixflow experiment design``: the input (``data``, ``kpi_column``,
+    ``seed``), the settings and every simulated design, best first."""
+
+    data: str
+    kpi_column: str
+    seed: int
+    settings: DesignSettings
+    cpik: float | None
+    cpik_source: str | None
+    n_locations: int
+    n_times: int
+    n_candidate_sets: int
+    n_simulated_sets: int
+    n_estimator_fits: int
+    significance: str
+    false_positive_limit: float
+    designs: list[DesignRow]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The JSON object written to ``designs.json``."""
+        return self.model_dump(mode="json")
+
+
+def designs_json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``designs.json`` (validation mode)."""
+    return DesignsDocument.model_json_schema()
 
 
 # --------------------------------------------------------------------------- the test
@@ -620,11 +690,15 @@ __all__ = [
     "CostPerKpi",
     "Design",
     "DesignResult",
+    "DesignRow",
     "DesignSettings",
+    "DesignsDocument",
     "PowerCurve",
+    "PowerPoint",
     "candidate_sets",
     "conformal_p_value",
     "design_experiment",
+    "designs_json_schema",
     "false_positive_limit",
     "minimum_detectable_effect",
     "required_budget",
