@@ -21,6 +21,7 @@ from mixflow.datasets import DEFAULT_CHANNELS, BrandSimulation, simulate_brand
 from mixflow.errors import SpecError
 from mixflow.experiments.value import (
     ChannelPosterior,
+    NextDocument,
     TestPrecision,
     ValueUnit,
     expected_value_of_sample_information,
@@ -208,7 +209,13 @@ def test_cli_next_ranks_channels(run_dir: Path, tmp_path: Path) -> None:
     lines = table.output.splitlines()
     assert lines[0].split()[:2] == ["rank", "channel"]
     assert lines[1].split()[:2] == ["1", rows[0]["channel"]]
-    assert json.loads((tmp_path / "n" / "next.json").read_text())["channels"] == rows
+    written = json.loads((tmp_path / "n" / "next.json").read_text())
+    assert written["channels"] == rows
+    # typed: the model reads it back unchanged, the committed JSON Schema accepts it
+    assert NextDocument.model_validate(written).to_json_dict() == written == payload
+    jsonschema = pytest.importorskip("jsonschema")
+    schemas = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+    jsonschema.validate(written, json.loads((schemas / "next.json").read_text()))
     assert list(pd.read_csv(tmp_path / "n" / "next.csv")["rank"]) == [1, 2]
 
 

@@ -213,6 +213,7 @@ def next_channel(
     """Rank the model's channels by the value of testing them next."""
     from mixflow.cli.runtime import setup_jax
     from mixflow.experiments.value import (
+        NextDocument,
         TestPrecision,
         ValueUnit,
         load_channel_posterior,
@@ -237,6 +238,7 @@ def next_channel(
         "roi_sd_after = roi_sd x test_se / sqrt(roi_sd^2 + test_se^2)",
         "channels": rows,
     }
+    payload = NextDocument.model_validate(payload).to_json_dict()  # the typed next.json
     if out is not None:
         import pandas as pd
 

@@ -24,6 +24,7 @@ class SchemaName(StrEnum):
     CALIBRATION = "calibration"
     SIMULATION = "simulation"
     DESIGNS = "designs"
+    NEXT = "next"
     # MONITOR = "monitor"  (with its line in SCHEMAS below)
 
 
@@ -63,6 +64,10 @@ SCHEMAS: dict[SchemaName, tuple[str, Callable[[], dict[str, Any]]]] = {
         "designs.json of `mixflow experiment design`",
         _built_by("mixflow.experiments.design", "designs_json_schema"),
     ),
+    SchemaName.NEXT: (
+        "next.json of `mixflow experiment next`",
+        _built_by("mixflow.experiments.value", "next_json_schema"),
+    ),
     # the monitor's output, once lifecycle/monitor.py types it (with MONITOR above):
     # SchemaName.MONITOR: ("monitor.json", _built_by("mixflow.lifecycle.monitor", "...")),
 }
@@ -76,5 +81,5 @@ def schema(
     ],
 ) -> None:
     """Print the JSON Schema of a file mixflow writes (summary.json, plan.json, result.json,
-    calibration.json, simulation.json, designs.json)."""
+    calibration.json, simulation.json, designs.json, next.json)."""
     typer.echo(json.dumps(SCHEMAS[name][1](), indent=2))

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 from scipy.stats import norm
 
 from mixflow.errors import SpecError, did_you_mean
@@ -167,6 +168,51 @@ class ChannelTestValue:
         }
 
 
+class ChannelValueRow(BaseModel):
+    """One channel of ``next.json`` (:meth:`ChannelTestValue.to_dict`): ROI figures in ROI
+    units, ``budget_at_stake``, ``value`` and ``evsi`` in currency (``evsi`` ``None`` without
+    a break-even ROI)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rank: int
+    channel: str
+    roi_mean: float
+    roi_sd: float
+    test_se: float
+    roi_sd_after: float
+    sd_reduction: float
+    sd_reduction_pct: float
+    budget_at_stake: float
+    value: float
+    evsi: float | None
+
+
+class NextDocument(BaseModel):
+    """``next.json`` of ``mixflow experiment next``: the run, the horizon of spend at stake,
+    the test's precision and every channel ranked by the value of testing it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    run_dir: str
+    horizon_periods: int
+    value_unit: ValueUnit
+    test_precision: str
+    breakeven_roi: float | None
+    #: how ``value`` is computed, in words
+    value: str
+    channels: list[ChannelValueRow]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The JSON object written to ``next.json`` (and printed by ``--json``)."""
+        return self.model_dump(mode="json")
+
+
+def next_json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``next.json`` (validation mode)."""
+    return NextDocument.model_json_schema()
+
+
 # --------------------------------------------------------------------------- formulas
 
 
@@ -276,11 +322,14 @@ __all__ = [
     "DEFAULT_RELATIVE_SE",
     "ChannelPosterior",
     "ChannelTestValue",
+    "ChannelValueRow",
+    "NextDocument",
     "TestPrecision",
     "ValueUnit",
     "channel_posterior",
     "expected_value_of_sample_information",
     "load_channel_posterior",
+    "next_json_schema",
     "posterior_sd_after_test",
     "rank_channels",
 ]
