@@ -105,3 +105,15 @@ def test_the_fit_writes_both_tables(geo_run: Path, geo_posterior: Posterior) -> 
     assert {"roi_mean", "roi_hdi_90_lo", "roi_hdi_90_hi"} <= set(roi.columns)
     assert {"contribution_kpi_median", "contribution_value_hdi_90_hi"} <= set(contrib.columns)
     assert sorted(roi["geo"].unique()) == sorted(geo_posterior.dataset.geos)
+
+
+def test_the_report_shows_the_geo_table(geo_run: Path, geo_posterior: Posterior) -> None:
+    from mixflow.report import render_report
+
+    html = render_report(geo_run).read_text()
+    section = html[html.index("By geo") :]
+    section = section[: section.index("</table>")]
+    data = geo_posterior.dataset
+    assert section.count("<tr>") == 1 + data.n_geos * data.n_channels  # header + rows
+    for geo in data.geos:
+        assert f"<td>{geo}</td>" in section

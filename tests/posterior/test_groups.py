@@ -118,3 +118,23 @@ def test_damaged_predictive_groups_are_named(true_form_run: Path, tmp_path: Path
     write_manifest(broken)
     with warnings.catch_warnings(), pytest.raises(RunDirError, match="predictive groups"):
         load_run(broken)
+
+
+def test_big_geo_panels_keep_fewer_predictive_draws_within_the_value_budget() -> None:
+    from mixflow.inference.predictive import (
+        MAX_PREDICTIVE_VALUES,
+        predictive_draw_budget,
+        thinned_draw_index,
+    )
+
+    assert predictive_draw_budget(1, 156) == 1000  # a national panel keeps 1,000
+    for geos in (20, 40, 200):
+        budget = predictive_draw_budget(geos, 156)
+        assert 250 <= budget < 1000
+        if budget > 250:
+            assert budget * geos * 156 <= MAX_PREDICTIVE_VALUES
+        index = thinned_draw_index(1000, 4, budget)
+        assert len(index) * 4 <= budget
+        assert index[0] == 0 and index[-1] == 999
+        # evenly spread: gaps differ by at most one draw
+        assert np.ptp(np.diff(index)) <= 1

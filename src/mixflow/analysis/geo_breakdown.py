@@ -11,17 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
 from mixflow.analysis.stats import hdi
 from mixflow.errors import SpecError
-from mixflow.model.mmm import media_coefficients, saturated_media
-from mixflow.posterior.posterior import Posterior
-from mixflow.spec.model_spec import ModelSpec
+
+if TYPE_CHECKING:  # JAX loads on first computation: the report reads the file names only
+    import jax.numpy as jnp
+
+    from mixflow.posterior.posterior import Posterior
+    from mixflow.spec.model_spec import ModelSpec
 
 GEO_ROI_FILE = "geo_roi.csv"
 GEO_CONTRIBUTIONS_FILE = "geo_contributions.csv"
@@ -69,6 +71,10 @@ def _per_draw(
     kpi_unit: jnp.ndarray,
     spec: ModelSpec,
 ) -> tuple[jnp.ndarray, jnp.ndarray]:
+    import jax.numpy as jnp
+
+    from mixflow.model.mmm import media_coefficients, saturated_media
+
     beta = media_coefficients(params, arrays, spec)  # (G, C)
     media = saturated_media(params, arrays["x_lag"], spec) * beta[:, None, :]  # (G, T', C)
     kpi = jnp.einsum("gtc,g->gc", media, kpi_unit)
@@ -78,6 +84,9 @@ def _per_draw(
 
 def geo_draws(posterior: Posterior, max_draws: int | None = 1000) -> GeoDraws:
     """Per-geo contributions for (up to ``max_draws``, evenly thinned) posterior draws."""
+    import jax
+    import jax.numpy as jnp
+
     design = posterior.design
     arrays = {k: jnp.asarray(v) for k, v in design.arrays().items()}
     kpi_unit = jnp.asarray(design.kpi_scale * design.population, dtype=jnp.float32)

@@ -3,8 +3,8 @@
 - :mod:`mixflow.cli.main` builds ``app``, lists the command modules (``COMMAND_MODULES``) and is
   the one place that turns a :class:`~mixflow.errors.MixflowError` into ``error: ...`` on
   stderr and the error's exit code. Commands raise; they never catch a MixflowError to print it.
-- Command modules (``runs``, ``plans``, ``lifecycle``, ``monitor``, ``service``, ``schema``,
-  ``experiment``, ``experiment_design``, ``experiment_impact``) each define ``app = typer.Typer()`` and their
+- Command modules (``runs``, ``plans``, ``compare_runs``, ``lifecycle``, ``monitor``,
+  ``service``, ``schema``, ``experiment``, ``experiment_design``, ``experiment_impact``) each define ``app = typer.Typer()`` and their
   commands on it. They never import one another nor ``main`` (the import contract in
   pyproject.toml checks it): what two of them share lives in a support module (``runtime``:
   JAX set-up, settings, run folders; ``output``: terminal tables) or, when it is domain logic,

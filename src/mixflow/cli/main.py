@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover - older Typer on the system Click
     from click.exceptions import UsageError  # type: ignore[assignment]
 
 from mixflow.cli import (
+    compare_runs,
     experiment,
     experiment_design,
     experiment_impact,
@@ -38,6 +39,7 @@ from mixflow.errors import MixflowError
 COMMAND_MODULES: tuple[tuple[ModuleType, str | None], ...] = (
     (runs, None),
     (plans, None),
+    (compare_runs, None),
     (lifecycle, None),
     (monitor, None),
     (service, None),

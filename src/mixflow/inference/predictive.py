@@ -26,8 +26,12 @@ from mixflow.spec.model_spec import ModelSpec
 #: the likelihood site of the model
 KPI_SITE = "y"
 #: draws kept (over all chains) for the predictive and log-likelihood groups: enough for
-#: PSIS-LOO and predictive checks, and it bounds posterior.nc (1,000 x G x T float32 values)
+#: PSIS-LOO and predictive checks ...
 MAX_PREDICTIVE_DRAWS = 1000
+#: ... and fewer for big geo panels, down to this many, so that each group holds at most
+#: :data:`MAX_PREDICTIVE_VALUES` float32 values (8 MB): Meridian's 20 geos x 156 weeks keep 641
+MIN_PREDICTIVE_DRAWS = 250
+MAX_PREDICTIVE_VALUES = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -70,17 +74,25 @@ def thinned_draw_index(n_draws: int, n_chains: int, max_draws: int) -> np.ndarra
     return np.unique(np.linspace(0, n_draws - 1, keep).round().astype(int))
 
 
+def predictive_draw_budget(n_geos: int, n_times: int) -> int:
+    """How many draws the predictive groups keep for a ``(n_geos, n_times)`` panel."""
+    fit = MAX_PREDICTIVE_VALUES // max(n_geos * n_times, 1)
+    return max(MIN_PREDICTIVE_DRAWS, min(MAX_PREDICTIVE_DRAWS, fit))
+
+
 def predictive_draws(
     design: Design,
     spec: ModelSpec,
     samples: dict[str, np.ndarray],
     rng_key: jax.Array,
-    max_draws: int = MAX_PREDICTIVE_DRAWS,
+    max_draws: int | None = None,
 ) -> PredictiveDraws:
     """Posterior predictive KPI and pointwise log-likelihood for posterior ``samples``
     ``{site: (chains, draws, ...)}`` of the model ``spec`` fitted to ``design``; ``rng_key``
-    drives the predictive noise."""
+    drives the predictive noise; ``max_draws`` defaults to :func:`predictive_draw_budget`."""
     arrays = design.arrays()
+    if max_draws is None:
+        max_draws = predictive_draw_budget(design.n_geos, design.n_times)
     first = next(iter(samples.values()))
     chains, draws = int(first.shape[0]), int(first.shape[1])
     index = thinned_draw_index(draws, chains, max_draws)

@@ -22,8 +22,9 @@ from mixflow.posterior.groups import KPI_VARIABLE
 from mixflow.posterior.posterior import Posterior
 from mixflow.spec.model_spec import FitMethod
 
-#: Pareto k above this: the PSIS estimate for that observation is unreliable (Vehtari et al.
-#: 2017, 2024; ArviZ warns from the same value for the sample sizes stored here)
+#: Pareto k above this makes a PSIS estimate unreliable however many draws there are; with
+#: ``S`` draws ArviZ's threshold is lower, ``min(1 - 1/log10(S), 0.7)`` (Vehtari et al. 2024),
+#: and that is the one each score uses
 PARETO_K_THRESHOLD = 0.7
 
 
@@ -37,7 +38,9 @@ class PredictiveScore:
         elpd_waic, se_waic: WAIC estimate and its standard error.
         n_observations: pointwise terms (geo x fitted period).
         n_draws: posterior draws the log-likelihood holds.
-        n_high_pareto_k: observations with Pareto k above :data:`PARETO_K_THRESHOLD`.
+        pareto_k_threshold: the Pareto k above which an observation's PSIS estimate is
+            unreliable for this many draws (ArviZ's ``good_k``).
+        n_high_pareto_k: observations with Pareto k above it.
         max_pareto_k: the largest Pareto k.
     """
 
@@ -48,6 +51,7 @@ class PredictiveScore:
     se_waic: float
     n_observations: int
     n_draws: int
+    pareto_k_threshold: float
     n_high_pareto_k: int
     max_pareto_k: float
 
@@ -97,8 +101,8 @@ class RunComparison:
         unreliable = [r.name for r in self.runs if not r.score.loo_reliable]
         if unreliable:
             text += (
-                f"; Pareto k > {PARETO_K_THRESHOLD} in {', '.join(unreliable)}: "
-                "their LOO estimates are unreliable"
+                f"; high Pareto k in {', '.join(unreliable)}: their LOO estimates are unreliable "
+                "(more draws, or a model that fits the flagged weeks, would help)"
             )
         return text
 
@@ -159,6 +163,7 @@ def _score(idata: Any) -> PredictiveScore:
         loo = az.loo(idata, pointwise=True)
         waic = az.waic(idata)
     k = np.asarray(loo.pareto_k.values)
+    threshold = float(loo.get("good_k", PARETO_K_THRESHOLD))
     return PredictiveScore(
         elpd_loo=float(loo.elpd_loo),
         se_loo=float(loo.se),
@@ -167,7 +172,8 @@ def _score(idata: Any) -> PredictiveScore:
         se_waic=float(waic.se),
         n_observations=int(loo.n_data_points),
         n_draws=int(loo.n_samples),
-        n_high_pareto_k=int(np.sum(k > PARETO_K_THRESHOLD)),
+        pareto_k_threshold=threshold,
+        n_high_pareto_k=int(np.sum(k > threshold)),
         max_pareto_k=float(np.max(k)),
     )
 

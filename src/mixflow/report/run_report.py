@@ -9,9 +9,11 @@ the run directory is escaped.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
+from mixflow.analysis.geo_breakdown import GEO_CONTRIBUTIONS_FILE, GEO_ROI_FILE
 from mixflow.data.io import atomic_write_text
+from mixflow.errors import RunDirError
 from mixflow.report.charts import CHARTS, calibration_chart, png_bytes
 from mixflow.report.rundir import RunFiles, read_run_dir
 from mixflow.report.templating import render_page
@@ -47,4 +49,38 @@ def build_html(run: RunFiles) -> str:
         prior_rows=prior_rows,
         lift_tests=run.calibration,
         calibration_chart=png_bytes(calibration_chart(run)) if run.calibration else None,
+        geo_rows=geo_rows(run.run_dir),
     )
+
+
+def _stat(row: Any, prefix: str) -> dict[str, Any]:
+    lo, hi = row[f"{prefix}_hdi_90_lo"], row[f"{prefix}_hdi_90_hi"]
+    return {"mean": row[f"{prefix}_mean"], "median": row[f"{prefix}_median"], "hdi_90": [lo, hi]}
+
+
+def geo_rows(run_dir: Path) -> list[dict[str, Any]] | None:
+    """The per-geo table's rows from ``geo_roi.csv`` and ``geo_contributions.csv`` (geo models
+    only; ``None`` when the run has none); a damaged file is a :class:`RunDirError`."""
+    import pandas as pd
+
+    if not (run_dir / GEO_ROI_FILE).is_file():
+        return None
+    try:
+        roi = pd.read_csv(run_dir / GEO_ROI_FILE, dtype={"geo": str, "channel": str})
+        contrib = pd.read_csv(run_dir / GEO_CONTRIBUTIONS_FILE, dtype={"geo": str, "channel": str})
+        table = roi.merge(contrib, on=["geo", "channel"], validate="one_to_one")
+        return [
+            {
+                "geo": row["geo"],
+                "channel": row["channel"],
+                "spend": row["spend"],
+                "roi": _stat(row, "roi"),
+                "contribution": _stat(row, "contribution_kpi"),
+                "share": row["share_of_kpi_mean"],
+            }
+            for _, row in table.iterrows()
+        ]
+    except (OSError, ValueError, KeyError, pd.errors.ParserError):
+        raise RunDirError(
+            f"{GEO_ROI_FILE}/{GEO_CONTRIBUTIONS_FILE} in {run_dir} are damaged or incomplete"
+        ) from None

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from mixflow.analysis.calibration import calibration_check
 from mixflow.analysis.geo_breakdown import GEO_CONTRIBUTIONS_FILE, GEO_ROI_FILE, geo_breakdown
 from mixflow.analysis.schema import SUMMARY_FILE
@@ -21,6 +23,7 @@ from mixflow.inference.fit import fit_design
 from mixflow.model.calibration import model_spec_for
 from mixflow.model.design import build_design
 from mixflow.posterior.posterior import Posterior
+from mixflow.schema_errors import format_validation_error
 from mixflow.spec.config import MixflowConfig, load_config
 from mixflow.spec.model_spec import FitMethod, fit_config_from_config, inline_calibration
 
@@ -71,7 +74,13 @@ def with_overrides(cfg: MixflowConfig, **fit_overrides: Any) -> MixflowConfig:
     changes = {k: v for k, v in fit_overrides.items() if v is not None}
     if not changes:
         return cfg
-    return cfg.model_copy(update={"fit": cfg.fit.model_copy(update=changes)})
+    # validated, as the config file's own fit section is: "map" becomes FitMethod.MAP (a bare
+    # model_copy kept the string, and `fit --method map` failed on it)
+    try:
+        fit = type(cfg.fit).model_validate({**cfg.fit.model_dump(), **changes})
+    except ValidationError as err:
+        raise SpecError(format_validation_error(err, "fit overrides", type(cfg.fit))) from None
+    return cfg.model_copy(update={"fit": fit})
 
 
 def fit_dataset(cfg: MixflowConfig, data: MMMDataset) -> Posterior:
