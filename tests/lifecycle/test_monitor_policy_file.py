@@ -34,5 +34,5 @@ def test_a_yaml_error_does_not_echo_the_file(tmp_path: Path) -> None:
 
 def test_a_good_file_still_loads(tmp_path: Path) -> None:
     path = tmp_path / "monitor.yaml"
-    path.write_text("psi_bins: 7\n", encoding="utf-8")
-    assert load_monitor_policy(path).psi_bins == 7
+    path.write_text("cusum_k: 0.7\n", encoding="utf-8")
+    assert load_monitor_policy(path).cusum_k == 0.7

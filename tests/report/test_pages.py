@@ -27,13 +27,7 @@ from mixflow.experiments.impact import (
 )
 from mixflow.experiments.methods import GeoMethod
 from mixflow.inference.diagnostics import Diagnostics
-from mixflow.lifecycle.monitor import (
-    CusumResult,
-    Finding,
-    MonitorPolicy,
-    MonitorResult,
-    MonitorStatus,
-)
+from mixflow.lifecycle.monitor import MonitorPolicy, Predictive, score
 from mixflow.report import render_report
 from mixflow.report.experiment_pages import (
     render_design_report,
@@ -90,29 +84,21 @@ def plan_page(_: Path) -> str:
 
 
 def monitor_page(_: Path) -> str:
-    weeks = 6
-    dates = tuple(str(date(2025, 1, 6) + timedelta(weeks=i)) for i in range(weeks))
-    predicted = np.linspace(100.0, 110.0, weeks)
-    z = np.array([0.1, -0.4, 1.2, 2.5, 3.1, 2.8])
-    result = MonitorResult(
-        status=MonitorStatus.alert,
-        findings=(Finding(MonitorStatus.alert, "cusum", f"drift in {SCRIPT} {ATTRIBUTE}"),),
-        policy=MonitorPolicy(),
-        dates=dates,
-        actual=predicted + 5 * z,
-        predicted=predicted,
-        lower=predicted - 8,
-        upper=predicted + 8,
-        z=z,
-        cusum=CusumResult(np.cumsum(np.clip(z - 0.5, 0, None)), np.zeros(weeks), 4),
-        coverage=0.5,
-        mape=0.08,
-        bias=0.04,
-        training_mape=0.05,
-        psi={SCRIPT: 0.3, ATTRIBUTE: 0.02},
-        extrapolations=(),
-        n_draws=200,
-        n_geos=1,
+    # hostile channel names whose spend leaves the training range: they reach the findings
+    # and the spend table
+    weeks, rng = 6, np.random.default_rng(0)
+    history_dates = np.datetime64("2024-01-01") + 7 * np.arange(20)
+    dates = tuple(str(history_dates[-1] + 7 * (i + 1)) for i in range(weeks))
+    draws = 100.0 + rng.normal(0.0, 5.0, (400, 1, weeks))
+    result = score(
+        100.0 + 5 * np.array([[0.1, -0.4, 1.2, 2.5, 3.1, 2.8]]),
+        Predictive(draws, 400, 0.0),
+        np.ones((1, 20, 2)),
+        np.full((1, weeks, 2), 3.0),
+        HOSTILE,
+        dates,
+        history_dates,
+        MonitorPolicy(),
     )
     return build_monitor_html(result, model=SCRIPT + ATTRIBUTE)
 

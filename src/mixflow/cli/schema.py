@@ -25,7 +25,7 @@ class SchemaName(StrEnum):
     SIMULATION = "simulation"
     DESIGNS = "designs"
     NEXT = "next"
-    # MONITOR = "monitor"  (with its line in SCHEMAS below)
+    MONITOR = "monitor"
 
 
 def _built_by(module: str, function: str) -> Callable[[], dict[str, Any]]:
@@ -68,8 +68,10 @@ SCHEMAS: dict[SchemaName, tuple[str, Callable[[], dict[str, Any]]]] = {
         "next.json of `mixflow experiment next`",
         _built_by("mixflow.experiments.value", "next_json_schema"),
     ),
-    # the monitor's output, once lifecycle/monitor.py types it (with MONITOR above):
-    # SchemaName.MONITOR: ("monitor.json", _built_by("mixflow.lifecycle.monitor", "...")),
+    SchemaName.MONITOR: (
+        "monitor.json of `mixflow monitor`",
+        _built_by("mixflow.lifecycle.monitor_schema", "monitor_json_schema"),
+    ),
 }
 
 

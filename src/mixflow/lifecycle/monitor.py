@@ -1,121 +1,85 @@
-"""Monitor a fitted model on new weeks of actuals: predictive accuracy, drift and input shift.
+"""Monitor a fitted model on new weeks of actuals, with thresholds from its posterior predictive.
 
-The new weeks are scored with the model's posterior predictive: the actual spend, controls and
-events are simulated forward from the end of the training data (carryover of the last weeks
-included), and Normal noise with each draw's ``sigma`` is added. From that come
+The new weeks are simulated forward from the end of the training data with their actual spend,
+controls and events (carryover of the last weeks included), for up to ``max_draws`` posterior
+draws. Each draw's expected KPI gets residual noise with the draw's ``sigma`` that follows an
+AR(1) with the lag-1 autocorrelation of the training residuals, continuing from the last
+training residual; several noise paths per draw give ``N`` predictive trajectories (4,000 by
+default). The checks (:mod:`mixflow.lifecycle.monitor_checks`) compare the actual weeks with
+those trajectories:
 
-- accuracy: coverage of the central predictive interval (share of geo-weeks inside), MAPE and
-  bias of the predictive mean;
-- drift over time: a two-sided CUSUM on standardized weekly residuals of the KPI summed over
-  geos, ``z_t = (actual_t - mean_t) / sd_t``, with ``S+_t = max(0, S+_{t-1} + z_t - k)`` and
-  ``S-_t = max(0, S-_{t-1} - z_t - k)``; it fires in the first week either path exceeds ``h``.
-  With ``k = 0.5`` and ``h = 4`` a sustained shift of one predictive sd is flagged after about
-  8 weeks, while a calibrated model fires by chance about once in 170 weeks;
-- input drift: weekly spend per channel (summed over geos) above its historical maximum
-  (extrapolation), and the population stability index (PSI) of the new weeks' weekly spend
-  against the training weeks, on quantile bins of the training spend.
+- ``bias``: the window's mean residual (geos summed) in predictive sds, divided by the sd of
+  the trajectories' own window means (the AR(1)- and uncertainty-adjusted variance): a z-score;
+- ``cusum``: the largest value a two-sided CUSUM (allowance ``cusum_k``) of the weekly
+  standardized residuals reaches, against the same maximum over the trajectories, so that the
+  threshold ``h`` is set for the window's length;
+- ``coverage``: the share of geo-weeks inside the central predictive interval, against the same
+  share for the trajectories (too few inside).
 
-Everything here is pure given the posterior and the actuals; the CLI adds files and MLflow.
+Each warns when its predictive p-value is below a third of ``warn_alpha`` and alerts below a third
+of ``alert_alpha`` (Bonferroni: the policy's alphas bound the monitor's false-alarm rate as a
+whole when the model is right).
+Spend is a decision, not a fault: it never raises an alert. Weekly spend on a channel outside the
+range the training weeks saw (beyond ``spend_range_margin``) is a ``spend_range`` warning that
+names the channel and the range; the new spend against the same weeks of the year in training is
+reported without a verdict.
+
+Everything here is pure given the posterior, the actuals and the seed; the CLI adds files and
+MLflow.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import AllowInfNan, StrictFloat, StrictInt, model_validator
 
+from mixflow.analysis.draws import compute_draws
+from mixflow.analysis.schema import parse_summary
 from mixflow.data.dataset import MMMDataset
 from mixflow.data.loaders import dataset_from_frame
 from mixflow.data.validation import min_periods
 from mixflow.errors import DataError
+from mixflow.lifecycle import monitor_checks as mc
+from mixflow.lifecycle.monitor_schema import (
+    ChannelSpend,
+    CheckName,
+    CheckResult,
+    Finding,
+    MeasuredRate,
+    Metrics,
+    MonitorPolicy,
+    MonitorResult,
+    MonitorStatus,
+    Week,
+    worst_status,
+)
 from mixflow.lifecycle.policy_files import read_mapping
 from mixflow.posterior.posterior import Posterior
-from mixflow.schema_errors import CheckedModel, validate_mapping
+from mixflow.schema_errors import validate_mapping
 from mixflow.simulate.engine import Simulator
 from mixflow.simulate.plan import Plan
 
 if TYPE_CHECKING:
     from mixflow.lifecycle.settings import LifecycleSettings
 
-StrictFiniteFloat = Annotated[StrictFloat | StrictInt, AllowInfNan(False)]
+#: predictive trajectories scored by default (posterior draws times noise paths per draw)
+N_TRAJECTORIES = 4000
 
-#: fewest predictive samples scored; fewer posterior draws (MAP has one) are replicated
-MIN_PREDICTIVE = 200
+#: the false-alarm rates measured by ``bench/monitor_far.py`` at the default policy: the share
+#: of same-process 26-week windows on which each check warned (or alerted) / alerted
+RATES_SOURCE = "bench/monitor_far.py (pending)"
+MEASURED_RATES: dict[CheckName, MeasuredRate] = {}
 
-
-class MonitorStatus(StrEnum):
-    """Overall verdict; ``exit_code`` is what ``mixflow monitor`` exits with."""
-
-    ok = "ok"
-    warn = "warn"
-    alert = "alert"
-
-    @property
-    def exit_code(self) -> int:
-        return {"ok": 0, "warn": 1, "alert": 3}[self.value]
-
-    @property
-    def rank(self) -> int:
-        return {"ok": 0, "warn": 1, "alert": 2}[self.value]
-
-
-class MonitorPolicy(CheckedModel):
-    """Thresholds of the monitor (defaults in brackets).
-
-    Attributes:
-        interval: central predictive interval whose coverage is checked [0.9].
-        coverage_warn: warn when coverage falls below this [0.7].
-        coverage_alert: alert when coverage falls below this [0.5].
-        mape_ratio_warn: warn when MAPE exceeds this multiple of the training MAPE [2.0].
-        cusum_k: CUSUM allowance (reference value) in predictive sds [0.5].
-        cusum_h: CUSUM decision threshold in predictive sds; crossing it alerts [4.0].
-        psi_bins: most quantile bins of training weekly spend for the PSI [10].
-        psi_warn: warn when a channel's PSI exceeds this [0.1].
-        psi_alert: alert when a channel's PSI exceeds this [0.25].
-        extrapolation_warn: warn when weekly spend exceeds ``this x`` the historical max [1.0].
-    """
-
-    schema_source: ClassVar[str] = "monitor policy"
-
-    interval: StrictFiniteFloat = 0.9
-    coverage_warn: StrictFiniteFloat = 0.7
-    coverage_alert: StrictFiniteFloat = 0.5
-    mape_ratio_warn: StrictFiniteFloat = 2.0
-    cusum_k: StrictFiniteFloat = 0.5
-    cusum_h: StrictFiniteFloat = 4.0
-    psi_bins: StrictInt = 10
-    psi_warn: StrictFiniteFloat = 0.1
-    psi_alert: StrictFiniteFloat = 0.25
-    extrapolation_warn: StrictFiniteFloat = 1.0
-
-    @model_validator(mode="after")
-    def _check(self) -> MonitorPolicy:
-        if not 0.0 < self.interval < 1.0:
-            raise ValueError(f"interval is {self.interval}; expected 0 < x < 1")
-        if not 0.0 <= self.coverage_alert <= self.coverage_warn <= 1.0:
-            raise ValueError(
-                f"coverage_alert {self.coverage_alert} and coverage_warn "
-                f"{self.coverage_warn} must satisfy 0 <= alert <= warn <= 1"
-            )
-        if not 0.0 < self.psi_warn <= self.psi_alert:
-            raise ValueError(
-                f"psi_warn {self.psi_warn} and psi_alert {self.psi_alert} must "
-                f"satisfy 0 < warn <= alert"
-            )
-        for name in ("mape_ratio_warn", "cusum_h", "extrapolation_warn"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if self.cusum_k < 0:
-            raise ValueError(f"cusum_k must be >= 0, got {self.cusum_k}")
-        if self.psi_bins < 2:
-            raise ValueError(f"psi_bins must be >= 2, got {self.psi_bins}")
-        return self
+_DESCRIPTIONS = {
+    CheckName.bias: "mean residual of the window in predictive sds, AR(1)-adjusted (z-score)",
+    CheckName.cusum: "largest two-sided CUSUM value of the weekly standardized residuals",
+    CheckName.coverage: "share of geo-weeks inside the central predictive interval",
+}
 
 
 def monitor_policy_from_dict(data: Mapping[str, Any]) -> MonitorPolicy:
@@ -130,318 +94,187 @@ def load_monitor_policy(path: Path) -> MonitorPolicy:
     return monitor_policy_from_dict(read_mapping(path, "monitor policy"))
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One reason behind the status."""
-
-    status: MonitorStatus
-    check: str
-    message: str
-
-
-@dataclass(frozen=True)
-class Extrapolation:
-    """A week whose spend on ``channel`` (summed over geos) exceeds the historical maximum."""
-
-    channel: str
-    week: str
-    spend: float
-    historical_max: float
-
-    @property
-    def ratio(self) -> float:
-        return self.spend / self.historical_max if self.historical_max > 0 else float("inf")
-
-
-@dataclass(frozen=True)
-class CusumResult:
-    """Two-sided CUSUM paths ``(H,)`` and the first week index where one exceeds ``h``."""
-
-    upper: np.ndarray
-    lower: np.ndarray
-    fired_at: int | None
-
-
 @dataclass(frozen=True, eq=False)
-class MonitorResult:
-    """The monitor's verdict and the weekly series behind it (KPI summed over geos).
+class Predictive:
+    """Predictive trajectories of the monitored weeks.
 
     Attributes:
-        dates: ``(H,)`` ISO dates of the monitored weeks.
-        actual, predicted, lower, upper: ``(H,)`` actual KPI, predictive mean and interval.
-        z: ``(H,)`` standardized residuals ``(actual - mean) / sd``.
-        cusum: the CUSUM on ``z``.
-        psi: PSI of weekly spend per channel.
+        draws: ``(N, G, H)`` KPI per geo and week (the KPI's own units).
+        n_draws: posterior draws behind them (``N`` is a multiple of it).
+        autocorrelation: the AR(1) coefficient of their residual noise.
     """
 
-    status: MonitorStatus
-    findings: tuple[Finding, ...]
-    policy: MonitorPolicy
-    dates: tuple[str, ...]
-    actual: np.ndarray
-    predicted: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-    z: np.ndarray
-    cusum: CusumResult
-    coverage: float
-    mape: float
-    bias: float
-    training_mape: float | None
-    psi: dict[str, float]
-    extrapolations: tuple[Extrapolation, ...]
+    draws: np.ndarray
     n_draws: int
-    n_geos: int
-    extra: dict[str, Any] = field(default_factory=dict)
+    autocorrelation: float
 
-    @property
-    def cusum_fired_week(self) -> str | None:
-        i = self.cusum.fired_at
-        return None if i is None else self.dates[i]
-
-    def metrics(self) -> dict[str, float]:
-        """Flat numeric metrics (for MLflow): names prefixed ``monitor.``."""
-        level = round(self.policy.interval * 100)
-        out = {
-            f"monitor.coverage_{level}": self.coverage,
-            "monitor.mape": self.mape,
-            "monitor.bias": self.bias,
-            "monitor.cusum_max": float(max(self.cusum.upper.max(), self.cusum.lower.max())),
-            "monitor.status_code": float(self.status.exit_code),
-            "monitor.n_extrapolations": float(len(self.extrapolations)),
-        }
-        out.update({f"monitor.psi.{ch}": v for ch, v in self.psi.items()})
-        return {k: v for k, v in out.items() if np.isfinite(v)}
-
-    def to_dict(self) -> dict[str, Any]:
-        def num(x: float | None) -> float | None:
-            return None if x is None or not np.isfinite(x) else float(x)
-
-        return {
-            "status": self.status.value,
-            "findings": [
-                {"status": f.status.value, "check": f.check, "message": f.message}
-                for f in self.findings
-            ],
-            "metrics": {
-                "coverage": num(self.coverage),
-                "interval": self.policy.interval,
-                "mape": num(self.mape),
-                "training_mape": num(self.training_mape),
-                "bias": num(self.bias),
-                "cusum_fired_week": self.cusum_fired_week,
-                "psi": {k: num(v) for k, v in self.psi.items()},
-            },
-            "extrapolations": [asdict(e) | {"ratio": num(e.ratio)} for e in self.extrapolations],
-            "weeks": [
-                {
-                    "date": d,
-                    "actual": float(a),
-                    "predicted": float(p),
-                    "lower": float(lo),
-                    "upper": float(hi),
-                    "z": float(zz),
-                    "cusum_upper": float(cu),
-                    "cusum_lower": float(cl),
-                }
-                for d, a, p, lo, hi, zz, cu, cl in zip(
-                    self.dates,
-                    self.actual,
-                    self.predicted,
-                    self.lower,
-                    self.upper,
-                    self.z,
-                    self.cusum.upper,
-                    self.cusum.lower,
-                    strict=True,
-                )
-            ],
-            "policy": self.policy.model_dump(),
-            "n_draws": self.n_draws,
-            "n_geos": self.n_geos,
-        }
+    def head(self, weeks: int) -> Predictive:
+        """The first ``weeks`` weeks (the simulation is causal: a prefix is a shorter window)."""
+        return Predictive(self.draws[:, :, :weeks], self.n_draws, self.autocorrelation)
 
 
 # ------------------------------------------------------------------------------ pure scoring
-def cusum(z: np.ndarray, k: float, h: float) -> CusumResult:
-    """Two-sided tabular CUSUM of standardized values ``z`` ``(H,)`` (allowance ``k``,
-    threshold ``h``, both in sds)."""
-    up = np.zeros(len(z))
-    lo = np.zeros(len(z))
-    s_up = s_lo = 0.0
-    fired: int | None = None
-    for t, value in enumerate(np.asarray(z, dtype=np.float64)):
-        s_up = max(0.0, s_up + value - k)
-        s_lo = max(0.0, s_lo - value - k)
-        up[t], lo[t] = s_up, s_lo
-        if fired is None and max(s_up, s_lo) > h:
-            fired = t
-    return CusumResult(upper=up, lower=lo, fired_at=fired)
-
-
-def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
-    """Population stability index of ``current`` against ``reference`` (1-D samples).
-
-    Bins are quantiles of ``reference`` (open-ended outer bins; ties, e.g. many zero-spend
-    weeks, merge bins), at most one bin per 5 current values so that a few new weeks are not
-    spread over mostly empty bins. Counts get half a count of smoothing, and the PSI's
-    expectation under no shift, ``(B - 1)(1/n + 1/m)`` for ``B`` bins and sample sizes ``n``,
-    ``m``, is subtracted (floored at 0): without it 20 new weeks on 10 bins read about 0.5.
-    """
-    ref = np.asarray(reference, dtype=np.float64)
-    cur = np.asarray(current, dtype=np.float64)
-    n_bins = min(bins, max(2, len(cur) // 5))
-    edges = np.unique(np.quantile(ref, np.linspace(0, 1, n_bins + 1))[1:-1])
-    ref_n = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
-    cur_n = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1)
-    p = (ref_n + 0.5) / (ref_n.sum() + 0.5 * len(ref_n))
-    q = (cur_n + 0.5) / (cur_n.sum() + 0.5 * len(cur_n))
-    raw = float(np.sum((q - p) * np.log(q / p)))
-    return max(0.0, raw - len(edges) * (1.0 / len(cur) + 1.0 / len(ref)))
-
-
-def find_extrapolations(
-    history: np.ndarray,
-    new: np.ndarray,
-    channels: tuple[str, ...],
-    dates: tuple[str, ...],
-    factor: float = 1.0,
-) -> tuple[Extrapolation, ...]:
-    """Weeks where weekly spend ``new (H, C)`` exceeds ``factor x`` the max of ``history
-    (T, C)`` (both summed over geos, currency)."""
-    hist_max = history.max(axis=0)
-    found = []
-    for t, c in np.argwhere(new > factor * hist_max[None, :]):
-        found.append(Extrapolation(channels[c], dates[t], float(new[t, c]), float(hist_max[c])))
-    return tuple(found)
-
-
-def predictive_draws(
-    expected: np.ndarray, sigma: np.ndarray, kpi_unit: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
-    """``(S, G, H)`` posterior predictive KPI: ``expected (S, G, H)`` plus Normal noise with
-    each draw's ``sigma`` (``(S,)`` or ``(S, G)``, scaled units) times ``kpi_unit (G,)``."""
-    s, g, _ = expected.shape
-    sd = np.broadcast_to(np.asarray(sigma, np.float64).reshape(s, -1), (s, g)) * kpi_unit[None]
-    return expected + rng.standard_normal(expected.shape) * sd[:, :, None]
-
-
 def score(
     actual: np.ndarray,
-    draws: np.ndarray,
+    predictive: Predictive,
     history_spend: np.ndarray,
     new_spend: np.ndarray,
     channels: tuple[str, ...],
     dates: tuple[str, ...],
+    history_dates: np.ndarray,
     policy: MonitorPolicy,
     training_mape: float | None = None,
+    model: str = "",
 ) -> MonitorResult:
-    """Score actual KPI ``(G, H)`` against predictive draws ``(S, G, H)`` and the new spend
-    ``(G, H, C)`` against the training spend ``(G, T, C)``."""
-    a = 0.5 * (1.0 - policy.interval)
-    lo_g, hi_g = np.quantile(draws, [a, 1.0 - a], axis=0)
-    coverage = float(np.mean((actual >= lo_g) & (actual <= hi_g)))
-    mean_g = draws.mean(axis=0)
-    nz = actual != 0
-    mape = float(np.mean(np.abs((actual - mean_g)[nz] / actual[nz]))) if nz.any() else np.nan
-    bias = float(np.mean(actual - mean_g) / np.mean(actual)) if np.mean(actual) else np.nan
-    total = draws.sum(axis=1)  # (S, H)
+    """Score actual KPI ``(G, H)`` against the predictive trajectories ``(N, G, H)`` and the new
+    spend ``(G, H, C)`` against the training spend ``(G, T, C)`` of ``history_dates (T,)``."""
+    draws = predictive.draws
+    # Bonferroni: the policy's alphas are the monitor's rates as a whole, a third to each check
+    wa, aa = policy.warn_alpha / len(_DESCRIPTIONS), policy.alert_alpha / len(_DESCRIPTIONS)
+    total = draws.sum(axis=1)  # (N, H)
     act_t = actual.sum(axis=0)
-    pred_t = total.mean(axis=0)
-    sd_t = np.maximum(total.std(axis=0, ddof=1), 1e-12)
-    z = (act_t - pred_t) / sd_t
-    cs = cusum(z, policy.cusum_k, policy.cusum_h)
+    z, zr = mc.standardize(act_t, total)
+    bias = mc.bias_check(z, zr, wa, aa)
+    cusum, up, lo = mc.cusum_check(z, zr, policy.cusum_k, wa, aa)
+    coverage = mc.coverage_check(actual, draws, policy.interval, wa, aa)
+    crossed = mc.first_crossing(up, lo, cusum.alert_threshold)
+    default = policy == MonitorPolicy()
+    checks = tuple(
+        CheckResult(
+            name=name,
+            status=_status(outcome.p_value, policy),
+            statistic=outcome.statistic,
+            p_value=outcome.p_value,
+            warn_threshold=outcome.warn_threshold,
+            alert_threshold=outcome.alert_threshold,
+            description=_DESCRIPTIONS[name],
+            measured_false_alarm=MEASURED_RATES.get(name) if default else None,
+            crossed_week=dates[crossed]
+            if name is CheckName.cusum and crossed is not None
+            else None,
+        )
+        for name, outcome in (
+            (CheckName.bias, bias),
+            (CheckName.cusum, cusum),
+            (CheckName.coverage, coverage),
+        )
+    )
+    spend = mc.spend_ranges(
+        history_spend.sum(axis=0),
+        new_spend.sum(axis=0),
+        channels,
+        np.asarray(history_dates, dtype="datetime64[D]"),
+        np.asarray(dates, dtype="datetime64[D]"),
+        policy.spend_range_margin,
+    )
+    findings = (
+        *_check_findings(checks, act_t, total, dates, policy),
+        *_spend_findings(spend, policy),
+    )
+    a = 0.5 * (1.0 - policy.interval)
     lo_t, hi_t = np.quantile(total, [a, 1.0 - a], axis=0)
-    hist_w = history_spend.sum(axis=0)  # (T, C)
-    new_w = new_spend.sum(axis=0)  # (H, C)
-    psis = {ch: psi(hist_w[:, c], new_w[:, c], policy.psi_bins) for c, ch in enumerate(channels)}
-    extra = find_extrapolations(hist_w, new_w, channels, dates, policy.extrapolation_warn)
-    findings = _findings(policy, coverage, mape, training_mape, cs, dates, psis, extra)
-    status = max((f.status for f in findings), key=lambda s: s.rank, default=MonitorStatus.ok)
+    mean_g = draws.mean(axis=0)
+    pred_t = total.mean(axis=0)
+    nz = actual != 0
+    mape = float(np.mean(np.abs((actual - mean_g)[nz] / actual[nz]))) if nz.any() else None
+    bias_rel = float(np.mean(actual - mean_g) / np.mean(actual)) if np.mean(actual) else None
+    weeks = tuple(
+        Week(
+            date=d,
+            actual=float(act_t[t]),
+            predicted=float(pred_t[t]),
+            lower=float(lo_t[t]),
+            upper=float(hi_t[t]),
+            z=float(z[t]),
+            cusum_upper=float(up[t]),
+            cusum_lower=float(lo[t]),
+        )
+        for t, d in enumerate(dates)
+    )
     return MonitorResult(
-        status=status,
+        model=model,
+        status=worst_status(findings),
         findings=findings,
+        checks=checks,
+        spend=tuple(ChannelSpend(**vars(s)) for s in spend),
+        metrics=Metrics(
+            coverage=coverage.statistic,
+            interval=policy.interval,
+            mape=mape,
+            training_mape=training_mape,
+            bias=bias_rel,
+            residual_autocorrelation=predictive.autocorrelation,
+            effective_weeks=mc.effective_weeks(zr),
+        ),
+        weeks=weeks,
         policy=policy,
-        dates=dates,
-        actual=act_t,
-        predicted=pred_t,
-        lower=lo_t,
-        upper=hi_t,
-        z=z,
-        cusum=cs,
-        coverage=coverage,
-        mape=mape,
-        bias=bias,
-        training_mape=training_mape,
-        psi=psis,
-        extrapolations=extra,
-        n_draws=int(draws.shape[0]),
+        n_draws=predictive.n_draws,
+        n_trajectories=int(draws.shape[0]),
         n_geos=int(draws.shape[1]),
+        rates_source=RATES_SOURCE,
     )
 
 
-def _findings(
-    policy: MonitorPolicy,
-    coverage: float,
-    mape: float,
-    training_mape: float | None,
-    cs: CusumResult,
+def _status(p_value: float, policy: MonitorPolicy) -> MonitorStatus:
+    if p_value < policy.alert_alpha / len(_DESCRIPTIONS):
+        return MonitorStatus.alert
+    if p_value < policy.warn_alpha / len(_DESCRIPTIONS):
+        return MonitorStatus.warn
+    return MonitorStatus.ok
+
+
+def _check_findings(
+    checks: tuple[CheckResult, ...],
+    actual: np.ndarray,
+    total: np.ndarray,
     dates: tuple[str, ...],
-    psis: dict[str, float],
-    extra: tuple[Extrapolation, ...],
+    policy: MonitorPolicy,
 ) -> tuple[Finding, ...]:
-    warn, alert = MonitorStatus.warn, MonitorStatus.alert
-    out: list[Finding] = []
-    level = f"{policy.interval:.0%}"
-    if coverage < policy.coverage_alert:
+    out = []
+    side = "above" if actual.sum() > total.mean(axis=0).sum() else "below"
+    for c in checks:
+        if c.status is MonitorStatus.ok:
+            continue
+        if c.name is CheckName.bias:
+            text = (
+                f"actuals run {side} predictions: mean residual {c.statistic:+.2f} sds of the "
+                f"window mean (|z| > {c.warn_threshold if c.status is MonitorStatus.warn else c.alert_threshold:.2f})"
+            )
+        elif c.name is CheckName.cusum:
+            where = f", crossed in week {c.crossed_week}" if c.crossed_week else ""
+            text = (
+                f"CUSUM drift: actuals run {side} predictions, CUSUM {c.statistic:.1f} > "
+                f"h={c.warn_threshold if c.status is MonitorStatus.warn else c.alert_threshold:.1f}{where}"
+            )
+        else:
+            text = (
+                f"{policy.interval:.0%} interval covers {c.statistic:.0%} of actuals "
+                f"(< {c.warn_threshold if c.status is MonitorStatus.warn else c.alert_threshold:.0%})"
+            )
+        out.append(Finding(status=c.status, check=c.name, message=f"{text} (p = {c.p_value:.3f})"))
+    return tuple(out)
+
+
+def _spend_findings(spend: tuple[mc.SpendRange, ...], policy: MonitorPolicy) -> tuple[Finding, ...]:
+    out = []
+    for s in spend:
+        if not (s.weeks_above or s.weeks_below):
+            continue
+        parts = []
+        if s.weeks_above:
+            parts.append(f"{s.weeks_above} week(s) above, up to {s.new_max:,.0f}")
+        if s.weeks_below:
+            parts.append(f"{s.weeks_below} week(s) below, down to {s.new_min:,.0f}")
         out.append(
             Finding(
-                alert,
-                "coverage",
-                f"{level} interval covers {coverage:.0%} of actuals (< {policy.coverage_alert:.0%})",
-            )
-        )
-    elif coverage < policy.coverage_warn:
-        out.append(
-            Finding(
-                warn,
-                "coverage",
-                f"{level} interval covers {coverage:.0%} of actuals (< {policy.coverage_warn:.0%})",
-            )
-        )
-    if cs.fired_at is not None:
-        side = "above" if cs.upper[cs.fired_at] > policy.cusum_h else "below"
-        out.append(
-            Finding(
-                alert,
-                "cusum",
-                f"CUSUM drift: actuals run {side} predictions, threshold h={policy.cusum_h} "
-                f"crossed in week {dates[cs.fired_at]}",
-            )
-        )
-    if training_mape and np.isfinite(mape) and mape > policy.mape_ratio_warn * training_mape:
-        out.append(
-            Finding(
-                warn,
-                "mape",
-                f"MAPE {mape:.1%} is more than {policy.mape_ratio_warn:g}x the training MAPE "
-                f"{training_mape:.1%}",
-            )
-        )
-    for ch, value in psis.items():
-        if value > policy.psi_warn:
-            status = alert if value > policy.psi_alert else warn
-            limit = policy.psi_alert if status is alert else policy.psi_warn
-            out.append(
-                Finding(status, "psi", f"spend on '{ch}' shifted: PSI {value:.2f} > {limit:g}")
-            )
-    for e in extra:
-        out.append(
-            Finding(
-                warn,
-                "extrapolation",
-                f"spend on '{e.channel}' in week {e.week} is {e.spend:,.0f}, "
-                f"{e.ratio - 1:.0%} above the historical max {e.historical_max:,.0f}",
+                status=MonitorStatus.warn,
+                check=CheckName.spend_range,
+                channel=s.channel,
+                message=(
+                    f"spend on '{s.channel}' left the range the model saw "
+                    f"({s.train_min:,.0f} to {s.train_max:,.0f} a week, "
+                    f"margin {policy.spend_range_margin:.0%}): {'; '.join(parts)}"
+                ),
             )
         )
     return tuple(out)
@@ -540,6 +373,35 @@ def expected_kpi(
     return expected_kpi_by_geo(sim, plan)
 
 
+def residuals(posterior: Posterior, max_draws: int | None = 500) -> np.ndarray:
+    """``(G, T)`` training residuals: actual KPI minus the posterior-mean fit."""
+    fitted = compute_draws(posterior, max_draws, multipliers=(1.0,)).fitted_kpi_geo
+    return np.asarray(posterior.dataset.kpi, np.float64) - fitted.mean(axis=0)
+
+
+def predictive(
+    posterior: Posterior,
+    actuals: MMMDataset,
+    seed: int = 0,
+    max_draws: int | None = 500,
+    n_trajectories: int = N_TRAJECTORIES,
+) -> Predictive:
+    """Predictive trajectories of the weeks of ``actuals`` (see the module docstring): at least
+    ``n_trajectories``, a whole number of AR(1) noise paths per posterior draw."""
+    train = posterior.dataset
+    expected = expected_kpi(posterior, actuals, max_draws)  # (S, G, H)
+    s, g, h = expected.shape
+    sigma = np.asarray(posterior.flat_samples(max_draws)["sigma"], np.float64)
+    kpi_unit = posterior.design.kpi_scale * train.population
+    sd = np.broadcast_to(sigma.reshape(s, -1), (s, g)) * kpi_unit[None]
+    resid = residuals(posterior, max_draws)
+    phi = mc.residual_autocorrelation(resid)
+    reps = -(-n_trajectories // s)
+    sd_n = np.repeat(sd, reps, axis=0)
+    noise = mc.ar1_noise(sd_n, phi, h, np.random.default_rng(seed), start=resid[:, -1])
+    return Predictive(np.repeat(expected, reps, axis=0) + noise, s, phi)
+
+
 def monitor(
     posterior: Posterior,
     actuals: MMMDataset,
@@ -547,21 +409,35 @@ def monitor(
     training_mape: float | None = None,
     seed: int = 0,
     max_draws: int | None = 500,
+    model: str = "",
 ) -> MonitorResult:
     """Score ``actuals`` (new weeks right after the training data, from :func:`load_actuals`)
     with ``posterior``'s predictive distribution; see the module docstring."""
-    policy = policy or MonitorPolicy()
     train = posterior.dataset
-    expected = expected_kpi(posterior, actuals, max_draws)
-    sigma = np.asarray(posterior.flat_samples(max_draws)["sigma"])
-    # a point fit (MAP: one draw) still has noise: replicate draws to >= MIN_PREDICTIVE
-    reps = -(-MIN_PREDICTIVE // expected.shape[0])
-    expected, sigma = np.repeat(expected, reps, axis=0), np.repeat(sigma, reps, axis=0)
-    kpi_unit = posterior.design.kpi_scale * train.population
-    draws = predictive_draws(expected, sigma, kpi_unit, np.random.default_rng(seed))
-    dates = tuple(str(d) for d in actuals.dates)
+    pred = predictive(posterior, actuals, seed, max_draws)
+    return score_actuals(actuals, pred, train, policy or MonitorPolicy(), training_mape, model)
+
+
+def score_actuals(
+    actuals: MMMDataset,
+    pred: Predictive,
+    train: MMMDataset,
+    policy: MonitorPolicy,
+    training_mape: float | None = None,
+    model: str = "",
+) -> MonitorResult:
+    """:func:`score` with the arrays of the datasets ``actuals`` and ``train``."""
     return score(
-        actuals.kpi, draws, train.spend, actuals.spend, train.channels, dates, policy, training_mape
+        actuals.kpi,
+        pred,
+        train.spend,
+        actuals.spend,
+        train.channels,
+        tuple(str(d) for d in actuals.dates),
+        train.dates,
+        policy,
+        training_mape,
+        model,
     )
 
 
@@ -579,36 +455,36 @@ def _events_in_model_order(actuals: MMMDataset, train: MMMDataset) -> np.ndarray
 
 
 __all__ = [
-    "CusumResult",
-    "Extrapolation",
-    "Finding",
+    "MEASURED_RATES",
+    "N_TRAJECTORIES",
+    "RATES_SOURCE",
     "MonitorPolicy",
     "MonitorResult",
     "MonitorStatus",
-    "cusum",
+    "Predictive",
     "expected_kpi",
     "expected_kpi_by_geo",
-    "find_extrapolations",
     "load_actuals",
     "load_monitor_policy",
+    "log_monitor_metrics",
     "monitor",
     "monitor_policy_from_dict",
-    "predictive_draws",
-    "psi",
+    "predictive",
+    "residuals",
     "score",
+    "score_actuals",
+    "training_mape",
 ]
 
 
 def training_mape(run_dir: Path) -> float | None:
     """The in-sample MAPE a run folder's summary.json records (``None`` if absent or not > 0):
-    the yardstick of the monitor's MAPE check."""
-    import json
-
+    reported next to the monitored weeks' MAPE."""
     path = run_dir / "summary.json"
     if not path.is_file():
         return None
-    value: Any = json.loads(path.read_text()).get("fit", {}).get("mape")
-    return float(value) if isinstance(value, int | float) and value > 0 else None
+    value = parse_summary(path.read_text(encoding="utf-8")).fit.mape
+    return float(value) if value is not None and value > 0 else None
 
 
 def log_monitor_metrics(
@@ -625,5 +501,5 @@ def log_monitor_metrics(
     info = resolve_version(uri, settings)
     client = make_client(settings)
     now = int(time.time() * 1000)
-    for key, value in result.metrics().items():
+    for key, value in result.metrics_for_tracking().items():
         client.log_metric(info.run_id, key, value, timestamp=now, step=step)

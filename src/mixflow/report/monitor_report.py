@@ -1,4 +1,5 @@
-"""Self-contained HTML page of a monitor result: verdict, findings, two charts."""
+"""Self-contained HTML page of a monitor result: verdict, findings, the checks with their
+thresholds and measured false-alarm rates, spend against the training range, two charts."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from mixflow.report.templating import render_page
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from mixflow.lifecycle.monitor import MonitorResult
+    from mixflow.lifecycle.monitor_schema import MonitorResult
 
 
 def _dates(result: MonitorResult) -> np.ndarray:
@@ -26,10 +27,16 @@ def fit_chart(result: MonitorResult) -> Figure:
     fig = Figure(figsize=(9.0, 3.8), layout="constrained")
     ax = fig.add_subplot()
     x = _dates(result)
-    level = f"{result.policy.interval:.0%}"
-    ax.fill_between(x, result.lower, result.upper, alpha=0.25, label=f"{level} predictive band")
-    ax.plot(x, result.predicted, label="predicted mean")
-    ax.plot(x, result.actual, "o-", color="black", markersize=3, label="actual")
+    level = f"{result.metrics.interval:.0%}"
+    ax.fill_between(
+        x,
+        result.series("lower"),
+        result.series("upper"),
+        alpha=0.25,
+        label=f"{level} predictive band",
+    )
+    ax.plot(x, result.series("predicted"), label="predicted mean")
+    ax.plot(x, result.series("actual"), "o-", color="black", markersize=3, label="actual")
     ax.set_ylabel("KPI")
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(loc="best", fontsize=8)
@@ -37,20 +44,24 @@ def fit_chart(result: MonitorResult) -> Figure:
 
 
 def cusum_chart(result: MonitorResult) -> Figure:
-    """Standardized residuals per week with the two CUSUM paths and the threshold ``h``."""
+    """Standardized residuals per week with the two CUSUM paths and the alert threshold."""
     from matplotlib.figure import Figure
+
+    from mixflow.lifecycle.monitor_schema import CheckName
 
     fig = Figure(figsize=(9.0, 3.8), layout="constrained")
     ax = fig.add_subplot()
     x = _dates(result)
-    ax.bar(x, result.z, width=4, color="#9e9e9e", label="standardized residual")
-    ax.plot(x, result.cusum.upper, color="#1f77b4", label="CUSUM (actual above)")
-    ax.plot(x, -result.cusum.lower, color="#ff7f0e", label="CUSUM (actual below), negated")
-    h = result.policy.cusum_h
-    for y in (h, -h):
+    ax.bar(x, result.series("z"), width=4, color="#9e9e9e", label="standardized residual")
+    ax.plot(x, result.series("cusum_upper"), color="#1f77b4", label="CUSUM (actual above)")
+    ax.plot(
+        x, -result.series("cusum_lower"), color="#ff7f0e", label="CUSUM (actual below), negated"
+    )
+    check = result.check(CheckName.cusum)
+    for y in (check.alert_threshold, -check.alert_threshold):
         ax.axhline(y, color="#d62728", linestyle="--", linewidth=1)
-    if result.cusum.fired_at is not None:
-        ax.axvline(x[result.cusum.fired_at], color="#d62728", linewidth=1)
+    if check.crossed_week is not None:
+        ax.axvline(x[result.dates.index(check.crossed_week)], color="#d62728", linewidth=1)
     ax.set_ylabel("predictive sds")
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(loc="best", fontsize=8)
@@ -58,7 +69,7 @@ def cusum_chart(result: MonitorResult) -> Figure:
 
 
 def build_monitor_html(result: MonitorResult, model: str) -> str:
-    """The page (``templates/monitor.html.j2``): verdict, findings, metrics, two charts."""
+    """The page (``templates/monitor.html.j2``): verdict, findings, checks, spend, two charts."""
     return render_page(
         "monitor.html.j2",
         result=result,
