@@ -42,7 +42,9 @@ def map_run_dir(
     tmp_path_factory: pytest.TempPathFactory,
     small_brand_config: Callable[[Path, dict[str, Any]], Path],
 ) -> Path:
-    """A run directory of a tiny MAP fit (80 weeks, 2 channels, 300 SVI steps), made once."""
+    """A run directory of a tiny MAP fit (80 weeks, 2 channels, 300 SVI steps) with its HTML
+    report, made once."""
+    from mixflow.report import render_report
     from mixflow.workflow import fit_run
 
     tmp = tmp_path_factory.mktemp("service_run")
@@ -51,6 +53,7 @@ def map_run_dir(
     )
     out = tmp / "run"
     fit_run(config, out)
+    render_report(out)
     return out
 
 
@@ -58,3 +61,31 @@ def map_run_dir(
 def no_tracking_server(monkeypatch: pytest.MonkeyPatch) -> None:
     """The embedded MLflow store under the service's home, whatever the environment says."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
+@pytest.fixture(scope="session")
+def registry_template(tmp_path_factory: pytest.TempPathFactory, map_run_dir: Path) -> Path:
+    """A MIXFLOW_HOME whose embedded MLflow store holds 'acme.revenue' version 1 (gates pass)
+    and version 2 (min_weeks fails), made once; tests copy its store with
+    ``service_registry.install_registry``."""
+    import os
+    import shutil
+
+    from service_registry import FAILING, PASSING
+
+    from mixflow.lifecycle import GatePolicy, register
+    from mixflow.lifecycle.settings import settings_from_env
+
+    home = tmp_path_factory.mktemp("registry_template")
+    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        lifecycle = settings_from_env({"MIXFLOW_HOME": str(home)})
+        for n, policy in ((1, PASSING), (2, FAILING)):
+            copy = home / f"run{n}"
+            shutil.copytree(map_run_dir, copy)
+            info = register(copy, "acme.revenue", lifecycle, policy=GatePolicy(**policy))
+            assert info.version == n and info.gates_passed == (n == 1), info.gates
+    finally:
+        if saved is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
+    return home

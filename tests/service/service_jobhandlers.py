@@ -28,3 +28,14 @@ def sleep(payload: dict[str, Any], folder: Path) -> dict[str, Any]:
 
 
 HANDLERS = {"echo": echo, "bad_input": bad_input, "crash": crash, "sleep": sleep}
+
+
+def mark(payload: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Append this run to the file ``payload['log']`` (so a test counts how often a job ran)."""
+    with open(payload["log"], "a") as log:
+        log.write(f"{folder.name}\n")
+    time.sleep(0.5)
+    return {}
+
+
+HANDLERS = {**HANDLERS, "mark": mark}

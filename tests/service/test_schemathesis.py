@@ -10,10 +10,12 @@ from pathlib import Path
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from mixflow.lifecycle import list_models
 from mixflow.service.app import create_app
 from mixflow.service.auth import Role, create_key
 from mixflow.service.db.migrate import upgrade
 from mixflow.service.settings import ServiceSettings
+from mixflow.service.store import lifecycle_settings
 
 # schemathesis builds its tests from the schema at collection, so the app exists at import
 _HOME = Path(tempfile.mkdtemp(prefix="mixflow-schemathesis-"))
@@ -23,6 +25,8 @@ upgrade(_SETTINGS)
 _APP = create_app(_SETTINGS)
 with _APP.state.sessions() as _s:
     _KEY = create_key(_s, name="st", workspace="acme", role=Role.analyst).secret
+# create the embedded MLflow store now: its first use takes seconds, past a request's timeout
+list_models(lifecycle_settings(_SETTINGS))
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", _APP)
 

@@ -10,11 +10,23 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from mixflow.service import problems
+from mixflow.service import problems, web
+from mixflow.service.audit import RequestIdMiddleware
 from mixflow.service.cache import ModelCache, RefCache
 from mixflow.service.db.session import make_engine, make_session_factory
 from mixflow.service.limits import UploadLimit
-from mixflow.service.routers import fits, health, jobs, me, planning, plans
+from mixflow.service.routers import audit as audit_routes
+from mixflow.service.routers import (
+    experiments,
+    fits,
+    health,
+    jobs,
+    me,
+    models,
+    monitor,
+    planning,
+    plans,
+)
 from mixflow.service.settings import ServiceSettings
 
 
@@ -61,8 +73,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         fits.router,
         planning.router,
         plans.router,
+        models.router,
+        monitor.router,
+        experiments.router,
+        audit_routes.router,
     ):
         app.include_router(router)
+    web.mount(app)  # the planner's pages at /, its scripts under /web/static
 
     @app.middleware("http")
     async def _measure(
@@ -78,4 +95,5 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         return response
 
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every response carries X-Request-ID
     return app

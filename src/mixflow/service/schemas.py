@@ -27,7 +27,7 @@ class JobOut(BaseModel):
     """A job as clients see it (no worker internals beyond its state).
 
     ``progress`` is 0 while queued and 1 once finished; while running, the last fraction the
-    job reported (a fit: 0.1 fitting, 0.9 registering), else null."""
+    job reported (a fit: 0.1 fitting, 0.8 writing its report, 0.9 registering), else null."""
 
     model_config = ConfigDict(frozen=True)
 

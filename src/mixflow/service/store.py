@@ -95,6 +95,20 @@ def parse_ref(ref: str | int) -> str | int:
     raise InvalidInputError(f"ref {ref!r} is invalid: expected {allowed} or a version number")
 
 
+def find_version(
+    settings: ServiceSettings, workspace: str, model_name: str, ref: str | int
+) -> ModelVersionInfo:
+    """The registered version ``ref`` of ``workspace``'s model, without downloading it (the
+    same errors as :func:`resolve_model`)."""
+    name = registered_name(workspace, model_name)
+    parsed = parse_ref(ref)
+    uri = f"models:/{name}/{parsed}" if isinstance(parsed, int) else f"models:/{name}@{parsed}"
+    try:
+        return resolve_version(uri, lifecycle_settings(settings))
+    except RegistryError:
+        raise NotFoundError(_not_found(model_name, parsed)) from None
+
+
 def resolve_model(
     settings: ServiceSettings, workspace: str, model_name: str, ref: str | int
 ) -> StoredVersion:
@@ -103,13 +117,8 @@ def resolve_model(
     :class:`NotFoundError` for an unknown model, version or unset alias, and for any model of
     another workspace; :class:`InvalidInputError` for a malformed name or ref."""
     name = registered_name(workspace, model_name)
-    parsed = parse_ref(ref)
-    uri = f"models:/{name}/{parsed}" if isinstance(parsed, int) else f"models:/{name}@{parsed}"
+    info = find_version(settings, workspace, model_name, ref)
     lifecycle = lifecycle_settings(settings)
-    try:
-        info = resolve_version(uri, lifecycle)
-    except RegistryError:
-        raise NotFoundError(_not_found(model_name, parsed)) from None
     folder = settings.home / "models" / name / str(info.version)
     run_dir = folder / RUN_ARTIFACT_PATH
     if not _complete(run_dir):
@@ -139,6 +148,7 @@ __all__ = [
     "MODEL_NAME",
     "StoredVersion",
     "check_model_name",
+    "find_version",
     "lifecycle_settings",
     "parse_ref",
     "registered_name",

@@ -68,6 +68,7 @@ def run_fit(payload: dict[str, Any], folder: Path) -> dict[str, Any]:
     it registers no version."""
     _setup_jax()
     from mixflow.lifecycle.registry import register
+    from mixflow.report import render_report
     from mixflow.service.settings import ServiceSettings
     from mixflow.service.store import lifecycle_settings, registered_name
     from mixflow.workflow.runs import fit_run
@@ -78,6 +79,8 @@ def run_fit(payload: dict[str, Any], folder: Path) -> dict[str, Any]:
     run_dir = folder / "run"
     report_progress(folder, 0.1)
     fit_run(Path(payload["inputs"]) / str(payload["config"]), run_dir, progress_bar=False)
+    report_progress(folder, 0.8)
+    render_report(run_dir)  # as mixflow fit does: the version's artifacts include report.html
     report_progress(folder, 0.9)
     settings = lifecycle_settings(ServiceSettings(home=home_of(folder)))
     info = register(

@@ -27,7 +27,7 @@ Analyst = Annotated[Caller, Depends(require(Role.analyst))]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
 
 
-def _save(upload: UploadFile, folder: Path, field: str) -> str:
+def save_upload(upload: UploadFile, folder: Path, field: str) -> str:
     name = Path(upload.filename or "").name
     if not _NAME.match(name):
         raise InvalidInputError(
@@ -70,10 +70,10 @@ def create_fit(
     folder.mkdir(parents=True)
     try:
         for upload in data:
-            _save(upload, folder, "data")
+            save_upload(upload, folder, "data")
         if lift_tests is not None:
-            _save(lift_tests, folder, "lift_tests")
-        config_name = _save(config, folder, "config")
+            save_upload(lift_tests, folder, "lift_tests")
+        config_name = save_upload(config, folder, "config")
         validate_config(folder / config_name)
         rid = request_id(request)
         payload = {
