@@ -127,30 +127,48 @@ class JointPlan:
 
 
 class _Joint:
-    """The portfolio's compiled objective: ``x (N,) -> (value, grad)``."""
+    """The portfolio's compiled functions (one program each, whatever the number of models):
+    the objective and its gradient ``x (N,) -> (value, (N,))``, and each model's per-draw
+    revenue ``x (N,) -> [(S_m,)]``."""
 
     def __init__(
         self, members: Sequence[Member], sets: Sequence[FeasibleSet], horizon: int, profit: bool
     ) -> None:
         outcomes = [m.simulator.outcome_fn(horizon) for m in members]
         maps = [jnp.asarray(fs.mapping(), jnp.float32) for fs in sets]
-        coefs = [jnp.asarray(m.coefs, jnp.float32) for m in members]
-        sizes = [len(fs.channels) for fs in sets]
-        cuts = np.cumsum([0, *sizes])
+        coefs = [m.coefs for m in members]
+        cuts = np.cumsum([0, *(len(fs.channels) for fs in sets)])
+        self.cuts = cuts
+        self.profit = profit
 
-        def total(x: jnp.ndarray) -> jnp.ndarray:
-            out = jnp.float32(0.0)
+        def revenue(x: jnp.ndarray) -> list[jnp.ndarray]:
+            out = []
             for i, fn in enumerate(outcomes):
                 xi = x[cuts[i] : cuts[i + 1]]
                 kpi, value = fn(xi[None, None, :] * maps[i])
-                out = out + jnp.mean(coefs[i][0] * kpi + coefs[i][1] * value)
+                out.append(coefs[i][0] * kpi + coefs[i][1] * value)
+            return out
+
+        def total(x: jnp.ndarray) -> jnp.ndarray:
+            out = jnp.sum(jnp.stack([jnp.mean(r) for r in revenue(x)]))
             return out - jnp.sum(x) if profit else out
 
         self._vg = jax.jit(jax.value_and_grad(total))
+        self._revenue = jax.jit(revenue)
 
     def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         val, grad = self._vg(jnp.asarray(x, jnp.float32))
         return float(val), np.asarray(grad, np.float64)
+
+    def revenue_draws(self, x: np.ndarray) -> list[np.ndarray]:
+        """Each model's per-draw incremental revenue ``(S_m,)`` at ``x`` (currency)."""
+        return [np.asarray(r, np.float64) for r in self._revenue(jnp.asarray(x, jnp.float32))]
+
+    def marginal_roi(self, x: np.ndarray) -> np.ndarray:
+        """``(N,)`` d revenue / d spend of every channel at ``x`` (posterior mean): the models
+        are separable, so this is the objective's gradient (plus 1 for profit)."""
+        grad = self(x)[1]
+        return grad + 1.0 if self.profit else grad
 
 
 def _joint_set(
@@ -321,17 +339,20 @@ def optimize_portfolio(
     if not ok:
         raise ConvergenceError("the portfolio optimizer found no plan satisfying every constraint")
     best = max(ok, key=lambda x: fn(x)[0])
-    return _assemble(members, sets, fs, problem, best)
+    return _assemble(members, sets, fs, fn, problem, best)
 
 
 def _assemble(
     members: Sequence[Member],
     sets: Sequence[FeasibleSet],
     fs: FeasibleSet,
+    fn: _Joint,
     problem: PortfolioProblem,
     best: np.ndarray,
 ) -> JointPlan:
-    cuts = np.cumsum([0, *(len(s.channels) for s in sets)])
+    cuts = fn.cuts
+    best_draws, cur_draws = fn.revenue_draws(best), fn.revenue_draws(fs.current)
+    mroi_all = fn.marginal_roi(best)
     n_draws = min(m.simulator.n_draws for m in members)
     totals = np.zeros((2, n_draws))
     models: dict[str, ModelPlan] = {}
@@ -339,12 +360,11 @@ def _assemble(
     cur: dict[str, np.ndarray] = {}
     for i, (m, s) in enumerate(zip(members, sets, strict=True)):
         xi, ci = best[cuts[i] : cuts[i + 1]], fs.current[cuts[i] : cuts[i + 1]]
-        kpi, value = _draws(m, s, np.stack([xi, ci]), problem.horizon)
-        revenue = m.coefs[0] * kpi + m.coefs[1] * value  # (2, S)
+        revenue = np.stack([best_draws[i], cur_draws[i]])  # (2, S)
         # the models' posteriors are independent: draws paired by position are joint draws
         pick = np.linspace(0, revenue.shape[1] - 1, n_draws).round().astype(int)
         totals += revenue[:, pick]
-        mroi = _marginal(m, s, xi, problem.horizon)
+        mroi = mroi_all[cuts[i] : cuts[i + 1]]
         chans = s.channels
         models[m.name] = ModelPlan(
             budget=float(xi.sum()),
@@ -373,33 +393,6 @@ def _assemble(
     )
     names = {m.name: s.channels for m, s in zip(members, sets, strict=True)}
     return JointPlan(plan=plan, allocation=alloc, current=cur, channels=names)
-
-
-def _draws(
-    m: Member, fs: FeasibleSet, xs: np.ndarray, horizon: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-draw incremental KPI and value ``(N, S)`` of allocations ``xs (N, C)``."""
-    outcome = m.simulator.outcome_fn(horizon)
-    mp = fs.mapping()
-    kpis, values = [], []
-    for x in xs:
-        k, v = outcome(jnp.asarray(x[None, None, :] * mp, jnp.float32))
-        kpis.append(np.asarray(k, np.float64))
-        values.append(np.asarray(v, np.float64))
-    return np.stack(kpis), np.stack(values)
-
-
-def _marginal(m: Member, fs: FeasibleSet, x: np.ndarray, horizon: int) -> np.ndarray:
-    """``(C,)`` d revenue / d spend per channel at ``x`` (posterior mean, tail included)."""
-    outcome = m.simulator.outcome_fn(horizon)
-    mp = jnp.asarray(fs.mapping(), jnp.float32)
-    a, b = m.coefs
-
-    def revenue(xi: jnp.ndarray) -> jnp.ndarray:
-        kpi, value = outcome(xi[None, None, :] * mp)
-        return jnp.mean(a * kpi + b * value)
-
-    return np.asarray(jax.grad(revenue)(jnp.asarray(x, jnp.float32)), np.float64)
 
 
 __all__ = [
