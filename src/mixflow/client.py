@@ -7,13 +7,19 @@ with MixflowClient("http://127.0.0.1:8000", api_key=key) as mf:
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from mixflow.errors import MixflowError
+
+if TYPE_CHECKING:  # imported when called: the client itself needs only httpx
+    from mixflow.optimize.schema import PlanDocument
+    from mixflow.service.routers.planning import CompareResponse, SimulateResponse
+    from mixflow.service.routers.plans import PlanPage, SavedPlanOut
 
 FINISHED = ("succeeded", "failed", "cancelled")
 
@@ -131,3 +137,183 @@ class MixflowClient:
         if job["state"] != "succeeded":
             raise ClientError(422, f"job {job_id} {job['state']}: {job.get('error')}")
         return job
+
+    # ------------------------------------------------------------------ planning
+    def simulate(
+        self, model_name: str, plan: Mapping[str, Any], *, ref: str | int = "champion"
+    ) -> SimulateResponse:
+        """Simulate ``plan`` (the keys of a CLI plan file) on version ``ref`` of the model:
+        incremental KPI, revenue and ROI in total, per channel and per week."""
+        from mixflow.service.routers.planning import SimulateResponse
+
+        body = {"ref": ref, "plan": dict(plan)}
+        return SimulateResponse.model_validate(
+            self._json(self._http.post(f"/api/v1/models/{model_name}/simulate", json=body))
+        )
+
+    def compare(
+        self,
+        model_name: str,
+        first: Mapping[str, Any],
+        second: Mapping[str, Any],
+        *,
+        ref: str | int = "champion",
+        metric: str = "profit",
+    ) -> CompareResponse:
+        """P(``first`` beats ``second``) on ``metric`` (profit or kpi) and the difference's
+        interval, on the same posterior draws."""
+        from mixflow.service.routers.planning import CompareResponse
+
+        body = {"ref": ref, "plans": [dict(first), dict(second)], "metric": metric}
+        return CompareResponse.model_validate(
+            self._json(self._http.post(f"/api/v1/models/{model_name}/compare", json=body))
+        )
+
+    def optimize(
+        self,
+        model_name: str,
+        *,
+        ref: str | int = "champion",
+        budget: float | None = None,
+        horizon_weeks: int = 13,
+        relative_bounds: tuple[float, float] | None = None,
+        channel_bounds: Mapping[str, tuple[float, float | None]] | None = None,
+        objective: str = "max_revenue",
+        risk: str = "mean",
+        **options: Any,
+    ) -> PlanDocument:
+        """The budget split of ``mixflow optimize`` as its ``plan.json`` document; ``options``
+        are the request's other fields (``locked``, ``flighting``, ``target_kpi``,
+        ``target_roi``, ``seed``)."""
+        from mixflow.optimize.schema import PlanDocument
+
+        body: dict[str, Any] = {
+            "ref": ref,
+            "budget": budget,
+            "horizon_weeks": horizon_weeks,
+            "relative_bounds": list(relative_bounds) if relative_bounds else None,
+            "channel_bounds": {k: list(v) for k, v in (channel_bounds or {}).items()},
+            "objective": objective,
+            "risk": risk,
+            **options,
+        }
+        return PlanDocument.model_validate(
+            self._json(self._http.post(f"/api/v1/models/{model_name}/optimize", json=body))
+        )
+
+    def save_plan(
+        self,
+        name: str,
+        model_name: str,
+        plan: Mapping[str, Any],
+        *,
+        ref: str | int = "champion",
+    ) -> SavedPlanOut:
+        """Save ``plan`` as ``name`` (unique in the workspace); the server simulates it on
+        version ``ref`` and stores the results with the author."""
+        from mixflow.service.routers.plans import SavedPlanOut
+
+        body = {"name": name, "model_name": model_name, "ref": ref, "plan": dict(plan)}
+        return SavedPlanOut.model_validate(self._json(self._http.post("/api/v1/plans", json=body)))
+
+    def list_plans(
+        self, *, limit: int = 50, offset: int = 0, model_name: str | None = None
+    ) -> PlanPage:
+        """One page of the workspace's saved plans, newest first."""
+        from mixflow.service.routers.plans import PlanPage
+
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if model_name is not None:
+            params["model_name"] = model_name
+        return PlanPage.model_validate(self._json(self._http.get("/api/v1/plans", params=params)))
+
+    def get_plan(self, plan_id: str) -> SavedPlanOut:
+        """One saved plan with its results."""
+        from mixflow.service.routers.plans import SavedPlanOut
+
+        return SavedPlanOut.model_validate(self._json(self._http.get(f"/api/v1/plans/{plan_id}")))
+
+    # ------------------------------------------------------------------ models
+
+    def models(self) -> list[dict[str, Any]]:
+        """The workspace's models (name, aliases, latest version)."""
+        return list(self._json(self._http.get("/api/v1/models")))
+
+    def model(self, name: str) -> dict[str, Any]:
+        """A model with every version, its gate results and the aliases."""
+        return dict(self._json(self._http.get(f"/api/v1/models/{name}")))
+
+    def summary(self, name: str, version: int | str = "champion") -> dict[str, Any]:
+        """The run summary (``summary.json``) of a version, or of an alias."""
+        return dict(self._json(self._http.get(f"/api/v1/models/{name}/versions/{version}/summary")))
+
+    def report(self, name: str, version: int | str = "champion") -> str:
+        """The HTML report of a version's run."""
+        response = self._http.get(f"/api/v1/models/{name}/versions/{version}/report")
+        if response.is_error:
+            self._json(response)
+        return response.text
+
+    def promote(
+        self,
+        name: str,
+        version: int,
+        reason: str,
+        *,
+        alias: str = "champion",
+        override: str | None = None,
+    ) -> dict[str, Any]:
+        """Point ``alias`` at ``version`` (admin); ``override`` is the reason to promote despite
+        failed gates (else a failing version raises ClientError 409)."""
+        body = {"version": version, "reason": reason, "override": override}
+        return dict(self._json(self._http.put(f"/api/v1/models/{name}/aliases/{alias}", json=body)))
+
+    def archive(self, name: str, version: int, reason: str = "") -> dict[str, Any]:
+        """Archive a version (admin): its aliases go and it cannot be promoted again."""
+        params = {"reason": reason} if reason else None
+        url = f"/api/v1/models/{name}/versions/{version}"
+        return dict(self._json(self._http.delete(url, params=params)))
+
+    def monitor(
+        self, name: str, actuals: Path, *, ref: int | str = "champion", seed: int = 0
+    ) -> dict[str, Any]:
+        """Score new weeks of actuals against a version: ``{"model_name", "version", "status",
+        "result"}``."""
+        files = {"actuals": (actuals.name, actuals.read_bytes())}
+        data = {"ref": str(ref), "seed": str(seed)}
+        return dict(
+            self._json(self._http.post(f"/api/v1/models/{name}/monitor", files=files, data=data))
+        )
+
+    # ------------------------------------------------------------------ experiments, audit
+
+    def analyze_experiment(
+        self,
+        data: Path,
+        *,
+        treated: list[str],
+        start: str,
+        end: str,
+        wait: bool = False,
+        poll_s: float = 1.0,
+        **columns: str,
+    ) -> dict[str, Any]:
+        """Queue a geo-experiment analysis (the fields of ``mixflow experiment analyze``:
+        ``date_column``, ``location_column``, ``kpi_column``, ``method``, ``spend_column`` as
+        keywords); with ``wait`` return the finished job, whose result is ``result.json``."""
+        fields = {"treated": ",".join(treated), "start": start, "end": end, **columns}
+        files = {"data": (data.name, data.read_bytes())}
+        response = self._http.post("/api/v1/experiments/analyze", files=files, data=fields)
+        job = dict(self._json(response))
+        return self.wait(job["job_id"], poll_s=poll_s) if wait else job
+
+    def audit(self, limit: int = 100, before: int | None = None) -> list[dict[str, Any]]:
+        """The workspace's audit rows, newest first (admin)."""
+        params: dict[str, int] = {"limit": limit}
+        if before is not None:
+            params["before"] = before
+        return list(self._json(self._http.get("/api/v1/audit", params=params)))
+
+
+#: the name the issue gives the client
+Client = MixflowClient
