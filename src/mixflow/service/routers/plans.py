@@ -91,7 +91,8 @@ def _summary(row: SavedPlan) -> PlanSummary:
         version=int(row.model_version),
         plan=PlanSpec.model_validate(row.plan),
         author=row.author,
-        created_at=row.created_at,
+        # SQLite hands back naive datetimes; they were written in UTC
+        created_at=row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC),
     )
 
 
