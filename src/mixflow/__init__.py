@@ -12,7 +12,7 @@ The Python API, in the order of a project (docs/python-api.md has a worked examp
     mixflow.score_run(posterior)                        # PSIS-LOO and WAIC
     mixflow.compare_runs({"a": post_a, "b": post_b})    # which the data favour
     sim = mixflow.Simulator(posterior)                  # what-if plans over every draw
-    result = mixflow.optimize(sim, mixflow.BudgetProblem(horizon=13, budget=2e6))
+    result = mixflow.optimize_budget(sim, mixflow.BudgetProblem(horizon=13, budget=2e6))
     mixflow.register("runs/x", "brand-x", settings)     # MLflow registry, governance gates
 
 Names load on first use, so ``import mixflow`` stays light (the command line starts from here);
@@ -68,7 +68,8 @@ _API: dict[str, tuple[str, str]] = {
     "BudgetProblem": ("mixflow.optimize", "BudgetProblem"),
     "BudgetOptimizer": ("mixflow.optimize", "BudgetOptimizer"),
     "OptimizationResult": ("mixflow.optimize", "OptimizationResult"),
-    "optimize": ("mixflow.optimize", "optimize"),
+    # not "optimize": that name is the subpackage mixflow.optimize once it is imported
+    "optimize_budget": ("mixflow.optimize", "optimize"),
     # lifecycle
     "register": ("mixflow.lifecycle", "register"),
     "LifecycleSettings": ("mixflow.lifecycle", "LifecycleSettings"),
@@ -119,7 +120,7 @@ __all__ = [
     "geo_breakdown",
     "load_plan",
     "load_run",
-    "optimize",
+    "optimize_budget",
     "plan_from_totals",
     "plan_like_last",
     "register",

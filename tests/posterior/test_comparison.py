@@ -10,7 +10,7 @@ import pytest
 
 from mixflow.errors import RunDirError, SpecError
 from mixflow.posterior import Posterior
-from mixflow.posterior.comparison import compare_runs, score_run
+from mixflow.posterior.comparison import compare_runs, require_log_likelihood, score_run
 from mixflow.workflow import load_run
 
 
@@ -42,12 +42,24 @@ def test_the_simulated_form_is_favoured_over_a_model_without_baseline_terms(
     assert doc["runs"][1]["elpd_diff"] == pytest.approx(loser.elpd_diff)
 
 
-def test_a_run_without_log_likelihood_is_refused_by_name(true_form: Posterior) -> None:
+def test_a_run_folder_without_log_likelihood_is_refused_by_name(true_form: Posterior) -> None:
     import dataclasses
 
     legacy = dataclasses.replace(true_form, predictive_draws=None)
+    require_log_likelihood(true_form, "new")
     with pytest.raises(RunDirError, match="run 'old' has no log_likelihood group"):
-        compare_runs({"new": true_form, "old": legacy})
+        require_log_likelihood(legacy, "old")
+
+
+def test_a_posterior_without_stored_groups_compares_on_computed_ones(true_form: Posterior) -> None:
+    """A fresh fit (or an older folder read in Python) computes its log-likelihood with the
+    fit's seed: the same numbers as the stored ones."""
+    import dataclasses
+
+    fresh = dataclasses.replace(true_form, predictive_draws=None)
+    result = compare_runs({"stored": true_form, "computed": fresh})
+    by_name = {r.name: r.score.elpd_loo for r in result.runs}
+    assert by_name["computed"] == pytest.approx(by_name["stored"], abs=1e-3)
 
 
 def test_runs_on_different_periods_do_not_compare(true_form: Posterior) -> None:

@@ -45,7 +45,8 @@ def compare_runs(
     runs: Annotated[
         list[str],
         typer.Argument(
-            help="two or more run directories (or models:/NAME@ALIAS) fitted to the same data"
+            metavar="RUN",
+            help="two or more run directories (or models:/NAME@ALIAS) fitted to the same data",
         ),
     ],
     out: Annotated[
@@ -58,6 +59,7 @@ def compare_runs(
     setup_jax(1)
     from mixflow.data.io import atomic_write_text
     from mixflow.posterior.comparison import compare_runs as rank_runs
+    from mixflow.posterior.comparison import require_log_likelihood
     from mixflow.workflow import load_run
 
     if len(set(runs)) < len(runs):
@@ -68,6 +70,8 @@ def compare_runs(
     posteriors = {
         name: load_run(resolve_run_dir(run)) for name, run in zip(names, runs, strict=True)
     }
+    for name, posterior in posteriors.items():
+        require_log_likelihood(posterior, name)
     result = rank_runs(posteriors)
     print_comparison(result)
     if out is not None:

@@ -133,12 +133,7 @@ def _loo_data(posterior: Posterior, name: str) -> Any:
             f"run {name!r} is a MAP fit (a point estimate): LOO needs posterior draws; "
             "fit it with method nuts (or svi)"
         )
-    draws = posterior.predictive_draws
-    if draws is None:
-        raise RunDirError(
-            f"run {name!r} has no log_likelihood group in posterior.nc (written by an older "
-            "mixflow); fit it again to compare it"
-        )
+    draws = posterior.predictive  # as stored, or computed for a fresh fit
     index = draws.draw_index
     kept = {k: np.asarray(v)[:, index] for k, v in posterior.samples.items()}
     loglik = draws.log_likelihood.reshape(*draws.log_likelihood.shape[:2], -1)
@@ -148,6 +143,17 @@ def _loo_data(posterior: Posterior, name: str) -> Any:
         coords={"draw": index, "observation": np.arange(loglik.shape[-1])},
         dims={KPI_VARIABLE: ["observation"]},
     )
+
+
+def require_log_likelihood(posterior: Posterior, name: str) -> None:
+    """Refuse (:class:`RunDirError`) a run loaded from a folder whose ``posterior.nc`` has no
+    log-likelihood (written before mixflow stored it): what ``compare-runs`` compares is what
+    each fit wrote."""
+    if posterior.predictive_draws is None:
+        raise RunDirError(
+            f"run {name!r} has no log_likelihood group in posterior.nc (written by an older "
+            "mixflow); fit it again to compare it"
+        )
 
 
 def score_run(posterior: Posterior, name: str = "run") -> PredictiveScore:
@@ -182,8 +188,9 @@ def compare_runs(posteriors: Mapping[str, Posterior]) -> RunComparison:
     """Rank two or more runs by PSIS-LOO (ArviZ ``compare``, stacking weights).
 
     Raises :class:`SpecError` when fewer than two runs are given, a run is a MAP fit, or the
-    runs were fitted to different data or periods; :class:`RunDirError` when a run has no
-    log-likelihood."""
+    runs were fitted to different data or periods. A posterior without stored predictive
+    groups (a fresh fit, an older run folder) has them computed (see
+    :attr:`Posterior.predictive`)."""
     import arviz as az
 
     if len(posteriors) < 2:
