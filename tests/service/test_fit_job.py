@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from mixflow.lifecycle import audit_log, model_versions
@@ -58,6 +59,7 @@ def _versions(client: TestClient, name: str) -> list[int]:
         return []
 
 
+@pytest.mark.slow  # a real fit in a child process: about 60 s on 2 busy cores
 def test_fit_job_registers_a_version_of_the_workspace_model(
     client: TestClient,
     keys: dict[str, str],

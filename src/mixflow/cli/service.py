@@ -15,11 +15,17 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 
 
-def _sessions():  # type: ignore[no-untyped-def]
+def _sessions(migrate: bool = True):  # type: ignore[no-untyped-def]
+    """Sessions on the settings' database, migrated first (keys work before the first serve;
+    workers, started beside a migrated API, do not migrate)."""
+    from mixflow.service.db.migrate import upgrade
     from mixflow.service.db.session import make_engine, make_session_factory
     from mixflow.service.settings import ServiceSettings
 
-    return make_session_factory(make_engine(ServiceSettings()))
+    settings = ServiceSettings()
+    if migrate:
+        upgrade(settings)
+    return make_session_factory(make_engine(settings))
 
 
 @db_app.command("upgrade")
@@ -134,7 +140,7 @@ def worker(
 
     settings = ServiceSettings()
     w = Worker(
-        sessions=_sessions(),
+        sessions=_sessions(migrate=False),
         home=settings.home,
         lease=timedelta(seconds=lease_s),
         heartbeat_s=min(1.0, lease_s / 3),
