@@ -172,7 +172,8 @@ def test_policy_rejects_inverted_roi_bounds() -> None:
 
 
 def test_model_card_lists_gates_channels_and_limitations() -> None:
-    from mixflow.lifecycle.model_card import card_html, card_markdown, limitations
+    from mixflow.lifecycle.model_card import card_markdown, limitations, model_card
+    from mixflow.report.model_card import model_card_html
 
     base = _summary(
         kpi_type="revenue",
@@ -224,7 +225,7 @@ def test_model_card_lists_gates_channels_and_limitations() -> None:
     assert any("weakly identified" in i and "<b>x</b>" in i for i in items)
     assert any("under 5% of spend" in i for i in items)
     assert not any("'tv' is weakly" in i for i in items)
-    page = card_html(summary, gates, "brand")
+    page = model_card_html(model_card(summary, gates, "brand"))
     assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
 
 

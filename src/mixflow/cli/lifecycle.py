@@ -48,9 +48,17 @@ def register(
     """Log RUN_DIR to MLflow, register it as a new version of NAME and run the gates."""
     from mixflow.lifecycle import load_policy
     from mixflow.lifecycle import register as register_run
+    from mixflow.report.model_card import model_card_html
 
     gate_policy = load_policy(policy) if policy is not None else None
-    info = register_run(run_dir, name, lifecycle_settings(), policy=gate_policy, actor=by)
+    info = register_run(
+        run_dir,
+        name,
+        lifecycle_settings(),
+        policy=gate_policy,
+        actor=by,
+        card_page=model_card_html,
+    )
     print_registration(info)
 
 
@@ -225,6 +233,7 @@ def refresh(
     MLflow run is marked FAILED)."""
     from mixflow.lifecycle.refresh import load_refresh_policy
     from mixflow.lifecycle.refresh import refresh as refresh_model
+    from mixflow.report.model_card import model_card_html
 
     previous = signal.signal(signal.SIGTERM, _raise_on_sigterm)
     try:
@@ -238,6 +247,7 @@ def refresh(
             informed_priors=informed_priors,
             actor=by,
             out_dir=out,
+            card_page=model_card_html,
         )
     except MixflowError as err:
         # every failure is exit 2 here (1 means "registered, not promoted"): a RefreshFailed

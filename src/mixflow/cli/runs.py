@@ -83,8 +83,10 @@ def fit(
     _print_summary(analysis.summary, out)
     if register:
         from mixflow.lifecycle import register as register_run
+        from mixflow.report.model_card import model_card_html
 
-        print_registration(register_run(out, register, lifecycle_settings()))
+        info = register_run(out, register, lifecycle_settings(), card_page=model_card_html)
+        print_registration(info)
 
 
 def _print_summary(summary: RunSummary, out: Path) -> None:

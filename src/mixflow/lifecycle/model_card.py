@@ -1,14 +1,17 @@
 """Model cards: what a registered model is, how it was checked, what it may be used for.
 
-Built from a run's ``summary.json`` and the gate results, as Markdown and as self-contained
-HTML, and written into the run directory before it is logged (so the card travels with the
-version's artifacts).
+Built from a run's summary and the gate results as a :class:`ModelCard` (its content, plain
+strings), written into the run directory as Markdown before it is logged (so the card travels
+with the version's artifacts). The HTML page is rendered by the report layer
+(:func:`mixflow.report.model_card.model_card_html`, a Jinja2 template): ``lifecycle`` sits
+before ``report`` in the data flow, so the callers that may import the report (the CLI, the
+service) pass that renderer in as a :data:`CardPage`.
 """
 
 from __future__ import annotations
 
-import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from mixflow.analysis.schema import Interval, RunSummary
@@ -17,14 +20,6 @@ from mixflow.lifecycle.gates import GatePolicy, GateResult, prior_shifts
 
 CARD_MD = "model_card.md"
 CARD_HTML = "model_card.html"
-
-# a small inline stylesheet: lifecycle sits before report/ in the data flow, so it does not
-# borrow the report's
-_CSS = (
-    "body{font:15px/1.5 -apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#1d2330;margin:0}"
-    "main{max-width:1000px;margin:0 auto;padding:24px}table{border-collapse:collapse;margin:8px 0}"
-    "th,td{border-bottom:1px solid #dde1e7;padding:4px 10px;text-align:left}h2{margin-top:28px}"
-)
 
 INTENDED_USE = (
     "Estimating the incremental contribution and ROI of each paid media channel over the data "
@@ -183,6 +178,60 @@ def _facts(summary: RunSummary, name: str, version: str | None) -> list[tuple[st
     return facts
 
 
+@dataclass(frozen=True)
+class CardTable:
+    """A table of the card: header cells and rows of text cells."""
+
+    head: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a model card says, as text: the Markdown file and the HTML page show the same.
+    ``priors`` is ``None`` when the model has no ROI priors."""
+
+    name: str
+    facts: tuple[tuple[str, str], ...]
+    verdict: str
+    gates: CardTable
+    channels: CardTable
+    priors: CardTable | None
+    intended_use: str
+    limitations: tuple[str, ...]
+
+
+#: renders a card as a self-contained HTML page (the report layer's
+#: :func:`~mixflow.report.model_card.model_card_html`)
+CardPage = Callable[[ModelCard], str]
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> CardTable:
+    return CardTable(tuple(head), tuple(tuple(r) for r in rows))
+
+
+def model_card(
+    summary: RunSummary,
+    gates: Sequence[GateResult],
+    name: str,
+    version: str | None = None,
+    policy: GatePolicy | None = None,
+) -> ModelCard:
+    """The card of a registered version (pure)."""
+    policy = policy or GatePolicy()
+    priors = _prior_rows(summary, policy)
+    return ModelCard(
+        name=name,
+        facts=tuple(_facts(summary, name, version)),
+        verdict=_verdict(gates),
+        gates=_table(_GATE_HEAD, _gate_rows(gates)),
+        channels=_table(_CHANNEL_HEAD, _rows(summary)),
+        priors=_table(_prior_head(policy), priors) if priors else None,
+        intended_use=INTENDED_USE,
+        limitations=tuple(limitations(summary, gates)),
+    )
+
+
 def card_markdown(
     summary: RunSummary,
     gates: Sequence[GateResult],
@@ -190,68 +239,27 @@ def card_markdown(
     version: str | None = None,
     policy: GatePolicy | None = None,
 ) -> str:
-    def table(head: list[str], rows: list[list[str]]) -> str:
-        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
+    """The card as Markdown."""
+    return markdown(model_card(summary, gates, name, version, policy))
+
+
+def markdown(card: ModelCard) -> str:
+    """``card`` as Markdown (``|`` in cells escaped)."""
+
+    def table(t: CardTable) -> str:
+        lines = ["| " + " | ".join(t.head) + " |", "|" + "---|" * len(t.head)]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in t.rows]
         return "\n".join(lines)
 
-    parts = [f"# Model card: {name}", ""]
-    parts += [f"- **{k}**: {v}" for k, v in _facts(summary, name, version)]
-    parts += [
-        "",
-        f"## Governance gates: {_verdict(gates)}",
-        "",
-        table(_GATE_HEAD, _gate_rows(gates)),
-    ]
-    parts += ["", "## Channels", "", table(_CHANNEL_HEAD, _rows(summary))]
-    priors = _prior_rows(summary, policy or GatePolicy())
-    if priors:
-        parts += [
-            "",
-            "## ROI: prior against posterior",
-            "",
-            table(_prior_head(policy or GatePolicy()), priors),
-        ]
-    parts += ["", "## Intended use", "", INTENDED_USE, "", "## Known limitations", ""]
-    parts += [f"- {item}" for item in limitations(summary, gates)]
+    parts = [f"# Model card: {card.name}", ""]
+    parts += [f"- **{k}**: {v}" for k, v in card.facts]
+    parts += ["", f"## Governance gates: {card.verdict}", "", table(card.gates)]
+    parts += ["", "## Channels", "", table(card.channels)]
+    if card.priors is not None:
+        parts += ["", "## ROI: prior against posterior", "", table(card.priors)]
+    parts += ["", "## Intended use", "", card.intended_use, "", "## Known limitations", ""]
+    parts += [f"- {item}" for item in card.limitations]
     return "\n".join(parts) + "\n"
-
-
-def card_html(
-    summary: RunSummary,
-    gates: Sequence[GateResult],
-    name: str,
-    version: str | None = None,
-    policy: GatePolicy | None = None,
-) -> str:
-    def table(head: list[str], rows: list[list[str]]) -> str:
-        th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows
-        )
-        return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
-
-    facts = "".join(
-        f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"
-        for k, v in _facts(summary, name, version)
-    )
-    lims = "".join(f"<li>{html.escape(x)}</li>" for x in limitations(summary, gates))
-    priors = _prior_rows(summary, policy or GatePolicy())
-    prior_html = (
-        f"<h2>ROI: prior against posterior</h2>{table(_prior_head(policy or GatePolicy()), priors)}"
-        if priors
-        else ""
-    )
-    body = (
-        f"<main><header><h1>Model card: {html.escape(name)}</h1></header><ul>{facts}</ul>"
-        f"<h2>Governance gates: {html.escape(_verdict(gates))}</h2>{table(_GATE_HEAD, _gate_rows(gates))}"
-        f"<h2>Channels</h2>{table(_CHANNEL_HEAD, _rows(summary))}{prior_html}"
-        f"<h2>Intended use</h2><p>{html.escape(INTENDED_USE)}</p><h2>Known limitations</h2><ul>{lims}</ul></main>"
-    )
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>Model card: {html.escape(name)}</title><style>{_CSS}</style></head><body>{body}</body></html>"
-    )
 
 
 def write_model_card(
@@ -261,9 +269,15 @@ def write_model_card(
     name: str,
     version: str | None = None,
     policy: GatePolicy | None = None,
-) -> tuple[Path, Path]:
-    """Write ``model_card.md`` and ``model_card.html`` into ``run_dir`` (atomically)."""
-    md, page = Path(run_dir) / CARD_MD, Path(run_dir) / CARD_HTML
-    atomic_write_text(md, card_markdown(summary, gates, name, version, policy))
-    atomic_write_text(page, card_html(summary, gates, name, version, policy))
-    return md, page
+    page: CardPage | None = None,
+) -> tuple[Path, Path | None]:
+    """Write ``model_card.md`` and, when a renderer ``page`` is given, ``model_card.html`` into
+    ``run_dir`` (atomically); their paths (``None`` for the page not written)."""
+    card = model_card(summary, gates, name, version, policy)
+    md = Path(run_dir) / CARD_MD
+    atomic_write_text(md, markdown(card))
+    if page is None:
+        return md, None
+    html_path = Path(run_dir) / CARD_HTML
+    atomic_write_text(html_path, page(card))
+    return md, html_path

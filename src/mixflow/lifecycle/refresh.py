@@ -46,6 +46,7 @@ from mixflow.data.loaders import dataset_from_frame, read_table
 from mixflow.errors import DataError, SpecError
 from mixflow.lifecycle.audit import AuditAction, AuditRecord, append_audit
 from mixflow.lifecycle.errors import RegistryError
+from mixflow.lifecycle.model_card import CardPage
 from mixflow.lifecycle.monitor import expected_kpi, load_actuals
 from mixflow.lifecycle.refresh_policy import (
     Check,
@@ -202,11 +203,13 @@ def refresh(
     informed_priors: bool = False,
     actor: str | None = None,
     out_dir: Path | None = None,
+    card_page: CardPage | None = None,
 ) -> RefreshResult:
     """Refresh model ``name`` on the extended data in ``data_path`` (CSV/Parquet with the
     champion's columns); see the module docstring. Writes the challenger's run directory and
     ``refresh.json`` under ``out_dir`` (default ``<home>/refresh/<name>/<UTC time>``).
-    ``actor`` (default: the OS user) is the audit trail's actor of every step.
+    ``actor`` (default: the OS user) is the audit trail's actor of every step; ``card_page``
+    renders the challenger's HTML model card (see :func:`~mixflow.lifecycle.registry.register`).
 
     Raises:
         RegistryError: no champion, or another refresh of ``name`` is running.
@@ -216,7 +219,14 @@ def refresh(
     check_name(name)
     with _refresh_lock(name, settings):
         return _refresh(
-            name, Path(data_path), settings, policy, informed_priors, default_actor(actor), out_dir
+            name,
+            Path(data_path),
+            settings,
+            policy,
+            informed_priors,
+            default_actor(actor),
+            out_dir,
+            card_page,
         )
 
 
@@ -228,6 +238,7 @@ def _refresh(
     informed: bool,
     actor: str,
     out_dir: Path | None,
+    card_page: CardPage | None,
 ) -> RefreshResult:
     try:
         champion = resolve_version(f"models:/{name}@{Alias.CHAMPION.value}", settings)
@@ -270,6 +281,7 @@ def _refresh(
             reason=f"refresh of version {champion.version} on {data_path.name}",
             run_id=run_id,
             audit_extra={"refresh_of": str(champion.version)},
+            card_page=card_page,
         )
     decision = compare(champion_summary, summary, holdout, info.gates, policy)
     notes: list[str] = []

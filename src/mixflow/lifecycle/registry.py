@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from mixflow.lifecycle.audit import AuditAction, AuditRecord, append_audit, exclusive_lock
 from mixflow.lifecycle.errors import RegistryError
 from mixflow.lifecycle.gates import GatePolicy, GateResult, failed_gates, run_gates
-from mixflow.lifecycle.model_card import write_model_card
+from mixflow.lifecycle.model_card import CardPage, write_model_card
 from mixflow.lifecycle.settings import LifecycleSettings
 from mixflow.lifecycle.tracking import RUN_ARTIFACT_PATH, log_run, make_client, read_run_dir
 
@@ -169,17 +169,21 @@ def register(
     reason: str = "",
     run_id: str | None = None,
     audit_extra: dict[str, Any] | None = None,
+    card_page: CardPage | None = None,
 ) -> ModelVersionInfo:
     """Log ``run_dir`` as an MLflow run (into the open run ``run_id`` when given, see
     :func:`mixflow.lifecycle.tracking.tracked_run`), register it as a new version of model
     ``name`` (created if needed) and store the gate results of ``policy`` (default thresholds
-    when ``None``) on the version. ``audit_extra`` adds fields to the audit record."""
+    when ``None``) on the version. ``audit_extra`` adds fields to the audit record. The model
+    card goes into the run directory as ``model_card.md``, and as ``model_card.html`` when
+    ``card_page`` renders it (:func:`mixflow.report.model_card.model_card_html`; the report
+    layer sits after this one, so callers that may import it pass it in)."""
     check_name(name)
     summary, _ = read_run_dir(Path(run_dir))
     policy = policy or GatePolicy()
     gates = run_gates(summary, policy)
     # the card goes into the run directory first, so it is logged with the version's artifacts
-    write_model_card(Path(run_dir), summary, gates, name, policy=policy)
+    write_model_card(Path(run_dir), summary, gates, name, policy=policy, page=card_page)
     run_id = log_run(Path(run_dir), settings, run_name=name, run_id=run_id)
     client = make_client(settings)
     tags = {
