@@ -122,8 +122,8 @@ def run_experiment_analysis(payload: dict[str, Any], folder: Path) -> dict[str, 
     )
     out = folder / "out"
     out.mkdir(parents=True, exist_ok=True)
-    document = result.to_dict()
-    text = json.dumps(document, indent=2, allow_nan=False) + "\n"
+    document = result.to_document()  # the typed GeoResultDocument, as the CLI writes it
+    text = json.dumps(document.to_json_dict(), indent=2, allow_nan=False) + "\n"
     atomic_write_text(out / "result.json", text)
     atomic_write_text(out / "report.html", render_geo_report(result))
     loaded: dict[str, Any] = json.loads(text)
