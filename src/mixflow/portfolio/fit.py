@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from mixflow.analysis.schema import SUMMARY_FILE, load_summary
 from mixflow.analysis.summary import analyze
 from mixflow.data.folders import verify_folder
 from mixflow.data.io import atomic_write_text
@@ -138,7 +139,7 @@ def fit_model(task: FitTask, setup: WorkerSetup | None = None) -> ModelRecord:
     except Exception as err:
         return _failed(task, f"{type(err).__name__}: {err}", t0, data_fp)
     # the file, not the in-memory object: summary.json's format is the stable contract
-    summary = json.loads((Path(task.run_dir) / "summary.json").read_text(encoding="utf-8"))
+    summary = load_summary(Path(task.run_dir) / SUMMARY_FILE)
     diag = posterior.diagnostics
     return ModelRecord(
         state=ModelState.SUCCEEDED,
@@ -148,7 +149,7 @@ def fit_model(task: FitTask, setup: WorkerSetup | None = None) -> ModelRecord:
         wall_seconds=time.perf_counter() - t0,
         rhat_max=diag.rhat_max,
         ess_bulk_min=diag.ess_bulk_min,
-        roi={ch: float(v["roi"]["median"]) for ch, v in summary["channels"].items()},
+        roi={ch: v.roi.median for ch, v in summary.channels.items()},
         kpi_type=data.kpi_type.value,
         value_per_kpi=task.value_per_kpi,
         config_fingerprint=task.config_fingerprint,
