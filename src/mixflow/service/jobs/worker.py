@@ -29,7 +29,8 @@ from mixflow.service.jobs.store import JobState
 def _die_with_parent(parent: int) -> None:
     """Have the kernel kill this process when the worker dies (Linux ``PR_SET_PDEATHSIG``): a
     SIGKILLed worker must not leave an orphan fit running on, registering a version that the
-    retried job registers again."""
+    retried job registers again. The signal follows the *thread* that started the child, so a
+    worker runs its jobs from one long-lived thread (the main one in ``mixflow worker``)."""
     if sys.platform.startswith("linux"):
         import ctypes
 
