@@ -1,8 +1,6 @@
 """End to end against a real ``mixflow serve`` process (free port, one worker) on SQLite and on
-PostgreSQL, through the Python client: fit -> the job succeeds -> summary -> report -> promote.
-
-The planning routes extend this flow (simulate -> optimize -> saved plan): add steps to
-``test_fit_to_promotion`` (the ``served`` fixture gives the URL and an admin key)."""
+PostgreSQL, through the Python client: fit -> the job succeeds -> summary -> report -> promote
+-> simulate -> optimize -> saved plan (read back by a viewer, who may not save one)."""
 
 from __future__ import annotations
 
@@ -116,8 +114,26 @@ def test_fit_to_promotion(
         assert mf.summary("revenue", "champion") == summary
         actions = [e["action"] for e in mf.audit()]
         assert actions == ["alias.champion", "fit.submit"]
+        # what-if questions on the champion, then a saved scenario
+        plan = {"name": "even", "budget": 2e5, "horizon_weeks": 6}
+        out = mf.simulate("revenue", plan)
+        assert (out.model.model_name, out.model.version) == ("revenue", 1)
+        assert len(out.per_week) == 6 and out.spend == pytest.approx(2e5)
+        doc = mf.optimize("revenue", budget=2e5, horizon_weeks=6, relative_bounds=(0.5, 2.0))
+        assert doc.total_spend == pytest.approx(2e5, rel=1e-6)
+        assert doc.horizon_weeks == 6
+        saved = mf.save_plan("e2e even split", "revenue", plan)
+        assert saved.results == out
+        assert (saved.version, saved.author) == (1, "admin")
+        assert mf.audit()[0]["action"] == "plan.save"
     with Client(url, keys["viewer"]) as viewer:
         assert [m["name"] for m in viewer.models()] == ["revenue"]
+        assert [p.name for p in viewer.list_plans().items] == ["e2e even split"]
+        assert viewer.get_plan(saved.id).results == saved.results
+        assert viewer.simulate("revenue", plan, ref=1) == out
+        with pytest.raises(ClientError) as not_saved:
+            viewer.save_plan("viewer plan", "revenue", plan)
+        assert not_saved.value.status == 403
         with pytest.raises(ClientError) as denied:
             viewer.promote("revenue", 1, "viewer")
         assert denied.value.status == 403
