@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mixflow.datasets.truth import TrueResponse
+from mixflow.errors import SpecError
 from mixflow.transforms import adstock as ad
 from mixflow.transforms import saturation as sat
 
@@ -99,8 +100,21 @@ class BrandSimulation:
     #: 0.30-0.46 (meridian_geo_media) and 0.47-2.2 (meridian_geo_all_channels); 0.35 sits at
     #: the low end. 0 gives every geo a fixed share, leaving no geo-level variation to learn from.
     geo_split_sd: float = 0.35
+    #: geo panels only: each geo's Hill half-saturation is the channel's ``half_saturation``
+    #: times the geo's own mean active exposure per capita relative to the panel's (markets get
+    #: budget roughly in line with what they can absorb). False: one half-saturation, in units
+    #: of the panel's mean exposure, for every geo.
+    geo_relative_saturation: bool = False
+    #: geo panels only: log-sd of each geo's multiplier of a channel's effect
+    geo_effect_sd: float = 0.15
     start: str = "2022-01-03"
     kpi_name: str = "revenue"
+
+    def __post_init__(self) -> None:
+        if self.geo_effect_sd < 0:
+            raise SpecError(f"geo_effect_sd must be >= 0, got {self.geo_effect_sd}")
+        if self.geo_relative_saturation and self.saturation != "hill":
+            raise SpecError("geo_relative_saturation needs saturation='hill'")
 
 
 @dataclass(frozen=True)
@@ -150,10 +164,25 @@ def _weights(sim: BrandSimulation, ch: ChannelTruth) -> np.ndarray:
     return np.asarray(ad.binomial_weights(_f(ch.retention * 0.6), sim.max_lag))
 
 
-def _saturate(sim: BrandSimulation, ch: ChannelTruth, x: np.ndarray) -> np.ndarray:
+def _saturate(
+    sim: BrandSimulation, ch: ChannelTruth, x: np.ndarray, half: np.ndarray | float
+) -> np.ndarray:
+    """``saturation(x)`` with ``half`` the Hill half-saturation (scalar or ``(G, 1)``)."""
     if sim.saturation == "hill":
-        return np.asarray(sat.hill(_f(x), _f(ch.half_saturation), _f(ch.slope)), dtype=np.float64)
+        return np.asarray(sat.hill(_f(x), _f(half), _f(ch.slope)), dtype=np.float64)
     return np.asarray(sat.logistic(_f(x), _f(ch.lam)), dtype=np.float64)
+
+
+def geo_half_saturation(half: float, x: np.ndarray, relative: bool) -> np.ndarray:
+    """``(G,)`` each geo's Hill half-saturation for scaled exposure ``x`` ``(G, T)`` (panel mean
+    active exposure 1): ``half`` times the geo's own mean active exposure when ``relative``
+    (a geo that never spends keeps ``half``), else ``half`` for every geo."""
+    if not relative:
+        return np.full(x.shape[0], half)
+    active = x > 0
+    n_active = active.sum(axis=1)
+    own = np.where(active, x, 0.0).sum(axis=1) / np.maximum(n_active, 1)
+    return half * np.where(n_active > 0, own, 1.0)
 
 
 def simulate_brand(sim: BrandSimulation, rng: np.random.Generator) -> SimulatedBrand:
@@ -196,7 +225,7 @@ def simulate_brand(sim: BrandSimulation, rng: np.random.Generator) -> SimulatedB
     media_kpi = np.zeros((g, n + lag))
     # what each channel's response is made of, for the TrueResponse (no extra random draws)
     parts: dict[str, list[Any]] = {
-        k: [] for k in ("weights", "scale", "beta", "geo_mult", "cpe", "history")
+        k: [] for k in ("weights", "scale", "beta", "geo_mult", "cpe", "history", "half")
     }
     for ch in sim.channels:
         national = _spend_pattern(ch, n, rng)
@@ -216,11 +245,12 @@ def simulate_brand(sim: BrandSimulation, rng: np.random.Generator) -> SimulatedB
         x = np.concatenate([pc / scale, np.zeros((g, lag))], axis=1)
         w = _weights(sim, ch)
         xa = np.stack([np.convolve(x[i], w)[: n + lag] for i in range(g)])
-        s = _saturate(sim, ch, xa)
+        half = geo_half_saturation(ch.half_saturation, x[:, :n], sim.geo_relative_saturation)
+        s = _saturate(sim, ch, xa, half[:, None])
         # beta chosen so an average active week adds effect_share of the baseline
         active = national > 0
         mean_s = s[:, :n][:, active].mean()
-        geo_mult = np.ones(g) if g == 1 else np.exp(rng.normal(0.0, 0.15, g))
+        geo_mult = np.ones(g) if g == 1 else np.exp(rng.normal(0.0, sim.geo_effect_sd, g))
         beta = ch.effect_share * sim.base_weekly_kpi / max(mean_s, 1e-9)
         contrib = beta * pop_share[:, None] * geo_mult[:, None] * s
         media_kpi += contrib
@@ -234,6 +264,7 @@ def simulate_brand(sim: BrandSimulation, rng: np.random.Generator) -> SimulatedB
         parts["geo_mult"].append(geo_mult)
         parts["cpe"].append(ch.cost_per_exposure if ch.has_exposure else 1.0)
         parts["history"].append(pc / scale)
+        parts["half"].append(half)
         if ch.has_exposure:
             frame_cols[f"{ch.name}_impressions"] = exposure
 
@@ -292,7 +323,10 @@ def simulate_brand(sim: BrandSimulation, rng: np.random.Generator) -> SimulatedB
         channels=tuple(ch.name for ch in chans),
         weights=np.stack(parts["weights"]),
         saturation="hill" if sim.saturation == "hill" else "logistic",
-        half_saturation=np.array([ch.half_saturation for ch in chans]),
+        # (C,) unless each geo has its own
+        half_saturation=np.stack(parts["half"], axis=1)
+        if sim.geo_relative_saturation
+        else np.array([ch.half_saturation for ch in chans]),
         slope=np.array([ch.slope for ch in chans]),
         lam=np.array([ch.lam for ch in chans]),
         scale=np.array(parts["scale"]),

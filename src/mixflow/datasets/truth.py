@@ -45,7 +45,9 @@ class TrueResponse:
         channels: ``C`` channel names, in the data's order.
         weights: ``(C, L+1)`` adstock lag weights (each row sums to 1).
         saturation: the saturation curve, ``hill`` or ``logistic``.
-        half_saturation, slope: ``(C,)`` Hill parameters (scaled exposure units).
+        half_saturation: ``(C,)`` or ``(G, C)`` (one per geo) Hill half-saturation (scaled
+            exposure units).
+        slope: ``(C,)`` Hill slopes.
         lam: ``(C,)`` logistic rate.
         scale: ``(C,)`` mean non-zero per-capita exposure over the data (exposure per person).
         beta: ``(C,)`` KPI per unit of saturated media, before the geo terms (currency).
@@ -201,10 +203,16 @@ class TrueResponse:
             out[:, lg:] += self.weights[:, lg] * x[:, : t - lg]
         return out
 
+    @property
+    def _half(self) -> np.ndarray:
+        """The half-saturation laid out to broadcast against ``(G, T, C)``."""
+        h = self.half_saturation
+        return h[:, None, :] if h.ndim == 2 else h
+
     def _saturate(self, x: np.ndarray) -> np.ndarray:
         if self.saturation == "hill":
             positive = x > 0
-            z = self.slope * (np.log(np.where(positive, x, 1.0)) - np.log(self.half_saturation))
+            z = self.slope * (np.log(np.where(positive, x, 1.0)) - np.log(self._half))
             return np.where(positive, expit(z), 0.0)
         return np.tanh(0.5 * self.lam * x)
 
@@ -212,7 +220,7 @@ class TrueResponse:
         """Derivative of :meth:`_saturate` with respect to its input."""
         if self.saturation == "hill":
             xs = np.maximum(x, _MIN_INPUT)
-            s = expit(self.slope * (np.log(xs) - np.log(self.half_saturation)))
+            s = expit(self.slope * (np.log(xs) - np.log(self._half)))
             return self.slope / xs * s * (1.0 - s)
         th = np.tanh(0.5 * self.lam * x)
         return 0.5 * self.lam * (1.0 - th * th)

@@ -85,19 +85,21 @@ def calibration_arrays(
     media_scale: np.ndarray,
     scaled_exposure: np.ndarray,
 ) -> CalibrationArrays:
-    """Lay ``tests`` on the panel. ``scaled_exposure`` is the design's ``(G, T', C)`` scaled
-    exposure (padded), used to keep a go-dark test's exposure at or above zero."""
+    """Lay ``tests`` on the panel. ``media_scale``: ``(C,)`` or ``(G, C)`` per-capita exposure
+    per scaled unit; ``scaled_exposure`` is the design's ``(G, T', C)`` scaled exposure
+    (padded), used to keep a go-dark test's exposure at or above zero."""
     g, t_all = data.n_geos, data.n_times + max_lag
     if not tests:
         return CalibrationArrays.empty(g, t_all, max_lag)
     pop = data.population
+    per_geo = np.broadcast_to(media_scale, (g, data.n_channels))
     unit = kpi_scale * float(pop.mean())
     channel, dx, weight = [], [], []
     for test in tests:
         cells = spend_change_cells(test, data, max_lag)
         c = cells.channel
         delta = np.zeros((g, t_all))
-        delta[:, : data.n_times] = cells.exposure / pop[:, None] / media_scale[c]
+        delta[:, : data.n_times] = cells.exposure / pop[:, None] / per_geo[:, c, None]
         base = scaled_exposure[:, :, c]
         delta = np.maximum(base + delta, 0.0) - base
         channel.append(c)

@@ -22,7 +22,7 @@ from mixflow.data.dataset import MMMDataset
 from mixflow.data.lift_tests import LiftTest
 from mixflow.errors import SpecError
 from mixflow.model.calibration import CalibrationArrays, calibration_arrays
-from mixflow.spec.model_spec import ModelSpec, PriorParameterization, Trend
+from mixflow.spec.model_spec import GeoSaturation, ModelSpec, PriorParameterization, Trend
 from mixflow.spec.priors import (
     ADSTOCK_PARAMETERS,
     SATURATION_PARAMETERS,
@@ -79,6 +79,15 @@ class Design:
     max_lag: int
     calibration: CalibrationArrays | None = None
     component_priors: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)
+    #: ``(G, C)`` each geo's own mean active exposure relative to ``media_scale`` when the
+    #: saturation is geo-relative (``model.geo_saturation``); ``None``: ones
+    geo_scale: np.ndarray | None = None
+
+    @property
+    def exposure_unit(self) -> np.ndarray:
+        """``(G, C)`` original exposure per unit of scaled exposure, per geo and channel."""
+        unit = self.population[:, None] * self.media_scale[None, :]
+        return unit if self.geo_scale is None else unit * self.geo_scale
 
     @property
     def n_geos(self) -> int:
@@ -202,7 +211,18 @@ def build_design(
 
     exposure_pc = data.exposure / pop[:, None, None]
     media_scale = media_scale_of(exposure_pc)
-    x = _pad_time(exposure_pc / media_scale, lag, "zeros")
+    geo_scale = None
+    if data.n_geos > 1 and spec.geo_saturation is GeoSaturation.RELATIVE:
+        # Hill/logistic of x / r_g equals the curve with its half point scaled by r_g: each
+        # geo saturates relative to its own typical exposure (adstock is linear, so the
+        # order does not matter)
+        geo_scale = (
+            np.stack([media_scale_of(exposure_pc[i]) for i in range(data.n_geos)])
+            / media_scale[None, :]
+        )
+        geo_scale = np.where(exposure_pc.max(axis=1) > 0, geo_scale, 1.0)
+    unit_scale = media_scale[None, :] if geo_scale is None else media_scale * geo_scale
+    x = _pad_time(exposure_pc / unit_scale[:, None, :], lag, "zeros")
     x_lag = lag_stack(x, lag)
 
     t_all = t + lag
@@ -259,10 +279,11 @@ def build_design(
         level_loc=np.mean(y[:, obs_mask], axis=1),
         n_times=t,
         max_lag=lag,
-        calibration=calibration_arrays(lift_tests, data, lag, kpi_scale, media_scale, x)
+        calibration=calibration_arrays(lift_tests, data, lag, kpi_scale, unit_scale, x)
         if lift_tests
         else None,
         component_priors=component_prior_arrays(spec, data.channels),
+        geo_scale=geo_scale,
     )
 
 

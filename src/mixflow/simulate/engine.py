@@ -149,7 +149,7 @@ class Simulator:
         ratio = np.where(spend_tot > 0, expo_tot / np.maximum(spend_tot, 1e-12), 0.0)
         national = expo_tot.sum(axis=0) / np.maximum(spend_tot.sum(axis=0), 1e-12)
         self._exposure_per_spend = np.where(spend_tot > 0, ratio, national[None, :])
-        self._scale = data.population[:, None] * self.design.media_scale[None, :]  # (G, C)
+        self._scale = self.design.exposure_unit  # (G, C)
         self._hist_x = data.exposure / self._scale[:, None, :]  # (G, T, C) scaled
         self._kpi_unit = self.design.kpi_scale * data.population  # (G,)
         self._rpk_last = data.revenue_per_kpi[:, -1]  # (G,)

@@ -22,6 +22,7 @@ from mixflow.spec.options import (
     CalibrationMethod,
     ChainMethod,
     FitMethod,
+    GeoSaturation,
     InitMass,
     Likelihood,
     PriorParameterization,
@@ -87,6 +88,9 @@ class ModelSpec(StrictModel):
     trend: Trend = Trend.LINEAR
     trend_knots: int = Field(default=4, ge=1, le=50)
     likelihood: Likelihood = Likelihood.NORMAL
+    #: geo models: ``relative`` measures each geo's saturation against its own mean exposure
+    #: (see docs/model.md, "Geo heterogeneity"); national models ignore it
+    geo_saturation: GeoSaturation = GeoSaturation.POOLED
     priors: PriorSpec = Field(default_factory=PriorSpec)
 
     @model_validator(mode="after")

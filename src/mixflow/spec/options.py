@@ -28,6 +28,16 @@ class Likelihood(StrEnum):
     STUDENT_T = "student_t"
 
 
+class GeoSaturation(StrEnum):
+    """What a geo model's saturation is measured against (national models: the channel's
+    mean exposure, always)."""
+
+    #: one half-saturation in units of the channel's panel-wide mean exposure per capita
+    POOLED = "pooled"
+    #: in units of each geo's own mean active exposure per capita
+    RELATIVE = "relative"
+
+
 class PriorParameterization(StrEnum):
     ROI = "roi"
     COEFFICIENT = "coefficient"
@@ -67,6 +77,7 @@ __all__ = [
     "CalibrationMethod",
     "ChainMethod",
     "FitMethod",
+    "GeoSaturation",
     "InitMass",
     "Likelihood",
     "PriorParameterization",
