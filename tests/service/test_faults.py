@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -206,3 +207,17 @@ def test_two_workers_racing_for_one_job_run_it_once(tmp_path: Path, database: st
     else:
         with fresh_database() as url:
             race(ServiceSettings(home=tmp_path, database_url=url))
+
+
+def test_readyz_is_503_while_the_model_store_is_unreachable(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, no_tracking_server: None
+) -> None:
+    assert client.get("/readyz").status_code == 200
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = int(s.getsockname()[1])  # nothing listens once closed
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{dead}")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    down = client.get("/readyz")
+    assert down.status_code == 503
+    assert down.json()["detail"] == "the model store (MLflow registry) is unreachable"

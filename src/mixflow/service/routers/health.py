@@ -21,7 +21,7 @@ def healthz() -> Health:
 
 @router.get("/readyz", response_model=Health)
 def readyz(request: Request) -> Health:
-    """The database answers and is migrated."""
+    """The database answers and is migrated, and the model store (MLflow registry) answers."""
     engine = request.app.state.engine
     try:
         with engine.connect() as conn:
@@ -31,6 +31,15 @@ def readyz(request: Request) -> Health:
         raise UnavailableError("the database is unreachable") from None
     if revision is None:
         raise UnavailableError("the database is not migrated: run mixflow db upgrade")
+    try:
+        from mixflow.lifecycle.tracking import make_client
+        from mixflow.service.store import lifecycle_settings
+
+        make_client(lifecycle_settings(request.app.state.settings)).search_registered_models(
+            max_results=1
+        )
+    except Exception:  # any registry failure means not ready
+        raise UnavailableError("the model store (MLflow registry) is unreachable") from None
     return Health(status="ready", revision=revision)
 
 
