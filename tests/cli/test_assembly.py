@@ -8,9 +8,13 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
+from mixflow.analysis.schema import load_summary
 from mixflow.cli.main import COMMAND_MODULES, MixflowGroup, app
 from mixflow.data.folders import writing_folder
 from mixflow.errors import ConvergenceError, SpecError
+
+#: a complete summary.json written by an earlier mixflow
+LEGACY_SUMMARY = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_run" / "summary.json"
 
 
 def _app_raising(err: Exception) -> typer.Typer:
@@ -73,14 +77,16 @@ def test_a_bad_option_value_or_missing_argument_is_one_line_and_exit_2() -> None
 
 
 def test_summary_refuses_an_edited_summary_json(tmp_path: Path) -> None:
+    summary = load_summary(LEGACY_SUMMARY)
     out = tmp_path / "run"
     with writing_folder(out) as tmp:
-        (tmp / "summary.json").write_text('{"channels": {"tv": {"roi": 2.0}}}', encoding="utf-8")
+        (tmp / "summary.json").write_text(json.dumps(summary.to_json()), encoding="utf-8")
     runner = CliRunner()
     whole = runner.invoke(app, ["summary", str(out)])
     assert whole.exit_code == 0
-    assert json.loads(whole.stdout) == {"channels": {"tv": {"roi": 2.0}}}
-    (out / "summary.json").write_text('{"channels": {"tv": {"roi": 9.0}}}', encoding="utf-8")
+    assert json.loads(whole.stdout) == summary.to_json()
+    edited = summary.updated({"channels": {"tv": {"roi": {"median": 9.0}}}})
+    (out / "summary.json").write_text(json.dumps(edited.to_json()), encoding="utf-8")
     edited = runner.invoke(app, ["summary", str(out)])
     assert edited.exit_code == 2
     assert edited.stderr.startswith("error: summary.json in ")
