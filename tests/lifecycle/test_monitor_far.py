@@ -24,9 +24,9 @@ def test_same_process_windows_rarely_alarm_and_a_stopped_channel_is_flagged() ->
         [outcome(brand, k, policy, sequential=False) for k in brand.replay(False, 150, rng)]
     )
     broken = rates([outcome(brand, k, policy) for k in brand.replay(True, 40, rng)])
-    # the targets of issue 21 on one brand; 150 windows give a binomial sd of 1.8 points at 5%,
-    # so a monitor with the stated 5% alert rate would pass the first bound about half the
-    # time and one at 10% almost never (the bench measures about 1% here)
+    # the targets of issue 21 on one brand (the bench measured 0% of same-process windows
+    # flagged and 95% / 100% of broken ones alerted / flagged on it); with 150 windows a
+    # monitor alerting on 10% of them would pass the first bound with probability < 3%
     assert same["alert"] <= 0.05, same
     assert same["warn_or_alert"] <= 0.20, same
     assert broken["warn_or_alert"] >= 0.90, broken
