@@ -38,13 +38,17 @@ RESIDUAL_AR = 0.5
 
 
 def study_brand(
-    seed: int, residual_ar: float, n_same: int, n_broken: int, n_sequential: int
+    seed: int,
+    residual_ar: float,
+    n_same: int,
+    n_broken: int,
+    n_sequential: int,
+    policy: MonitorPolicy,
 ) -> tuple[dict[str, Any], list[Outcome], list[Outcome]]:
     """Fit one brand and score its replays; its figures and the outcomes to pool."""
     t0 = time.perf_counter()
     brand = prepare_brand(seed, residual_ar=residual_ar)
     fit_s = time.perf_counter() - t0
-    policy = MonitorPolicy()
     rng = np.random.default_rng(1000 + seed)
     same = [
         outcome(brand, k, policy, sequential=i < n_sequential)
@@ -73,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--sequential", type=int, default=30, help="same-process windows also run week by week"
     )
+    ap.add_argument("--warn-alpha", type=float, help="policy warn_alpha (default: the policy's)")
     ap.add_argument("--quick", action="store_true", help="2 brands, 100 + 40 windows each")
     args = ap.parse_args(argv)
     seeds = [(int(s), 0.0) for s in args.seeds.split(",") if s]
@@ -81,9 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         seeds = seeds[:1] + [s for s in seeds if s[1] > 0][:1]
         n_same, n_broken, n_seq = 100, 40, 10
+    policy = MonitorPolicy(**({"warn_alpha": args.warn_alpha} if args.warn_alpha else {}))
     brands, all_same, all_broken = [], [], []
     for seed, ar in seeds:
-        figures, same, broken = study_brand(seed, ar, n_same, n_broken, n_seq)
+        figures, same, broken = study_brand(seed, ar, n_same, n_broken, n_seq, policy)
         brands.append(figures)
         all_same += same
         all_broken += broken
@@ -105,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             "same_windows_per_brand": n_same,
             "broken_windows_per_brand": n_broken,
             "same_windows_run_week_by_week_per_brand": n_seq,
-            "policy": MonitorPolicy().model_dump(),
+            "policy": policy.model_dump(),
         },
         "targets": TARGETS,
         "met": checks,
