@@ -155,3 +155,18 @@ def test_job_routes_are_scoped_to_the_workspace(
     assert viewer_cancel.status_code == 403
     cancelled = client.delete(f"/api/v1/jobs/{job_id}", headers={"X-API-Key": keys["analyst"]})
     assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
+
+
+def test_cancel_is_audited_with_the_request_id(
+    client: TestClient, keys: dict[str, str], sessions: sessionmaker[Session]
+) -> None:
+    job_id = _queue(sessions, "echo", value=1)
+    h = {"X-API-Key": keys["analyst"], "X-Request-ID": "cancel-7"}
+    assert client.delete(f"/api/v1/jobs/{job_id}", headers=h).status_code == 200
+    (event,) = client.get("/api/v1/audit", headers={"X-API-Key": keys["admin"]}).json()
+    assert (event["action"], event["target"], event["actor"], event["request_id"]) == (
+        "job.cancel",
+        f"job:{job_id}",
+        "analyst",
+        "cancel-7",
+    )

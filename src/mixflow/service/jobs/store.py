@@ -175,8 +175,14 @@ def finish(
     return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def cancel(session: Session, workspace: str, job_id: str) -> Job:
-    """Cancel: a queued job at once; a running one is flagged and its worker kills it."""
+def cancel(
+    session: Session,
+    workspace: str,
+    job_id: str,
+    on_cancel: Callable[[Session, Job], object] | None = None,
+) -> Job:
+    """Cancel: a queued job at once; a running one is flagged and its worker kills it.
+    ``on_cancel(session, job)`` runs in the same transaction (the audit row)."""
     job = get_job(session, workspace, job_id)
     session.execute(
         update(Job)
@@ -190,6 +196,8 @@ def cancel(session: Session, workspace: str, job_id: str) -> Job:
         .where(Job.id == job_id, Job.state == JobState.running)
         .values(cancel_requested=True)
     )
+    if on_cancel is not None:
+        on_cancel(session, job)
     session.commit()
     return session.get(Job, job.id, populate_existing=True) or job
 

@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
+from mixflow.service import audit
 from mixflow.service.auth import Caller, Role, require
+from mixflow.service.db.models import Job
 from mixflow.service.jobs import store
 from mixflow.service.schemas import JobOut
 
@@ -41,6 +43,10 @@ def show_job(job_id: str, caller: Viewer, db: Db) -> JobOut:
 
 
 @router.delete("/{job_id}", response_model=JobOut)
-def cancel_job(job_id: str, caller: Analyst, db: Db) -> JobOut:
+def cancel_job(job_id: str, request: Request, caller: Analyst, db: Db) -> JobOut:
     """Cancel: a queued job at once, a running one within seconds (its process is killed)."""
-    return JobOut.from_job(store.cancel(db, caller.workspace, job_id))
+
+    def _audit(session: Session, job: Job) -> None:
+        audit.record(session, caller, request, "job.cancel", f"job:{job.id}", {"kind": job.kind})
+
+    return JobOut.from_job(store.cancel(db, caller.workspace, job_id, on_cancel=_audit))
