@@ -74,9 +74,21 @@ class MixflowClient:
         """One job of the workspace."""
         return dict(self._json(self._http.get(f"/api/v1/jobs/{job_id}")))
 
-    def jobs(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The workspace's jobs, newest first."""
-        return list(self._json(self._http.get("/api/v1/jobs", params={"limit": limit})))
+    def jobs(
+        self,
+        limit: int = 100,
+        *,
+        offset: int = 0,
+        state: str | None = None,
+        kind: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The workspace's jobs, newest first (optionally of one ``state`` or ``kind``)."""
+        params: dict[str, str | int] = {"limit": limit, "offset": offset}
+        if state is not None:
+            params["state"] = state
+        if kind is not None:
+            params["kind"] = kind
+        return list(self._json(self._http.get("/api/v1/jobs", params=params)))
 
     def cancel(self, job_id: str) -> dict[str, Any]:
         """Cancel a job."""

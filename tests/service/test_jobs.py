@@ -170,3 +170,22 @@ def test_cancel_is_audited_with_the_request_id(
         "analyst",
         "cancel-7",
     )
+
+
+def test_job_list_filters_and_pages(
+    client: TestClient, keys: dict[str, str], sessions: sessionmaker[Session]
+) -> None:
+    ids = [_queue(sessions, "echo", value=i) for i in range(3)]
+    with sessions() as s:
+        store.cancel(s, "acme", ids[0])
+    h = {"X-API-Key": keys["viewer"]}
+
+    def listed(**params: object) -> list[str]:
+        return [j["job_id"] for j in client.get("/api/v1/jobs", params=params, headers=h).json()]
+
+    assert listed() == ids[::-1]
+    assert listed(state="cancelled") == [ids[0]]
+    assert listed(state="queued", limit=1) == [ids[2]]
+    assert listed(state="queued", limit=1, offset=1) == [ids[1]]
+    assert listed(kind="fit") == []
+    assert client.get("/api/v1/jobs", params={"state": "done"}, headers=h).status_code == 422

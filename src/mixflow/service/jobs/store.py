@@ -88,11 +88,22 @@ def get_job(session: Session, workspace: str, job_id: str) -> Job:
     return job
 
 
-def list_jobs(session: Session, workspace: str, limit: int = 100) -> list[Job]:
-    """The workspace's newest jobs first."""
-    query = (
-        select(Job).where(Job.workspace == workspace).order_by(Job.created_at.desc()).limit(limit)
-    )
+def list_jobs(
+    session: Session,
+    workspace: str,
+    limit: int = 100,
+    *,
+    offset: int = 0,
+    state: JobState | None = None,
+    kind: str | None = None,
+) -> list[Job]:
+    """The workspace's jobs, newest first, optionally of one ``state`` or ``kind``."""
+    query = select(Job).where(Job.workspace == workspace)
+    if state is not None:
+        query = query.where(Job.state == state)
+    if kind is not None:
+        query = query.where(Job.kind == kind)
+    query = query.order_by(Job.created_at.desc(), Job.id).offset(offset).limit(limit)
     return list(session.scalars(query))
 
 

@@ -12,6 +12,7 @@ from mixflow.service import audit
 from mixflow.service.auth import Caller, Role, require
 from mixflow.service.db.models import Job
 from mixflow.service.jobs import store
+from mixflow.service.jobs.store import JobState
 from mixflow.service.schemas import JobOut
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
@@ -30,10 +31,16 @@ Db = Annotated[Session, Depends(_session)]
 
 @router.get("", response_model=list[JobOut])
 def list_jobs(
-    caller: Viewer, db: Db, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    caller: Viewer,
+    db: Db,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    state: Annotated[JobState | None, Query(description="only jobs in this state")] = None,
+    kind: Annotated[str | None, Query(max_length=30, description="fit, ...")] = None,
 ) -> list[JobOut]:
-    """The workspace's jobs, newest first."""
-    return [JobOut.from_job(j) for j in store.list_jobs(db, caller.workspace, limit)]
+    """The workspace's jobs, newest first; ``offset`` pages on."""
+    jobs = store.list_jobs(db, caller.workspace, limit, offset=offset, state=state, kind=kind)
+    return [JobOut.from_job(j) for j in jobs]
 
 
 @router.get("/{job_id}", response_model=JobOut)
