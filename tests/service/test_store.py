@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from service_registry import install_registry
 
 from mixflow.errors import InvalidInputError, NotFoundError
-from mixflow.lifecycle import Alias, promote, register
+from mixflow.lifecycle import Alias, promote
 from mixflow.service import store
 from mixflow.service.settings import ServiceSettings
 
 
 @pytest.fixture
-def service_settings(tmp_path: Path, no_tracking_server: None) -> ServiceSettings:
-    return ServiceSettings(home=tmp_path / "home", database_url="")
-
-
-def _register(run_dir: Path, settings: ServiceSettings, tmp_path: Path, name: str) -> int:
-    copy = tmp_path / f"run-{name}"
-    shutil.copytree(run_dir, copy)
-    info = register(copy, name, store.lifecycle_settings(settings), actor="test")
-    return info.version
+def service_settings(
+    tmp_path: Path, no_tracking_server: None, registry_template: Path
+) -> ServiceSettings:
+    """A home whose registry holds acme.revenue versions 1 and 2 (copied from the template)."""
+    settings = ServiceSettings(home=tmp_path / "home", database_url="")
+    install_registry(registry_template, settings.home)
+    return settings
 
 
 def test_names_are_prefixed_by_workspace() -> None:
@@ -47,10 +45,8 @@ def test_bad_refs_are_refused(ref: str | int) -> None:
 def test_resolves_versions_and_aliases_and_downloads_once(
     map_run_dir: Path,
     service_settings: ServiceSettings,
-    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert _register(map_run_dir, service_settings, tmp_path, "acme.revenue") == 1
     found = store.resolve_model(service_settings, "acme", "revenue", "1")
     assert (found.registered_name, found.version, found.model_name) == (
         "acme.revenue",
@@ -75,12 +71,11 @@ def test_resolves_versions_and_aliases_and_downloads_once(
 
 
 def test_another_workspace_or_unknown_model_is_not_found(
-    map_run_dir: Path, service_settings: ServiceSettings, tmp_path: Path
+    service_settings: ServiceSettings,
 ) -> None:
-    _register(map_run_dir, service_settings, tmp_path, "acme.revenue")
     with pytest.raises(NotFoundError, match="model 'revenue' has no version 1"):
         store.resolve_model(service_settings, "other", "revenue", 1)
-    with pytest.raises(NotFoundError, match="has no version 2"):
-        store.resolve_model(service_settings, "acme", "revenue", 2)
+    with pytest.raises(NotFoundError, match="has no version 3"):
+        store.resolve_model(service_settings, "acme", "revenue", 3)
     with pytest.raises(NotFoundError):
         store.resolve_model(service_settings, "acme", "missing", "champion")
