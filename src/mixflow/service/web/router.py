@@ -84,6 +84,12 @@ def home(request: Request) -> Response:
     return RedirectResponse("/models" if _caller(request) else "/signin", status_code=303)
 
 
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """No icon (browsers ask for one on every page, the report's included)."""
+    return Response(status_code=204)
+
+
 @router.get("/signin")
 def signin_page(request: Request) -> Response:
     """The sign-in form."""

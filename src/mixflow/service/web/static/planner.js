@@ -100,6 +100,8 @@
   }
 
   const fmt0 = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+  const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 });
+  const short = (x) => (Math.abs(x) >= 10000 ? compact.format(x) : num(x, Math.abs(x) < 10 && x !== 0 ? 2 : 0));
   const fmt2 = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2, minimumFractionDigits: 2 });
   const num = (x, digits = 0) =>
     x === null || x === undefined || !Number.isFinite(Number(x)) ? "n/a" : (digits ? fmt2 : fmt0).format(Number(x));
@@ -185,7 +187,7 @@
       g.append(title);
       g.append(svg("line", { x1: x(r.lo), x2: x(r.hi), y1: y, y2: y, class: "whisker" }));
       g.append(svg("circle", { cx: x(r.mean), cy: y, r: 5, class: "point" }));
-      const val = svg("text", { x: width - right + 6, y: y + 4, class: "value" });
+      const val = svg("text", { x: width - right + 14, y: y + 4, class: "value" });
       val.textContent = num(r.mean, digits);
       root.append(name, g, val);
     });
@@ -193,8 +195,8 @@
   }
 
   // line chart with optional bands: series [{label, xs, ys, lo?, hi?, cls}], marks [{x, y, label}]
-  function lineChart(series, { width = 520, height = 220, marks = [], label = "", xFormat = (v) => num(v) } = {}) {
-    const pad = { l: 60, r: 10, t: 10, b: 26 };
+  function lineChart(series, { width = 520, height = 220, marks = [], label = "", xFormat = short } = {}) {
+    const pad = { l: 52, r: 14, t: 10, b: 26 };
     const xsAll = series.flatMap((s) => s.xs);
     const ysAll = series.flatMap((s) => s.ys.concat(s.lo || [], s.hi || [])).concat(marks.map((m) => m.y));
     const x0 = Math.min(...xsAll);
@@ -215,7 +217,7 @@
     }
     for (const v of [y0, y1]) {
       const t = svg("text", { x: pad.l - 4, y: Y(v) + 4, "text-anchor": "end", class: "tick" });
-      t.textContent = num(v);
+      t.textContent = short(v);
       root.append(t);
     }
     series.forEach((s) => {
