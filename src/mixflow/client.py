@@ -40,7 +40,7 @@ class MixflowClient:
 
     def __init__(self, base_url: str, api_key: str, timeout: float = 60.0) -> None:
         self._http = httpx.Client(
-            base_url=base_url, headers={"X-API-Key": api_key}, timeout=timeout
+            base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=timeout
         )
 
     def __enter__(self) -> MixflowClient:

@@ -142,3 +142,14 @@ def test_another_workspace_gets_404_for_every_resource_of_acme(
         body = r.json()
         items = body["items"] if isinstance(body, dict) else body  # plans answer a page
         assert (r.status_code, items) == (200, []), path
+
+
+def test_a_bearer_token_authenticates_like_the_header(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {keys['analyst']}"})
+    assert (me.status_code, me.json()["role"]) == (200, "analyst")
+    bad = client.get("/api/v1/me", headers={"Authorization": f"Bearer {keys['analyst']}x"})
+    assert bad.status_code == 401 and bad.json()["detail"] == "the API key is unknown or revoked"
+    basic = client.get("/api/v1/me", headers={"Authorization": "Basic eDp5"})
+    assert basic.status_code == 401 and "Authorization: Bearer KEY" in basic.json()["detail"]

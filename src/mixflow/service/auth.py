@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -136,6 +136,7 @@ def authenticate(session: Session, secret: str) -> Caller | None:
 
 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
+_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer KEY")
 
 
 def get_session(request: Request) -> Session:
@@ -147,7 +148,12 @@ def get_session(request: Request) -> Session:
 def require(role: Role) -> Callable[..., Caller]:
     """A dependency returning the caller, who must hold at least ``role`` (401 / 403)."""
 
-    def dependency(request: Request, key: str | None = Depends(_api_key)) -> Caller:
+    def dependency(
+        request: Request,
+        key: str | None = Depends(_api_key),
+        bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    ) -> Caller:
+        key = key or (bearer.credentials if bearer is not None else None)
         with get_session(request) as session:
             if key:
                 caller = authenticate(session, key)
@@ -156,7 +162,9 @@ def require(role: Role) -> Callable[..., Caller]:
 
                 caller = cookie_caller(request, session)
                 if caller is None:
-                    raise UnauthenticatedError("missing API key: send it in the X-API-Key header")
+                    raise UnauthenticatedError(
+                        "missing API key: send 'Authorization: Bearer KEY' or an X-API-Key header"
+                    )
         if caller is None:
             raise UnauthenticatedError("the API key is unknown or revoked")
         if caller.role < role:
