@@ -189,3 +189,16 @@ def test_job_list_filters_and_pages(
     assert listed(state="queued", limit=1, offset=1) == [ids[1]]
     assert listed(kind="fit") == []
     assert client.get("/api/v1/jobs", params={"state": "done"}, headers=h).status_code == 422
+
+
+def test_metrics_count_jobs_by_state_and_time_finished_ones(
+    client: TestClient, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    _queue(sessions, "echo", value=1)
+    _queue(sessions, "echo", value=2)
+    assert _worker(sessions, tmp_path).run_once()
+    text = client.get("/metrics").text
+    assert 'mixflow_jobs{kind="echo",state="queued"} 1.0' in text
+    assert 'mixflow_jobs{kind="echo",state="succeeded"} 1.0' in text
+    assert 'mixflow_job_duration_seconds_count{kind="echo"} 1.0' in text
+    assert 'mixflow_job_duration_seconds_bucket{kind="echo",le="+Inf"} 1.0' in text

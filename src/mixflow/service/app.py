@@ -14,6 +14,7 @@ from mixflow.service import problems, web
 from mixflow.service.audit import RequestIdMiddleware
 from mixflow.service.cache import ModelCache, RefCache
 from mixflow.service.db.session import make_engine, make_session_factory
+from mixflow.service.jobs.metrics import JobCollector
 from mixflow.service.limits import UploadLimit
 from mixflow.service.routers import audit as audit_routes
 from mixflow.service.routers import (
@@ -63,6 +64,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings)
     app.state.sessions = make_session_factory(app.state.engine)
     app.state.metrics = _metrics()
+    app.state.metrics.registry.register(JobCollector(app.state.sessions))
     app.state.models = ModelCache(settings.simulator_cache)
     app.state.refs = RefCache(settings.ref_cache_seconds)
     problems.install(app)
