@@ -27,7 +27,7 @@ def _summary(**changes: Any) -> RunSummary:
             "divergences": 1,
             "divergence_rate": 0.001,
         },
-        "fit": {"holdout_weeks": 8, "holdout_mape": 0.08},
+        "fit": {"holdout_weeks": 8, "holdout_mape": 0.08, "holdout_r2": 0.6},
         "model": {"prior_parameterization": "roi"},
         "baseline": {
             "n_draws": 1000,
@@ -38,13 +38,13 @@ def _summary(**changes: Any) -> RunSummary:
         },
         "channels": {
             "tv": {
-                "roi": {"median": 2.1},
+                "roi": {"mean": 2.1},
                 "roi_prior": {"median": 1.5, "sigma": 1.0},
                 "roi_log_sd": 0.3,
                 "spend_weeks_share": 0.4,
             },
             "search": {
-                "roi": {"median": 4.0},
+                "roi": {"mean": 4.0},
                 "roi_prior": {"median": 2.0, "sigma": 1.0},
                 "roi_log_sd": 0.2,
                 "spend_weeks_share": 1.0,
@@ -61,10 +61,12 @@ def _gate(results: list[GateResult], name: str) -> GateResult:
 def test_healthy_nuts_fit_passes_every_gate() -> None:
     results = run_gates(_summary(), GatePolicy())
     assert [r.name for r in results] == [
+        "point_estimate",
         "rhat",
         "ess_bulk",
         "divergences",
         "holdout_mape",
+        "holdout_r2",
         "roi_bounds",
         "min_weeks",
         "baseline_negative",
@@ -131,11 +133,11 @@ def test_roi_gate_names_the_channel_out_of_bounds() -> None:
     policy = GatePolicy(roi_bounds={"search": (0.0, 3.0)})
     gate = _gate(run_gates(_summary(), policy), "roi_bounds")
     assert gate.status is GateStatus.FAILED
-    assert gate.detail == "median ROI search 4.00 not in [0, 3]"
+    assert gate.detail == "mean ROI search 4.00 not in [0, 3]"
 
 
 def test_roi_gate_fails_negative_roi_under_default_bounds() -> None:
-    summary = _summary(channels={"tv": {"roi": {"median": -0.5}}})
+    summary = _summary(channels={"tv": {"roi": {"mean": -0.5}}})
     gate = _gate(run_gates(summary, GatePolicy()), "roi_bounds")
     assert not gate.passed
     assert "tv -0.50 not in [0, 50]" in gate.detail
@@ -276,20 +278,61 @@ def test_spend_coverage_gate_names_the_rarely_spending_channel() -> None:
 
 def test_prior_shift_flags_a_posterior_outside_the_prior_as_a_warning() -> None:
     # prior median 1.5, sigma 1: the central 95% is 1.5 * exp(+-1.96) = [0.21, 10.65]
-    summary = _summary(channels={"tv": {"roi": {"median": 12.0}}})
+    summary = _summary(channels={"tv": {"roi": {"mean": 12.0}}})
     gate = _gate(run_gates(summary, GatePolicy()), "prior_shift")
     assert gate.status is GateStatus.WARNING
     assert gate.passed  # advisory by default: it does not block
     assert gate.value == 1.0
-    assert gate.detail == ("tv: posterior median 12.00 outside the prior's 95% [0.21, 10.65]")
+    assert gate.detail == ("tv: posterior mean 12.00 outside the prior's 95% [0.21, 10.65]")
 
 
 def test_prior_shift_flags_uninformed_channels_and_blocks_when_not_advisory() -> None:
-    # 0.95 of the prior's sigma 1.0
-    summary = _summary(channels={"search": {"roi_log_sd": 0.95}})
+    # 0.6 of the prior's sigma 1.0: weakly identified by the one standard (>= 0.5)
+    summary = _summary(channels={"search": {"roi_log_sd": 0.6}})
     gate = _gate(run_gates(summary, GatePolicy(advisory=())), "prior_shift")
     assert gate.status is GateStatus.FAILED
-    assert gate.detail == ("search: data did not inform it (posterior/prior log-sd 0.95 > 0.9)")
+    assert gate.detail == (
+        "search: weakly identified, the data left its ROI close to the prior "
+        "(posterior/prior log-sd 0.60 >= 0.5)"
+    )
+
+
+def test_prior_shift_and_the_fit_output_share_one_identification_standard() -> None:
+    """The channels the gate flags as weakly identified are exactly the ones the summary (and
+    so ``mixflow fit`` and the report) calls weakly identified, on either side of 0.5."""
+    from mixflow.analysis.schema import WEAK_IDENTIFICATION_SD_RATIO
+
+    ratios = {"tv": WEAK_IDENTIFICATION_SD_RATIO - 0.01, "search": WEAK_IDENTIFICATION_SD_RATIO}
+    summary = _summary(
+        channels={
+            ch: {"roi_log_sd": r, "roi_prior": {"sd_ratio": r, "weakly_identified": True}}
+            for ch, r in ratios.items()
+        }
+    )
+    gate = _gate(run_gates(summary, GatePolicy(advisory=())), "prior_shift")
+    assert summary.weakly_identified() == ["search"]
+    assert gate.detail.startswith("search: weakly identified") and "tv" not in gate.detail
+
+
+def test_map_fit_fails_the_point_estimate_gate() -> None:
+    summary = _summary(method="map", diagnostics={"rhat_max": None, "ess_bulk_min": None})
+    strict = _gate(run_gates(summary, GatePolicy(advisory=())), "point_estimate")
+    assert strict.status is GateStatus.FAILED and not strict.passed
+    assert "point estimate" in strict.detail
+    assert _gate(run_gates(_summary(), GatePolicy(advisory=())), "point_estimate").passed
+    # the default policy lists it as advisory: a MAP fit is marked with a warning
+    default = _gate(run_gates(summary, GatePolicy()), "point_estimate")
+    assert default.status is GateStatus.WARNING
+
+
+def test_holdout_r2_gate_fails_a_negative_holdout_fit() -> None:
+    gate = _gate(run_gates(_summary(fit={"holdout_r2": -0.069}), GatePolicy()), "holdout_r2")
+    assert gate.status is GateStatus.FAILED
+    assert gate.detail == "holdout R² -0.069 over 8 weeks < 0"
+    stricter = GatePolicy(holdout_r2_min=0.7)
+    assert _gate(run_gates(_summary(), stricter), "holdout_r2").status is GateStatus.FAILED
+    none = _summary(fit={"holdout_weeks": 0, "holdout_r2": None})
+    assert not _gate(run_gates(none, GatePolicy()), "holdout_r2").applicable
 
 
 def test_prior_shift_does_not_judge_the_spread_of_a_map_fit() -> None:
@@ -306,7 +349,7 @@ def test_prior_shift_not_applicable_with_coefficient_priors() -> None:
 
 
 def test_gate_results_round_trip_with_warning() -> None:
-    summary = _summary(channels={"tv": {"roi": {"median": 12.0}}})
+    summary = _summary(channels={"tv": {"roi": {"mean": 12.0}}})
     gate = _gate(run_gates(summary, GatePolicy()), "prior_shift")
     again = GateResult.from_dict(gate.to_dict())
     assert again == gate and again.status is GateStatus.WARNING
@@ -361,13 +404,13 @@ def test_model_card_shows_prior_against_posterior_and_warnings() -> None:
         fit={"r2": 0.9, "mape": 0.03, "holdout_weeks": 8, "holdout_mape": 0.05},
         baseline={"prob_negative_total": 0.0},
         channels={"tv": channel, "search": channel},
-    ).updated({"channels": {"tv": {"roi": {"median": 12.0}}}})
+    ).updated({"channels": {"tv": {"roi": {"mean": 12.0}}}})
     gates = run_gates(summary, GatePolicy())
     md = card_markdown(summary, gates, "brand")
     assert "## Governance gates: all passed, 1 warning(s)" in md
     assert "| prior_shift | warning |" in md
-    assert "| channel | prior ROI median [95% interval] | posterior ROI median |" in md
+    assert "| channel | prior ROI median [95% interval] | posterior ROI mean |" in md
     assert "| tv | 1.50 [0.21, 10.65] | 12.00 | 0.30 | outside prior |" in md
     assert "| search | 2.00 [0.28, 14.20] | 4.00 | 0.20 | ok |" in md
-    assert "Gate 'prior_shift' warns: tv: posterior median 12.00" in md
+    assert "Gate 'prior_shift' warns: tv: posterior mean 12.00" in md
     assert "negative in some week in 1.0% of posterior draws" in md

@@ -2,11 +2,13 @@
 report's prior/posterior table adds below the ROI ones (``prior_posterior.csv``).
 
 The prior is the one the model used (the config's, else the default of
-:mod:`mixflow.spec.priors`), summarized by its median and central 90% interval (as the ROI
-prior's row is); the posterior by its median and 90% HDI.
+:mod:`mixflow.spec.priors`), summarized by its mean (what the report shows), median and central
+90% interval (as the ROI prior's row is); the posterior by its mean, median and 90% HDI.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,8 +27,7 @@ from mixflow.spec.priors import (
 _TAILS = (0.5, 0.05, 0.95)
 
 
-def prior_quantiles(prior: ParameterPrior) -> tuple[float, float, float]:
-    """Median, 5% and 95% quantiles of ``prior``."""
+def _frozen(prior: ParameterPrior) -> Any:
     if prior.distribution == "beta":
         frozen = st.beta(prior.alpha, prior.beta)
     elif prior.distribution == "lognormal":
@@ -35,8 +36,18 @@ def prior_quantiles(prior: ParameterPrior) -> tuple[float, float, float]:
         frozen = st.gamma(a=prior.alpha, scale=1.0 / prior.beta)
     else:
         frozen = st.halfnorm(scale=prior.sigma)
-    med, lo, hi = (float(frozen.ppf(q)) for q in _TAILS)
+    return frozen
+
+
+def prior_quantiles(prior: ParameterPrior) -> tuple[float, float, float]:
+    """Median, 5% and 95% quantiles of ``prior``."""
+    med, lo, hi = (float(_frozen(prior).ppf(q)) for q in _TAILS)
     return med, lo, hi
+
+
+def prior_mean(prior: ParameterPrior) -> float:
+    """The mean of ``prior`` (the statistic the report's table shows)."""
+    return float(_frozen(prior).mean())
 
 
 def component_prior_rows(posterior: Posterior) -> pd.DataFrame:
@@ -57,11 +68,14 @@ def component_prior_rows(posterior: Posterior) -> pd.DataFrame:
             )
             band = hdi(draws)
             for i, ch in enumerate(posterior.dataset.channels):
-                med, lo, hi = prior_quantiles(resolved_prior(par, priors, ch, spec.max_lag))
+                resolved = resolved_prior(par, priors, ch, spec.max_lag)
+                med, lo, hi = prior_quantiles(resolved)
                 rows.append(
                     {
                         "channel": ch,
                         "quantity": f"{section}.{par.name}",
+                        "prior_mean": prior_mean(resolved),
+                        "posterior_mean": float(np.mean(draws[:, i])),
                         "prior_median": med,
                         "prior_hdi_lo": lo,
                         "prior_hdi_hi": hi,
@@ -73,4 +87,4 @@ def component_prior_rows(posterior: Posterior) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["component_prior_rows", "prior_quantiles"]
+__all__ = ["component_prior_rows", "prior_mean", "prior_quantiles"]

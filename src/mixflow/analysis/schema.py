@@ -30,8 +30,50 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+#: the statistic every output reports for a posterior quantity (console, report, plans, API):
+#: the posterior mean, because means add up (channel contributions plus baseline give the
+#: fitted KPI; ROI is total value over total spend), medians do not. ``median`` is kept in
+#: ``summary.json`` for readers that want it, but nothing mixflow prints uses it
+POINT_STATISTIC: Final = "mean"
+
+#: a channel's ROI is weakly identified when its posterior log-sd is at least this share of its
+#: prior's: the data left over a quarter of the prior's variance (with the default prior, log-sd
+#: 1, a 90% interval still spanning a factor of 5 or more). Always-on channels of simulated
+#: brands land at 0.7-0.8 with intervals 10-30x wide; flighted ones at 0.1-0.4. The one
+#: identification standard: the fit output, the report and the ``prior_shift`` gate all use
+#: :func:`is_weakly_identified` and :func:`identification_text`
+WEAK_IDENTIFICATION_SD_RATIO: Final = 0.5
+
+#: holdout R² below which a fit is "poor out of sample" (the fit verdict, the report's status box
+#: and the default ``holdout_r2`` gate): below 0 the model predicts the held-out weeks worse
+#: than their own average does
+HOLDOUT_R2_MIN: Final = 0.0
+
+#: methods whose result is one point of the posterior (no intervals, no probabilities)
+POINT_ESTIMATE_METHODS: Final = frozenset({"map"})
+
+
+def is_weakly_identified(
+    sd_ratio: float | None, threshold: float = WEAK_IDENTIFICATION_SD_RATIO
+) -> bool:
+    """Whether a posterior/prior log-sd ratio marks the ROI as weakly identified (``None``,
+    e.g. a MAP fit, is never judged)."""
+    return sd_ratio is not None and sd_ratio >= threshold
+
+
+def identification_text(
+    channel: str, sd_ratio: float, threshold: float = WEAK_IDENTIFICATION_SD_RATIO
+) -> str:
+    """The one wording of a weakly identified channel (fit output, report, gate)."""
+    return (
+        f"{channel}: weakly identified, the data left its ROI close to the prior "
+        f"(posterior/prior log-sd {sd_ratio:.2f} >= {threshold:g})"
+    )
+
+
 class Interval(_Frozen):
-    """Posterior mean, median and 90% HDI ``[low, high]`` of one quantity."""
+    """Posterior mean, median and 90% HDI ``[low, high]`` of one quantity (every output shows
+    the mean, :data:`POINT_STATISTIC`)."""
 
     mean: float
     median: float
@@ -108,6 +150,46 @@ class FitSummary(_Frozen):
     holdout_r2: float | None = None
     holdout_mape: float | None = None
     holdout_nrmse: float | None = None
+    #: share of observations (geo x period) inside the central 90% posterior predictive
+    #: interval, fitted periods and holdout periods; ``None`` for a point estimate (MAP) or an
+    #: older run. Near 0.9 the predictive spread is honest; well below, overconfident
+    coverage_90: float | None = None
+    holdout_coverage_90: float | None = None
+
+
+class FitVerdict(_Frozen):
+    """Whether the fit quality allows reading the results: ``ok`` False with the reasons when
+    the holdout fit is poor (R² below the threshold) or the predictive coverage is far off."""
+
+    ok: bool
+    reasons: list[str] = Field(default_factory=list)
+
+
+#: a 90% predictive interval covering less than this share of the observations is overconfident
+COVERAGE_90_MIN: Final = 0.7
+
+
+def fit_verdict(fit: FitSummary, holdout_r2_min: float = HOLDOUT_R2_MIN) -> FitVerdict:
+    """The fit-quality part of a run's status (the console, the report and the gates agree)."""
+    reasons = []
+    if fit.holdout_weeks and fit.holdout_r2 is not None and fit.holdout_r2 < holdout_r2_min:
+        reasons.append(
+            f"holdout R² {fit.holdout_r2:.3f} < {holdout_r2_min:g} over {fit.holdout_weeks} "
+            "held-out periods: the model predicts them worse than their own average"
+            if holdout_r2_min == 0
+            else f"holdout R² {fit.holdout_r2:.3f} < {holdout_r2_min:g} over "
+            f"{fit.holdout_weeks} held-out periods"
+        )
+    for label, value in (
+        ("in-sample", fit.coverage_90),
+        ("holdout", fit.holdout_coverage_90 if fit.holdout_weeks else None),
+    ):
+        if value is not None and value < COVERAGE_90_MIN:
+            reasons.append(
+                f"{label} 90% predictive interval covers only {value:.0%} of observations "
+                f"(< {COVERAGE_90_MIN:.0%}): the model is overconfident"
+            )
+    return FitVerdict(ok=not reasons, reasons=reasons)
 
 
 class BaselineSummary(_Frozen):
@@ -137,10 +219,18 @@ class RunSummary(_Frozen):
     #: baseline sign over draws (``None`` in older runs)
     baseline: BaselineSummary | None = None
 
+    @property
+    def point_estimate(self) -> bool:
+        """True for a MAP fit: one point of the posterior, no intervals or probabilities."""
+        return self.method in POINT_ESTIMATE_METHODS
+
     def weakly_identified(self) -> list[str]:
-        """The channels whose ROI the data left close to its prior."""
+        """The channels whose ROI the data left close to its prior (:func:`is_weakly_identified`
+        of ``roi_prior.sd_ratio``, the one standard)."""
         return [
-            ch for ch, v in self.channels.items() if v.roi_prior and v.roi_prior.weakly_identified
+            ch
+            for ch, v in self.channels.items()
+            if v.roi_prior and is_weakly_identified(v.roi_prior.sd_ratio)
         ]
 
     def to_json(self) -> dict[str, Any]:
@@ -239,17 +329,26 @@ def summary_json_schema() -> dict[str, Any]:
 
 
 __all__ = [
+    "COVERAGE_90_MIN",
+    "HOLDOUT_R2_MIN",
+    "POINT_ESTIMATE_METHODS",
+    "POINT_STATISTIC",
     "SUMMARY_FILE",
     "SUMMARY_SCHEMA_VERSION",
+    "WEAK_IDENTIFICATION_SD_RATIO",
     "BaselineSummary",
     "ChannelSummary",
     "DataSummary",
     "DiagnosticsSummary",
     "FitSummary",
+    "FitVerdict",
     "Interval",
     "ModelSummary",
     "RoiPrior",
     "RunSummary",
+    "fit_verdict",
+    "identification_text",
+    "is_weakly_identified",
     "load_summary",
     "parse_summary",
     "summary_json_schema",

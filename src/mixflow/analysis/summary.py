@@ -16,7 +16,9 @@ from mixflow.analysis.component_priors import component_prior_rows
 from mixflow.analysis.draws import BASELINE_PARTS, DrawQuantities, compute_draws
 from mixflow.analysis.metrics import fit_metrics
 from mixflow.analysis.schema import (
+    POINT_ESTIMATE_METHODS,
     SUMMARY_SCHEMA_VERSION,
+    WEAK_IDENTIFICATION_SD_RATIO,
     BaselineSummary,
     ChannelSummary,
     DataSummary,
@@ -26,6 +28,7 @@ from mixflow.analysis.schema import (
     ModelSummary,
     RoiPrior,
     RunSummary,
+    is_weakly_identified,
 )
 from mixflow.analysis.stats import hdi, stat
 from mixflow.data.dataset import KpiType
@@ -33,11 +36,8 @@ from mixflow.posterior.posterior import Posterior
 from mixflow.spec.model_spec import FitMethod, PriorParameterization
 
 Z90 = 1.6448536269514722
-#: a channel's ROI is weakly identified when its posterior log-sd is at least half its prior's:
-#: the data left over a quarter of the prior's variance (with the default prior, log-sd 1, a
-#: 90% interval still spanning a factor of 5 or more). Always-on channels of simulated brands
-#: land at 0.7-0.8 with intervals 10-30x wide; flighted ones at 0.1-0.4
-WEAK_IDENTIFICATION_SD_RATIO = 0.5
+#: fewest posterior predictive draws for a predictive coverage (a point estimate has one)
+MIN_COVERAGE_DRAWS = 20
 
 
 def _interval(draws: np.ndarray) -> Interval:
@@ -89,7 +89,7 @@ def _channel_table(posterior: Posterior, q: DrawQuantities) -> dict[str, Channel
                 sigma=sigma,
                 # posterior log-sd / prior log-sd: near 1, the data did not inform the ROI
                 sd_ratio=ratio,
-                weakly_identified=ratio is not None and ratio >= WEAK_IDENTIFICATION_SD_RATIO,
+                weakly_identified=is_weakly_identified(ratio),
             ),
             roi_log_sd=log_sd,
             spend_weeks_share=float(np.mean(weekly_spend[:, i] > 0)),
@@ -136,7 +136,23 @@ def _fit_section(posterior: Posterior, q: DrawQuantities) -> FitSummary:
     hold = fit_metrics(actual[:, ~mask], pred[:, ~mask]) if hw else {}
     for k in ("r2", "mape", "nrmse"):
         out[f"holdout_{k}"] = hold.get(k) if hw else None
+    if posterior.method.value not in POINT_ESTIMATE_METHODS:
+        pred_kpi = posterior.predictive.kpi  # (chains, D, G, T)
+        draws = np.asarray(pred_kpi, np.float64).reshape(-1, *pred_kpi.shape[2:])  # (S, G, T)
+        if draws.shape[0] >= MIN_COVERAGE_DRAWS:
+            inside = predictive_coverage(actual, draws)
+            out["coverage_90"] = float(inside[:, mask].mean())
+            out["holdout_coverage_90"] = float(inside[:, ~mask].mean()) if hw else None
     return FitSummary.model_validate(out)
+
+
+def predictive_coverage(actual: np.ndarray, draws: np.ndarray, prob: float = 0.9) -> np.ndarray:
+    """``(G, T)`` True where ``actual (G, T)`` lies in the central ``prob`` interval of the
+    posterior predictive ``draws (S, G, T)`` (per-observation quantiles)."""
+    tail = (1.0 - prob) / 2.0
+    lo, hi = np.quantile(draws, [tail, 1.0 - tail], axis=0)
+    a = np.asarray(actual, np.float64)
+    return (a >= lo) & (a <= hi)
 
 
 def _contributions_frame(posterior: Posterior, q: DrawQuantities) -> pd.DataFrame:
@@ -212,6 +228,9 @@ def _prior_posterior_frame(channels: dict[str, ChannelSummary]) -> pd.DataFrame:
             {
                 "channel": ch,
                 "quantity": "roi",
+                # the lognormal prior's mean: every table shows means (POINT_STATISTIC)
+                "prior_mean": prior.median * math.exp(prior.sigma**2 / 2.0),
+                "posterior_mean": v.roi.mean,
                 "prior_median": prior.median,
                 "prior_hdi_lo": prior.median * math.exp(-Z90 * prior.sigma),
                 "prior_hdi_hi": prior.median * math.exp(Z90 * prior.sigma),
@@ -221,6 +240,9 @@ def _prior_posterior_frame(channels: dict[str, ChannelSummary]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+__all__ = ["WEAK_IDENTIFICATION_SD_RATIO", "Analysis", "analyze", "predictive_coverage"]
 
 
 def analyze(posterior: Posterior, max_draws: int | None = 1000) -> Analysis:

@@ -20,7 +20,14 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AllowInfNan, Field, StrictFloat, StrictInt, StrictStr, model_validator
 
-from mixflow.analysis.schema import BaselineSummary, RunSummary
+from mixflow.analysis.schema import (
+    HOLDOUT_R2_MIN,
+    WEAK_IDENTIFICATION_SD_RATIO,
+    BaselineSummary,
+    RunSummary,
+    identification_text,
+    is_weakly_identified,
+)
 from mixflow.errors import did_you_mean
 from mixflow.lifecycle.policy_files import read_mapping
 from mixflow.schema_errors import CheckedModel, validate_mapping
@@ -30,14 +37,16 @@ StrictFiniteFloat = Annotated[StrictFloat, AllowInfNan(False)]
 #: ``[low, high]`` ROI bounds
 Bounds = tuple[StrictFiniteFloat, StrictFiniteFloat]
 
-#: ROI bounds a channel's posterior median ROI must lie in, unless the policy names the channel.
+#: ROI bounds a channel's posterior mean ROI must lie in, unless the policy names the channel.
 DEFAULT_ROI_BOUNDS: tuple[float, float] = (0.0, 50.0)
 #: every gate, in the order :func:`run_gates` reports them
 GATE_NAMES: tuple[str, ...] = (
+    "point_estimate",
     "rhat",
     "ess_bulk",
     "divergences",
     "holdout_mape",
+    "holdout_r2",
     "roi_bounds",
     "min_weeks",
     "baseline_negative",
@@ -60,8 +69,14 @@ class GatePolicy(CheckedModel):
     - ``rhat_max``: largest allowed R-hat over all parameters (NUTS with ≥2 chains only).
     - ``ess_bulk_min``: smallest allowed bulk effective sample size (NUTS only).
     - ``divergence_rate_max``: largest allowed share of divergent transitions (NUTS only).
+    - ``point_estimate``: a gate, no threshold: a MAP fit (one point of the posterior, no
+      intervals) fails it. Advisory in the default policy for now (a warning on the model card
+      and in ``mixflow models show``); a policy whose ``advisory`` leaves it out blocks the
+      promotion of every point estimate.
     - ``holdout_mape_max``: largest allowed MAPE on the holdout weeks (only with a holdout).
-    - ``default_roi_bounds``: ``(low, high)`` the posterior median ROI of each channel must lie
+    - ``holdout_r2_min``: smallest allowed R² on the holdout weeks (only with a holdout);
+      default 0: a model that predicts the held-out weeks worse than their own mean fails.
+    - ``default_roi_bounds``: ``(low, high)`` the posterior mean ROI of each channel must lie
       in (currency returned per currency spent); ``roi_bounds`` overrides it per channel.
     - ``min_weeks``: fewest periods (weeks) of data a model must be fitted on.
     - ``baseline_negative_prob_max``: largest allowed share of posterior draws whose baseline
@@ -69,9 +84,10 @@ class GatePolicy(CheckedModel):
       of the weeks (a share; ``0`` means in any week).
     - ``spend_coverage_min``: smallest allowed share of weeks in which each channel spends.
     - ``prior_interval``, ``prior_sd_ratio_max``: a channel's ROI is flagged when its posterior
-      median lies outside the prior's central ``prior_interval`` (prior-data conflict), or when
-      its posterior log-sd is more than ``prior_sd_ratio_max`` times the prior's (the data did
-      not inform it; not judged for MAP fits, which have no posterior spread).
+      mean lies outside the prior's central ``prior_interval`` (prior-data conflict), or when
+      it is weakly identified: its posterior log-sd is at least ``prior_sd_ratio_max`` times
+      the prior's (default 0.5, the same standard ``mixflow fit`` and the report use; not
+      judged for MAP fits, which have no posterior spread).
     - ``advisory``: gates whose failure is a warning, not a block.
     """
 
@@ -81,6 +97,7 @@ class GatePolicy(CheckedModel):
     ess_bulk_min: StrictFiniteFloat = 400.0
     divergence_rate_max: StrictFiniteFloat = 0.005
     holdout_mape_max: StrictFiniteFloat = 0.2
+    holdout_r2_min: StrictFiniteFloat = HOLDOUT_R2_MIN
     default_roi_bounds: Bounds = DEFAULT_ROI_BOUNDS
     roi_bounds: dict[str, Bounds] = Field(default_factory=dict)
     min_weeks: StrictInt = 52
@@ -88,8 +105,8 @@ class GatePolicy(CheckedModel):
     baseline_negative_weeks_max: StrictFiniteFloat = 0.0
     spend_coverage_min: StrictFiniteFloat = 0.1
     prior_interval: StrictFiniteFloat = 0.95
-    prior_sd_ratio_max: StrictFiniteFloat = 0.9
-    advisory: tuple[StrictStr, ...] = ("prior_shift",)
+    prior_sd_ratio_max: StrictFiniteFloat = WEAK_IDENTIFICATION_SD_RATIO
+    advisory: tuple[StrictStr, ...] = ("prior_shift", "point_estimate")
 
     @model_validator(mode="after")
     def _check(self) -> GatePolicy:
@@ -256,11 +273,34 @@ def _holdout_gate(summary: RunSummary, policy: GatePolicy) -> GateResult:
     return GateResult("holdout_mape", ok, value, policy.holdout_mape_max, detail)
 
 
+def _point_estimate_gate(summary: RunSummary, policy: GatePolicy) -> GateResult:
+    name = "point_estimate"
+    if summary.point_estimate:
+        detail = (
+            f"{summary.method.upper()} fit: a point estimate, without posterior intervals; "
+            "refit with NUTS before relying on it"
+        )
+        return GateResult(name, False, None, None, detail)
+    return GateResult(name, True, None, None, f"{summary.method} fit has posterior draws")
+
+
+def _holdout_r2_gate(summary: RunSummary, policy: GatePolicy) -> GateResult:
+    name, limit = "holdout_r2", policy.holdout_r2_min
+    fit = summary.fit
+    value = fit.holdout_r2
+    if not fit.holdout_weeks or value is None:
+        return _not_applicable(name, limit, "no holdout weeks")
+    ok = value >= limit
+    rel = ">=" if ok else "<"
+    detail = f"holdout R² {value:.3f} over {fit.holdout_weeks} weeks {rel} {limit:g}"
+    return GateResult(name, ok, value, limit, detail)
+
+
 def _roi_gate(summary: RunSummary, policy: GatePolicy) -> GateResult:
     outside: list[str] = []
     worst: float | None = None
     for channel, table in summary.channels.items():
-        roi = table.roi.median
+        roi = table.roi.mean
         low, high = policy.bounds_for(channel)
         if not low <= roi <= high:
             outside.append(f"{channel} {roi:.2f} not in [{low:g}, {high:g}]")
@@ -271,7 +311,7 @@ def _roi_gate(summary: RunSummary, policy: GatePolicy) -> GateResult:
             False,
             worst,
             list(policy.default_roi_bounds),
-            "median ROI " + "; ".join(outside),
+            "mean ROI " + "; ".join(outside),
         )
     n = len(summary.channels)
     return GateResult(
@@ -279,7 +319,7 @@ def _roi_gate(summary: RunSummary, policy: GatePolicy) -> GateResult:
         True,
         None,
         list(policy.default_roi_bounds),
-        f"median ROI of all {n} channels in bounds",
+        f"mean ROI of all {n} channels in bounds",
     )
 
 
@@ -344,15 +384,16 @@ class PriorShift:
 
     ``prior_low``/``prior_high`` bound the prior's central interval (currency per currency);
     ``sd_ratio`` is posterior log-sd / prior log-sd (``None`` for a MAP fit or when the summary
-    lacks it). ``outside``: the posterior median lies outside that interval. ``uninformed``:
-    ``sd_ratio`` exceeds the policy's limit.
+    lacks it). ``outside``: the posterior mean lies outside that interval. ``uninformed``:
+    weakly identified, ``sd_ratio`` at or above the policy's limit
+    (:func:`~mixflow.analysis.schema.is_weakly_identified`, the standard of the fit output).
     """
 
     channel: str
     prior_median: float
     prior_low: float
     prior_high: float
-    posterior_median: float
+    posterior_mean: float
     sd_ratio: float | None
     outside: bool
     uninformed: bool
@@ -365,14 +406,12 @@ class PriorShift:
         parts = []
         if self.outside:
             parts.append(
-                f"posterior median {self.posterior_median:.2f} outside the prior's "
+                f"posterior mean {self.posterior_mean:.2f} outside the prior's "
                 f"{policy.prior_interval:.0%} [{self.prior_low:.2f}, {self.prior_high:.2f}]"
             )
         if self.uninformed and self.sd_ratio is not None:
-            parts.append(
-                f"data did not inform it (posterior/prior log-sd {self.sd_ratio:.2f} > "
-                f"{policy.prior_sd_ratio_max:g})"
-            )
+            text = identification_text(self.channel, self.sd_ratio, policy.prior_sd_ratio_max)
+            parts.append(text.removeprefix(f"{self.channel}: "))
         return f"{self.channel}: " + (", ".join(parts) if parts else "ok")
 
 
@@ -389,7 +428,7 @@ def prior_shifts(summary: RunSummary, policy: GatePolicy) -> list[PriorShift]:
         if prior is None:
             continue
         median, sigma = prior.median, prior.sigma
-        post = v.roi.median
+        post = v.roi.mean
         low, high = median * math.exp(-z * sigma), median * math.exp(z * sigma)
         log_sd = v.roi_log_sd
         ratio = log_sd / sigma if judge_spread and log_sd is not None else None
@@ -399,10 +438,10 @@ def prior_shifts(summary: RunSummary, policy: GatePolicy) -> list[PriorShift]:
                 prior_median=median,
                 prior_low=low,
                 prior_high=high,
-                posterior_median=post,
+                posterior_mean=post,
                 sd_ratio=ratio,
                 outside=not low <= post <= high,
-                uninformed=ratio is not None and ratio > policy.prior_sd_ratio_max,
+                uninformed=is_weakly_identified(ratio, policy.prior_sd_ratio_max),
             )
         )
     return out
@@ -421,7 +460,10 @@ def _prior_gate(summary: RunSummary, policy: GatePolicy) -> GateResult:
         detail = "; ".join(s.describe(policy) for s in flagged)
         return GateResult(name, False, float(len(flagged)), threshold, detail)
     spread = "" if any(s.sd_ratio is not None for s in shifts) else " (spread not judged: MAP)"
-    detail = f"every channel's ROI posterior is consistent with its prior and informed{spread}"
+    detail = (
+        "every channel's ROI posterior is consistent with its prior and none is weakly "
+        f"identified{spread}"
+    )
     return GateResult(name, True, 0.0, threshold, detail)
 
 
@@ -429,10 +471,12 @@ def run_gates(summary: RunSummary, policy: GatePolicy) -> list[GateResult]:
     """Every gate of ``policy`` applied to a run's summary, in the order of
     :data:`GATE_NAMES`; a failed gate the policy lists as advisory becomes a warning."""
     results = [
+        _point_estimate_gate(summary, policy),
         _rhat_gate(summary, policy),
         _ess_gate(summary, policy),
         _divergence_gate(summary, policy),
         _holdout_gate(summary, policy),
+        _holdout_r2_gate(summary, policy),
         _roi_gate(summary, policy),
         _weeks_gate(summary, policy),
         _baseline_gate(summary, policy),

@@ -34,7 +34,7 @@ def _stat(s: Interval | None, digits: int = 2) -> str:
     if s is None:
         return "n/a"
     lo, hi = s.hdi_90
-    return f"{s.median:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+    return f"{s.mean:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
 def limitations(summary: RunSummary, gates: Sequence[GateResult]) -> list[str]:
@@ -76,7 +76,7 @@ _CHANNEL_HEAD = [
     "spend share",
     "weeks with spend",
     "contribution share",
-    "ROI (median [90% HDI])",
+    "ROI (mean [90% HDI])",
     "mROI",
 ]
 _GATE_HEAD = ["gate", "status", "value", "threshold", "detail"]
@@ -86,7 +86,7 @@ def _prior_head(policy: GatePolicy) -> list[str]:
     return [
         "channel",
         f"prior ROI median [{policy.prior_interval:.0%} interval]",
-        "posterior ROI median",
+        "posterior ROI mean",
         "posterior/prior log-sd",
         "flag",
     ]
@@ -102,13 +102,13 @@ def _prior_rows(summary: RunSummary, policy: GatePolicy) -> list[list[str]]:
     for s in prior_shifts(summary, policy):
         flags = [
             *(["outside prior"] if s.outside else []),
-            *(["not informed by data"] if s.uninformed else []),
+            *(["weakly identified"] if s.uninformed else []),
         ]
         rows.append(
             [
                 s.channel,
                 f"{s.prior_median:.2f} [{s.prior_low:.2f}, {s.prior_high:.2f}]",
-                f"{s.posterior_median:.2f}",
+                f"{s.posterior_mean:.2f}",
                 "n/a" if s.sd_ratio is None else f"{s.sd_ratio:.2f}",
                 ", ".join(flags) or "ok",
             ]
