@@ -148,5 +148,5 @@ def test_cusum_paths_and_first_crossing() -> None:
 
 
 def test_policy_names_the_bad_fields() -> None:
-    with pytest.raises(SpecError, match=re.escape("alert_alpha 0.1 and warn_alpha 0.05")):
-        MonitorPolicy(alert_alpha=0.1)
+    with pytest.raises(SpecError, match=re.escape("alert_alpha 0.2 and warn_alpha 0.1")):
+        MonitorPolicy(alert_alpha=0.2)
