@@ -226,7 +226,14 @@ def test_missing_run_dir_is_a_run_dir_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(1_234_567.8, "1,234,568"), (12.345, "12.35"), (None, MISSING), (float("nan"), MISSING)],
+    [
+        (1_234_567.8, "1,234,568"),
+        (12.345, "12.35"),
+        (0.012345, "0.0123"),
+        (0.0, "0"),
+        (None, MISSING),
+        (float("nan"), MISSING),
+    ],
 )
 def test_fmt_amount(value: float | None, expected: str) -> None:
     assert fmt_amount(value) == expected
@@ -236,6 +243,11 @@ def test_fmt_interval_and_pct() -> None:
     assert fmt_interval({"mean": 1.234, "hdi_90": [0.98, 1.514]}) == "1.23 [0.98, 1.51]"
     assert fmt_interval({"mean": 0.4, "hdi_90": [0.3, 0.5]}, fmt_pct) == "40.0% [30.0%, 50.0%]"
     assert fmt_interval(None) == MISSING
+    # a CPA of cents keeps its significant digits; a point estimate shows no interval
+    assert fmt_interval({"mean": 0.0123, "hdi_90": [0.004, 0.021]}, fmt_amount) == (
+        "0.0123 [0.004, 0.021]"
+    )
+    assert fmt_interval({"mean": 6.98, "hdi_90": [6.98, 6.98]}, point_estimate=True) == "6.98"
 
 
 def test_fmt_timestamp_and_compact() -> None:

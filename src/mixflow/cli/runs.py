@@ -89,25 +89,71 @@ def fit(
         print_registration(info)
 
 
-def _print_summary(summary: RunSummary, out: Path) -> None:
-    d = summary.diagnostics
-    typer.echo(f"{'channel':<14}{'spend':>14}{'ROI median':>12}  90% HDI")
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def _r2(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def summary_lines(summary: RunSummary) -> list[str]:
+    """What ``mixflow fit`` prints: the fit quality and its verdict first, then the channels'
+    posterior mean ROI (90% HDI; a point estimate for MAP, without intervals), diagnostics and
+    weakly identified channels (the one standard of :mod:`mixflow.analysis.schema`)."""
+    from mixflow.analysis.schema import fit_verdict, identification_text
+    from mixflow.report.fmt import fmt_sig
+
+    d, f = summary.diagnostics, summary.fit
+    verdict = fit_verdict(f)
+    lines = [
+        f"fit: in-sample R² {_r2(f.r2)}, MAPE {_pct(f.mape)}, 90% predictive coverage "
+        f"{_pct(f.coverage_90)}"
+    ]
+    if f.holdout_weeks:
+        lines.append(
+            f"holdout ({f.holdout_weeks} periods): R² {_r2(f.holdout_r2)}, MAPE "
+            f"{_pct(f.holdout_mape)}, 90% predictive coverage {_pct(f.holdout_coverage_90)}"
+        )
+    else:
+        lines.append("holdout: none (set fit.holdout_weeks to judge out-of-sample fit)")
+    lines += [f"WARNING: {reason}" for reason in verdict.reasons]
+    point = summary.point_estimate
+    if point:
+        lines.append(
+            f"{summary.method.upper()} fit: every number below is a point estimate "
+            "(no posterior intervals); refit with NUTS before deciding on it"
+        )
+        lines.append(f"{'channel':<14}{'spend':>14}{'ROI (point estimate)':>22}")
+    else:
+        lines.append(f"{'channel':<14}{'spend':>14}{'ROI mean':>12}  90% HDI")
     for ch, v in summary.channels.items():
         lo, hi = v.roi.hdi_90
-        typer.echo(f"{ch:<14}{v.spend:>14,.0f}{v.roi.median:>12.2f}  [{lo:.2f}, {hi:.2f}]")
-    f = summary.fit
-    typer.echo(f"fit: R² {f.r2:.3f}  MAPE {f.mape:.1%}  NRMSE {f.nrmse:.3f}")
+        if point:
+            lines.append(f"{ch:<14}{fmt_sig(v.spend):>14}{fmt_sig(v.roi.mean):>22}")
+        else:
+            lines.append(
+                f"{ch:<14}{fmt_sig(v.spend):>14}{fmt_sig(v.roi.mean):>12}  "
+                f"[{fmt_sig(lo)}, {fmt_sig(hi)}]"
+            )
     health = "ok" if d.ok else "WARNING: " + "; ".join(d.flags)
     rhat = f"{d.rhat_max:.3f}" if d.rhat_max is not None else "n/a"
-    typer.echo(
-        f"diagnostics: R-hat max {rhat}, {d.divergences} divergences, {d.fit_seconds:.1f} s: {health}"
+    lines.append(
+        f"sampler diagnostics: R-hat max {rhat}, {d.divergences} divergences, "
+        f"{d.fit_seconds:.1f} s: {health}"
     )
-    weak = summary.weakly_identified()
-    if weak:
-        typer.echo(
-            f"weakly identified: the data left the ROI of {', '.join(weak)} close to its prior"
-            " (posterior spread >= half the prior's); a lift test would pin it"
-        )
+    for ch in summary.weakly_identified():
+        prior = summary.channels[ch].roi_prior
+        if prior is not None and prior.sd_ratio is not None:
+            lines.append(identification_text(ch, prior.sd_ratio) + "; a lift test would pin it")
+    status = "ok" if verdict.ok and d.ok else "WARNING (read the reasons above)"
+    lines.append(f"status: {status}")
+    return lines
+
+
+def _print_summary(summary: RunSummary, out: Path) -> None:
+    for line in summary_lines(summary):
+        typer.echo(line)
     typer.echo(f"wrote {out}")
 
 

@@ -126,22 +126,26 @@ def roi_chart(run: RunFiles) -> Figure:
     channels = run.channels
     mean, lo, hi = _interval_arrays([run.summary.channels[name].roi for name in channels])
     x = np.arange(len(channels))
+    point = run.summary.point_estimate
     ax.errorbar(
         x,
         mean,
-        yerr=_error_bars(mean, lo, hi),
+        yerr=None if point else _error_bars(mean, lo, hi),
         fmt="o",
         color=FIT_COLOR,
         capsize=5,
         markersize=7,
-        label="posterior mean, 90% HDI",
+        label=f"point estimate ({run.summary.method.upper()})"
+        if point
+        else "posterior mean, 90% HDI",
     )
     priors = [run.summary.channels[name].roi_prior for name in channels]
-    prior_median = np.array([_float(p.median if p else None) for p in priors])
-    if np.isfinite(prior_median).any():
-        ax.plot(
-            x, prior_median, "D", mfc="none", color=SPEND_COLOR, markersize=6, label="prior median"
-        )
+    # the lognormal prior's mean: the chart shows means throughout, as the tables do
+    prior_mean = np.array(
+        [_float(p.median * np.exp(p.sigma**2 / 2.0) if p else None) for p in priors]
+    )
+    if np.isfinite(prior_mean).any():
+        ax.plot(x, prior_mean, "D", mfc="none", color=SPEND_COLOR, markersize=6, label="prior mean")
     if run.kpi_type == "revenue":
         ax.axhline(1.0, color=BREAK_EVEN_COLOR, ls="--", lw=1.2, label="break-even")
     _channel_axis(ax, channels)

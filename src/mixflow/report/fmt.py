@@ -28,12 +28,20 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(number) else number
 
 
+def _small(number: float) -> str:
+    """Below 1: three significant digits (``0.0123``, not ``0.01``); zero as ``0``."""
+    return "0" if number == 0 else f"{number:.3g}"
+
+
 def fmt_amount(value: Any) -> str:
-    """Money or KPI units: ``1,234,567`` for large values, ``12.35`` below 100."""
+    """Money or KPI units: ``1,234,567`` from 100 up, ``12.35`` from 1, three significant
+    digits below 1 (a CPA of ``0.0123``)."""
     number = _number(value)
     if number is None:
         return MISSING
-    return f"{number:,.0f}" if abs(number) >= 100 else f"{number:,.2f}"
+    if abs(number) >= 100:
+        return f"{number:,.0f}"
+    return f"{number:,.2f}" if abs(number) >= 1 else _small(number)
 
 
 def fmt_int(value: Any) -> str:
@@ -43,9 +51,14 @@ def fmt_int(value: Any) -> str:
 
 
 def fmt_ratio(value: Any, decimals: int = 2) -> str:
-    """A ratio such as ROI or R²: ``1.23``."""
+    """A ratio such as ROI or R²: ``1.23``; a small one keeps three significant digits
+    (``0.00456``, not ``0.00``)."""
     number = _number(value)
-    return MISSING if number is None else f"{number:,.{decimals}f}"
+    if number is None:
+        return MISSING
+    if 0 < abs(number) < 10 ** (-decimals):
+        return _small(number)
+    return f"{number:,.{decimals}f}"
 
 
 def fmt_pct(value: Any, decimals: int = 1) -> str:
@@ -54,13 +67,16 @@ def fmt_pct(value: Any, decimals: int = 1) -> str:
     return MISSING if number is None else f"{100 * number:,.{decimals}f}%"
 
 
-def fmt_interval(stat: Mapping[str, Any] | None, fmt: Formatter = fmt_ratio) -> str:
-    """A posterior statistic as ``mean [lo, hi]`` using its 90% HDI: ``1.23 [0.98, 1.51]``."""
+def fmt_interval(
+    stat: Mapping[str, Any] | None, fmt: Formatter = fmt_ratio, point_estimate: bool = False
+) -> str:
+    """A posterior statistic as ``mean [lo, hi]`` using its 90% HDI: ``1.23 [0.98, 1.51]``;
+    the point alone for a point estimate (a MAP fit has no interval to show)."""
     if not stat:
         return MISSING
     point = fmt(stat.get("mean"))
     hdi = stat.get("hdi_90")
-    if point == MISSING or not isinstance(hdi, Sequence) or len(hdi) != 2:
+    if point_estimate or point == MISSING or not isinstance(hdi, Sequence) or len(hdi) != 2:
         return point
     return f"{point} [{fmt(hdi[0])}, {fmt(hdi[1])}]"
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from mixflow.analysis.geo_breakdown import GEO_CONTRIBUTIONS_FILE, GEO_ROI_FILE
+from mixflow.analysis.schema import fit_verdict
 from mixflow.data.io import atomic_write_text
 from mixflow.errors import RunDirError
 from mixflow.report.charts import CHARTS, calibration_chart, png_bytes
@@ -43,6 +44,7 @@ def build_html(run: RunFiles) -> str:
     return render_page(
         RUN_TEMPLATE,
         summary=run.summary,
+        verdict=fit_verdict(run.summary.fit),
         run_dir_name=run.run_dir.name,
         charts={key: png_bytes(build(run)) for key, _alt, build in CHARTS},
         chart_alts={key: alt for key, alt, _build in CHARTS},
