@@ -49,6 +49,13 @@ class InfeasiblePlanError(MixflowError):
     exit_code = 2
 
 
+class RegistryError(MixflowError):
+    """A registry operation was refused or failed: unknown model or version, a failed
+    governance gate, a run directory that cannot be registered. The message says which."""
+
+    exit_code = 2
+
+
 class InvalidInputError(MixflowError):
     """A request or command argument is invalid (the message names the field)."""
 

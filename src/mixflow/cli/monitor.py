@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from mixflow.cli.runtime import lifecycle_settings, resolve_run_dir, setup_jax
-from mixflow.lifecycle.errors import RegistryError
+from mixflow.errors import RegistryError
 
 app = typer.Typer()
 

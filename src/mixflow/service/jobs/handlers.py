@@ -69,6 +69,7 @@ def run_fit(payload: dict[str, Any], folder: Path) -> dict[str, Any]:
     _setup_jax()
     from mixflow.lifecycle.registry import register
     from mixflow.report import render_report
+    from mixflow.report.model_card import model_card_html
     from mixflow.service.settings import ServiceSettings
     from mixflow.service.store import lifecycle_settings, registered_name
     from mixflow.workflow.runs import fit_run
@@ -89,6 +90,7 @@ def run_fit(payload: dict[str, Any], folder: Path) -> dict[str, Any]:
         settings,
         actor=str(payload.get("submitted_by") or "service"),
         reason=f"fit job {folder.name}",
+        card_page=model_card_html,
         audit_extra={
             "workspace": workspace,
             "job_id": folder.name,
