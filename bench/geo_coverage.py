@@ -11,6 +11,7 @@ wall time.
 
     python bench/geo_coverage.py                              # 5 brands x 20 geos, 4 x 1000
     python bench/geo_coverage.py --brands 1,2 --chains 2 --samples 300 --variants relative
+    python bench/geo_coverage.py --pooled-truth --effect-sd 0.15   # today's geo brands
 """
 
 from __future__ import annotations
@@ -44,14 +45,19 @@ VARIANTS = {
 
 
 def heterogeneous_brand(
-    seed: int, n_geos: int = 20, n_weeks: int = 104, effect_sd: float = 0.25
+    seed: int,
+    n_geos: int = 20,
+    n_weeks: int = 104,
+    effect_sd: float = 0.25,
+    relative: bool = True,
 ) -> Any:
-    """A geo brand with per-geo half-saturation and effect multipliers (tv, search, radio)."""
+    """A geo brand with per-geo half-saturation (``relative``) and effect multipliers
+    (tv, search, radio)."""
     sim = BrandSimulation(
         n_weeks=n_weeks,
         n_geos=n_geos,
         channels=(DEFAULT_CHANNELS[0], DEFAULT_CHANNELS[1], DEFAULT_CHANNELS[4]),
-        geo_relative_saturation=True,
+        geo_relative_saturation=relative,
         geo_effect_sd=effect_sd,
     )
     return simulate_brand(sim, np.random.default_rng(seed))
@@ -111,6 +117,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--geos", type=int, default=20)
     p.add_argument("--weeks", type=int, default=104)
     p.add_argument("--effect-sd", type=float, default=0.25)
+    p.add_argument(
+        "--pooled-truth",
+        action="store_true",
+        help="simulate one half-saturation for every geo (today's brands) instead",
+    )
     p.add_argument("--variants", default="pooled,relative", help=",".join(VARIANTS))
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--samples", type=int, default=1000, help="warmup = draws per chain")
@@ -122,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
             "geos": args.geos,
             "weeks": args.weeks,
             "effect_sd": args.effect_sd,
+            "geo_relative_saturation": not args.pooled_truth,
             "chains": args.chains,
             "warmup": args.samples,
             "draws": args.samples,
@@ -130,7 +142,9 @@ def main(argv: list[str] | None = None) -> None:
     for variant in args.variants.split(","):
         runs: dict[int, dict[str, Any]] = {}
         for s in seeds:
-            brand = heterogeneous_brand(s, args.geos, args.weeks, args.effect_sd)
+            brand = heterogeneous_brand(
+                s, args.geos, args.weeks, args.effect_sd, not args.pooled_truth
+            )
             runs[s] = fit_and_score(brand, variant, args.chains, args.samples, s)
             print(f"{variant} brand {s}: {json.dumps(runs[s])}", file=sys.stderr, flush=True)
         report[variant] = {"summary": summarize(runs), "brands": runs}
