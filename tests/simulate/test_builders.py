@@ -35,18 +35,22 @@ def test_budget_with_historical_shares_and_geo_split(data: MMMDataset) -> None:
     assert plan.start == data.dates[-1] + np.timedelta64(7, "D")
 
 
-def test_history_flighting_keeps_totals(data: MMMDataset) -> None:
-    plan = plan_from_dict(
-        data,
-        {
-            "budget": 5e5,
-            "horizon_weeks": 8,
-            "flighting": "history",
-            "shares": {"tv": 0.5, "search": 0.5},
-        },
-    )
+def test_historical_flighting_keeps_totals(data: MMMDataset) -> None:
+    raw = {"budget": 5e5, "horizon_weeks": 8, "shares": {"tv": 0.5, "search": 0.5}}
+    plan = plan_from_dict(data, {**raw, "flighting": "historical"})
     assert plan.by_channel()["tv"] == pytest.approx(2.5e5)
     assert plan.by_channel()["social"] == 0.0
+    flat = plan_from_dict(data, {**raw, "flighting": "flat"})
+    assert not np.allclose(plan.spend, flat.spend)  # the weekly shape is the history's
+
+
+def test_history_is_a_deprecated_alias_of_historical(data: MMMDataset) -> None:
+    raw = {"budget": 5e5, "horizon_weeks": 8}
+    with pytest.warns(FutureWarning, match="'history' is deprecated; use 'historical'"):
+        old = plan_from_dict(data, {**raw, "flighting": "history"})
+    np.testing.assert_array_equal(
+        old.spend, plan_from_dict(data, {**raw, "flighting": "historical"}).spend
+    )
 
 
 def test_like_last_weeks_scaled(data: MMMDataset) -> None:
@@ -78,7 +82,7 @@ def test_explicit_spend_lists_and_totals(data: MMMDataset) -> None:
         ({"like_last_weeks": 0}, "like_last_weeks must be between 1"),
         (
             {"budget": 1e6, "horizon_weeks": 4, "flighting": "bursty"},
-            "flighting: expected 'flat' or 'history'",
+            "flighting: expected 'flat' or 'historical'",
         ),
     ],
 )

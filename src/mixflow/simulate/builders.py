@@ -3,6 +3,7 @@ flighting pattern. Geo splits default to each channel's historical split (last 5
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -35,11 +36,11 @@ def channel_shares(data: MMMDataset, weeks: int = HISTORY_WEEKS) -> np.ndarray:
 
 
 def time_pattern(
-    data: MMMDataset, horizon: int, flighting: Literal["flat", "history"]
+    data: MMMDataset, horizon: int, flighting: Literal["flat", "historical"]
 ) -> np.ndarray:
     """``(H, C)`` weights over the horizon summing to 1 per channel.
 
-    ``flat`` spreads evenly; ``history`` copies the channel's national spend pattern of the
+    ``flat`` spreads evenly; ``historical`` copies the channel's national spend pattern of the
     same weeks one year earlier (the last ``horizon`` periods when the data is shorter).
     """
     c = data.n_channels
@@ -61,7 +62,7 @@ def plan_from_totals(
     data: MMMDataset,
     totals: np.ndarray,
     horizon: int,
-    flighting: Literal["flat", "history"] = "flat",
+    flighting: Literal["flat", "historical"] = "flat",
     name: str = "plan",
 ) -> Plan:
     """Spend ``totals (C,)`` over ``horizon`` periods with a flighting pattern and historical geo split."""
@@ -110,8 +111,13 @@ def plan_from_dict(data: MMMDataset, raw: Mapping[str, Any], default_name: str =
             )
     name = str(raw.get("name", default_name))
     flighting = raw.get("flighting", "flat")
-    if flighting not in ("flat", "history"):
-        raise SpecError(f"plan flighting: expected 'flat' or 'history', got {flighting!r}")
+    if flighting == "history":  # the old name, before optimize's --flighting historical
+        warnings.warn(
+            "plan flighting 'history' is deprecated; use 'historical'", FutureWarning, stacklevel=2
+        )
+        flighting = "historical"
+    if flighting not in ("flat", "historical"):
+        raise SpecError(f"plan flighting: expected 'flat' or 'historical', got {flighting!r}")
     if "like_last_weeks" in raw:
         weeks, scale = raw["like_last_weeks"], raw.get("scale", 1.0)
         if isinstance(weeks, bool) or not isinstance(weeks, int):
