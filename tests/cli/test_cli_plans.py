@@ -101,6 +101,21 @@ def test_optimize_contract(run_dir: Path) -> None:
     assert "Budget optimization" in page and "data:image/png;base64" in page
 
 
+def test_optimize_changes_stay_within_relative_bounds_of_the_current_plan(run_dir: Path) -> None:
+    """One baseline: the 'current' column is the split the relative bounds multiply, so a
+    0.8:1.2 bound can only move each channel by -20%..+20% against it (issue 20)."""
+    out = run_dir / "opt_rel"
+    args = ["optimize", str(run_dir / "run"), "--horizon", "8", "--relative-bounds", "0.8:1.2"]
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    plan = json.loads((out / "plan.json").read_text())
+    for ch, amount in plan["allocation"].items():
+        change = amount / plan["current_allocation"][ch] - 1.0
+        assert -0.2 - 1e-6 <= change <= 0.2 + 1e-6, (ch, change)
+    assert "objective max_revenue, incremental revenue (posterior mean): optimized" in result.output
+    assert "P(optimized beats current) = " in result.output
+
+
 def test_optimize_infeasible_bounds_exit_2(run_dir: Path) -> None:
     result = runner.invoke(
         app,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -145,7 +147,8 @@ def optimize(
     relative_bounds: Annotated[
         str | None,
         typer.Option(
-            "--relative-bounds", help="LO:HI times each channel's share of the last 52 weeks"
+            "--relative-bounds",
+            help="LO:HI times each channel's current share (last 13 weeks, the 'current' column)",
         ),
     ] = None,
     bound: Annotated[
@@ -199,7 +202,11 @@ def optimize(
     )
     from mixflow.report.plan_report import render_plan_report
 
-    render_plan_report(out)
+    data = sim.posterior.dataset
+    point = sim.posterior.method.value == "map"
+    currency = data.kpi_type.value == "revenue" or data.has_revenue_per_kpi
+    story = plan_story(payload, point_estimate=point, value_is_currency=currency)
+    render_plan_report(out, notes=story.notes, point_estimate=point)
     frame = result.to_frame()
     typer.echo(f"{'channel':<14}{'current':>14}{'optimized':>14}{'change':>9}{'mROI':>8}  bound")
     for row in frame.itertuples():
@@ -208,9 +215,77 @@ def optimize(
         typer.echo(
             f"{row.channel:<14}{row.current:>14,.0f}{row.optimized:>14,.0f}{change:>9}{row.marginal_roi:>8.2f}  {row.at_bound}"
         )
-    exp, cur = payload["expected"], payload["current_expected"]
-    typer.echo(
-        f"incremental revenue: optimized {exp['incremental_revenue']['mean']:,.0f} vs current "
-        f"{cur['incremental_revenue']['mean']:,.0f}; P(optimized beats current) = {payload['prob_beats_current']:.2f}"
-    )
+    for line in story.lines + story.notes:
+        typer.echo(line)
     typer.echo(f"wrote {out}")
+
+
+@dataclass(frozen=True)
+class PlanStory:
+    """What ``mixflow optimize`` says under its table: ``lines`` (the objective's own value
+    for both plans, spend against budget or cap, the probability of beating the current plan)
+    and ``notes`` (warnings, also on plan.html)."""
+
+    lines: list[str]
+    notes: list[str]
+
+
+#: marginal ROI of a revenue objective's last unit of spend below which it loses money
+BREAK_EVEN_MROI = 1.0
+
+
+def plan_story(
+    payload: Mapping[str, Any], *, point_estimate: bool, value_is_currency: bool
+) -> PlanStory:
+    """The optimizer's story from ``plan.json``'s content (pure). ``current`` is the same
+    baseline the relative bounds use: the last 13 weeks' split (at the plan's budget when one
+    is given and spent in full)."""
+    objective = str(payload["objective"])
+    exp, cur = payload["expected"], payload["current_expected"]
+    tag = " (point estimate)" if point_estimate else " (posterior mean)"
+    spend, budget = float(payload["total_spend"]), float(payload["budget"])
+    current_spend = float(sum(payload["current_allocation"].values()))
+    if objective == "max_profit":
+        profit = float(exp["incremental_revenue"]["mean"]) - spend
+        cur_profit = float(cur["incremental_revenue"]["mean"]) - current_spend
+        head = f"profit (incremental revenue - spend){tag}: optimized {profit:,.0f} vs current {cur_profit:,.0f}"
+    elif objective in ("max_kpi", "min_spend_for_kpi"):
+        head = (
+            f"incremental KPI{tag}: optimized {float(exp['incremental_kpi']['mean']):,.0f} vs "
+            f"current {float(cur['incremental_kpi']['mean']):,.0f}"
+        )
+    else:
+        head = (
+            f"incremental revenue{tag}: optimized {float(exp['incremental_revenue']['mean']):,.0f}"
+            f" vs current {float(cur['incremental_revenue']['mean']):,.0f}"
+        )
+    fixed = objective in ("max_revenue", "max_kpi")
+    lines = [
+        f"objective {objective}, {head}",
+        f"spend {spend:,.0f} of {'the budget' if fixed else 'a cap of'} {budget:,.0f} "
+        f"({spend / budget:.0%}); current plan {current_spend:,.0f}"
+        if budget > 0
+        else f"spend {spend:,.0f}",
+    ]
+    notes: list[str] = []
+    if point_estimate:
+        notes.append(
+            "point estimate (MAP fit): no probability that the plan beats the current one "
+            "and no intervals; refit with NUTS before acting on the plan"
+        )
+    else:
+        lines.append(f"P(optimized beats current) = {float(payload['prob_beats_current']):.2f}")
+    if value_is_currency and objective in ("max_revenue", "max_kpi"):
+        losing = {
+            ch: float(m)
+            for ch, m in payload["marginal_roi"].items()
+            if float(m) < BREAK_EVEN_MROI and float(payload["allocation"][ch]) > 0
+        }
+        if losing:
+            listed = ", ".join(f"{ch} {m:.2f}" for ch, m in sorted(losing.items()))
+            notes.append(
+                f"WARNING: marginal ROI below break-even ({BREAK_EVEN_MROI:g}) on {listed}: "
+                "the plan's last units of spend there return less revenue than they cost; "
+                "--objective max_profit or a smaller --budget spends less"
+            )
+    return PlanStory(lines=lines, notes=notes)

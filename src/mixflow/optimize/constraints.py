@@ -1,6 +1,6 @@
 """A budget problem resolved against a fitted model: linear constraints on channel totals.
 
-:func:`resolve` reads the model's data (channel names, last-52-week shares, default budget and
+:func:`resolve` reads the model's data (channel names, the current plan's shares, default budget and
 current plan, weekly pattern) and checks feasibility before any solving, raising
 :class:`~mixflow.errors.InfeasiblePlanError` with the constraint named.
 """
@@ -20,9 +20,11 @@ from mixflow.optimize.problem import (
     SpendPattern,
 )
 
-#: weeks of history behind shares (historical, geo) and the default budget
+#: weeks of history behind the historical weekly pattern and the geo split
 SHARE_WEEKS = 52
-#: weeks of history behind the default current plan
+#: weeks of history behind "current": the current plan (their weekly average x horizon), its
+#: channel shares (what ``relative_bounds`` multiply) and the default budget (its total). One
+#: baseline, so a plan's change against "current" stays within its relative bounds
 CURRENT_WEEKS = 13
 
 
@@ -40,7 +42,8 @@ class FeasibleSet:
         locked: ``(C,)`` bool.
         total: the budget (fixed) or the cap on total spend (currency).
         rows, rhs, row_labels: ``(m, C)``, ``(m,)`` and ``m`` names of the linear constraints.
-        hist_share: ``(C,)`` share of each channel in the last 52 weeks' spend.
+        hist_share: ``(C,)`` share of each channel in the current plan (the last
+            :data:`CURRENT_WEEKS` weeks' spend).
         share_lo, share_hi: ``(C,)`` relative-bound multipliers of ``hist_share`` (0 and
             ``inf`` where none apply), used to name the bound a channel sits at.
         geo_share: ``(G, C)`` split of each channel over geos (columns sum to 1).
@@ -175,11 +178,10 @@ def resolve(problem: BudgetProblem, data: MMMDataset) -> FeasibleSet:
     """
     channels = tuple(data.channels)
     c, h = len(channels), problem.horizon
-    recent = np.asarray(data.spend[:, -SHARE_WEEKS:], np.float64)  # (G, W, C)
-    by_channel = recent.sum(axis=(0, 1))
-    hist_share = by_channel / by_channel.sum() if by_channel.sum() > 0 else np.full(c, 1.0 / c)
-    default_budget = float(recent.sum()) / recent.shape[1] * h
-    current = np.asarray(data.spend[:, -CURRENT_WEEKS:], np.float64).sum(axis=0).mean(axis=0) * h
+    recent = np.asarray(data.spend[:, -CURRENT_WEEKS:], np.float64)  # (G, W, C)
+    current = recent.sum(axis=0).mean(axis=0) * h  # (C,) the current plan
+    hist_share = current / current.sum() if current.sum() > 0 else np.full(c, 1.0 / c)
+    default_budget = float(current.sum())
     idx = {ch: i for i, ch in enumerate(channels)}
     for name, keys in (
         ("bounds", problem.bounds),
@@ -285,7 +287,7 @@ def _apply_relative(
         if max(lo[i], rlo) > min(hi[i], rhi) * (1 + 1e-12):
             raise InfeasiblePlanError(
                 f"channel '{ch}': min {money(max(lo[i], rlo))} > max {money(min(hi[i], rhi))} "
-                f"(relative bounds {rel[0]:g}:{rel[1]:g} of its historical share "
+                f"(relative bounds {rel[0]:g}:{rel[1]:g} of its current share "
                 f"{hist_share[i]:.1%} give [{money(rlo)}, {money(rhi)}])"
             )
         lo[i], hi[i] = max(lo[i], rlo), min(hi[i], rhi)

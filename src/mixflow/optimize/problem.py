@@ -230,14 +230,15 @@ class BudgetProblem:
     Attributes:
         horizon: weeks in the plan (>= 1).
         budget: total spend (currency). Spent exactly by ``MAX_KPI``/``MAX_REVENUE``; an upper
-            bound for the other objectives. ``None``: the average 13-week spend of the last 52
-            weeks, scaled to the horizon (for the target objectives, the search goes up to
+            bound for the other objectives. ``None``: the current plan's total (the last 13
+            weeks' average weekly spend, scaled to the horizon) (for the target objectives, the search goes up to
             :data:`SEARCH_CAP_MULTIPLE` times that).
         objective: see :class:`Objective`.
         risk: the measure applied over draws to the per-draw objective (or target quantity).
         bounds: ``{channel: ChannelBound | (min, max)}`` totals over the horizon (currency).
         relative_bounds: ``(lo, hi)``: each unlocked channel's share of the total spend stays
-            within ``lo..hi`` times its share of spend over the last 52 weeks.
+            within ``lo..hi`` times its share of the current plan (the last 13 weeks), the same
+            baseline the result's ``current`` column shows.
         locked: ``{channel: amount}`` fixed totals (exempt from ``relative_bounds``).
         flights: caps on spend within week windows.
         pattern: weekly shape of each channel's spend.

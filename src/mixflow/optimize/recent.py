@@ -13,7 +13,8 @@ from mixflow.posterior.posterior import Posterior
 
 #: weeks in the demo's plan; its budget is the spend of the last as many weeks of data
 PLAN_WEEKS = 13
-#: each channel's share of the budget stays within these multiples of its last-52-week share
+#: each channel's share of the budget stays within these multiples of its current share (the
+#: last 13 weeks, :data:`~mixflow.optimize.constraints.CURRENT_WEEKS`)
 RELATIVE_BOUNDS = (0.5, 2.0)
 
 
