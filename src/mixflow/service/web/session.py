@@ -110,4 +110,4 @@ def cookie_caller(request: Request, db: Session) -> Caller | None:
             raise ForbiddenError(
                 f"missing or wrong {CSRF_HEADER} header: reload the page and try again"
             )
-    return Caller(key_id=row.id, workspace=row.workspace, role=Role[row.role])
+    return Caller(key_id=row.id, workspace=row.workspace, role=Role[row.role], name=row.name)

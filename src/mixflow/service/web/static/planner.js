@@ -648,7 +648,7 @@
       $("#allocation").dataset.budget = String(budget);
       $("#optimized").hidden = false;
       planner.channels.forEach((ch, i) => {
-        $(`#spend-${i}`).value = String(alloc[ch]);
+        $(`#spend-${i}`).value = String(Math.round(alloc[ch] * 100) / 100);
       });
       $("#budget").value = String(Math.round(budget));
       await simulateNow();
