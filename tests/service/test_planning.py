@@ -301,3 +301,16 @@ def test_what_if_calls_never_reload_the_posterior(env: Env) -> None:
     assert after.loads == 1
     assert after.hits == before.hits + 3
     assert cache.keys() == [("acme.brand", 1)]
+
+
+@pytest.mark.parametrize("draws", [1, 2, 60, 1000])
+def test_weekly_hdis_equal_the_librarys_arviz_hdi(draws: int) -> None:
+    import numpy as np
+
+    from mixflow.analysis.stats import hdi
+    from mixflow.service.routers.planning import _hdi_columns
+
+    a = np.random.default_rng(draws).gamma(2.0, size=(draws, 6))
+    a[:, 2] = 5.0  # every window ties: the first one, as ArviZ picks
+    expected = np.stack([hdi(a[:, j]) for j in range(6)])
+    assert np.array_equal(_hdi_columns(a), expected)

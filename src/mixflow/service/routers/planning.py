@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from mixflow.analysis.stats import HDI_PROB
 from mixflow.errors import SpecError, did_you_mean
 from mixflow.optimize.problem import Objective, Risk, SpendPattern, _coerce
 from mixflow.optimize.schema import PlanDocument, PlanInterval, PlanOutcomes
@@ -295,16 +296,26 @@ def _interval(d: dict[str, Any] | None) -> PlanInterval:
     return PlanInterval(mean=d["mean"], median=d["median"], hdi_90=tuple(d["hdi_90"]))  # type: ignore[arg-type]
 
 
+def _hdi_columns(arr: np.ndarray, prob: float = HDI_PROB) -> np.ndarray:
+    """``(N, 2)`` the HDI of each column of ``arr (S, N)``: ArviZ's algorithm (the narrowest
+    window of ``floor(prob * S)`` sorted draws, the first one on ties), on all columns at once
+    (ArviZ goes through xarray, several ms a call)."""
+    ordered = np.sort(arr, axis=0)
+    n = ordered.shape[0]
+    k = int(np.floor(prob * n))
+    first = np.argmin(ordered[k:] - ordered[: n - k], axis=0)
+    cols = np.arange(ordered.shape[1])
+    return np.stack([ordered[first, cols], ordered[first + k, cols]], axis=1)
+
+
 def _intervals(draws: np.ndarray) -> list[PlanInterval]:
     """Mean, median and 90% HDI of each column of ``draws (S, N)`` (NaN columns: nulls)."""
-    from mixflow.analysis.stats import hdi
-
     arr = np.asarray(draws, np.float64)
     if arr.shape[1] == 0:
         return []
     finite = np.all(np.isfinite(arr), axis=0)
     safe = np.where(finite[None, :], arr, 0.0)
-    band = hdi(safe)
+    band = _hdi_columns(safe)
     mean, median = safe.mean(axis=0), np.median(safe, axis=0)
     return [
         PlanInterval(
