@@ -15,6 +15,7 @@ from mixflow.portfolio.joint import (
     JointPlan,
     Member,
     PortfolioObjective,
+    PortfolioOptimizer,
     PortfolioProblem,
     optimize_portfolio,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "Portfolio",
     "PortfolioModel",
     "PortfolioObjective",
+    "PortfolioOptimizer",
     "PortfolioPlan",
     "PortfolioProblem",
     "PortfolioRecord",

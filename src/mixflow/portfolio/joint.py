@@ -310,36 +310,64 @@ def _expected(value: np.ndarray, spend: float) -> Expected:
     )
 
 
+class PortfolioOptimizer:
+    """Optimizes portfolio problems over one set of members; the compiled portfolio program
+    is kept per (horizon, objective), so a second problem on the same models (another budget,
+    other bounds) skips compiling (as :class:`mixflow.optimize.BudgetOptimizer` does for one
+    model)."""
+
+    def __init__(self, members: Sequence[Member], n_random_starts: int = N_RANDOM_STARTS) -> None:
+        if not members:
+            raise SpecError("the portfolio has no fitted model to optimize")
+        names = [m.name for m in members]
+        if len(set(names)) != len(names):
+            raise SpecError(f"model names must be unique, got {names}")
+        self.members = tuple(members)
+        self.n_random_starts = n_random_starts
+        self._compiled: dict[tuple[int, bool], _Joint] = {}
+
+    def optimize(self, problem: PortfolioProblem, seed: int = 0) -> JointPlan:
+        """The joint split of ``problem.total_budget`` over the members' channels (see the
+        module docstring).
+
+        Raises:
+            SpecError: unknown model names in the bounds.
+            InfeasiblePlanError: bounds that contradict the budget (named).
+            ConvergenceError: no start produced a plan satisfying every constraint.
+        """
+        members = self.members
+        profit = problem.objective is PortfolioObjective.MAX_PROFIT
+        single = BudgetProblem(horizon=problem.horizon, budget=problem.total_budget)
+        sets = [resolve(single, m.simulator.posterior.dataset) for m in members]
+        fs = _joint_set(members, sets, problem)
+        key = (problem.horizon, profit)
+        if key not in self._compiled:
+            # the plan mapping (geo split, flat weekly pattern) depends on the data and the
+            # horizon only, so the program serves every budget and bound
+            self._compiled[key] = _Joint(members, sets, problem.horizon, profit)
+        fn = self._compiled[key]
+        rng = np.random.default_rng(seed)
+        center = fs.interior_point(rng)
+        starts = fs.budget_starts(fs.current, center, rng, self.n_random_starts)
+        solved = [_solve(fn, fs, x0, center) for x0 in starts]
+        ok = [x for x in [*solved, *starts] if x is not None and not fs.violations(x)]
+        if not ok:
+            raise ConvergenceError(
+                "the portfolio optimizer found no plan satisfying every constraint"
+            )
+        best = max(ok, key=lambda x: fn(x)[0])
+        return _assemble(members, sets, fs, fn, problem, best)
+
+
 def optimize_portfolio(
     members: Sequence[Member],
     problem: PortfolioProblem,
     seed: int = 0,
     n_random_starts: int = N_RANDOM_STARTS,
 ) -> JointPlan:
-    """The joint split of ``problem.total_budget`` over ``members``' channels (see the module
-    docstring).
-
-    Raises:
-        SpecError: unknown model names in the bounds, a model without a value for its KPI.
-        InfeasiblePlanError: bounds that contradict the budget (named).
-        ConvergenceError: no start produced a plan satisfying every constraint.
-    """
-    if not members:
-        raise SpecError("the portfolio has no fitted model to optimize")
-    profit = problem.objective is PortfolioObjective.MAX_PROFIT
-    single = BudgetProblem(horizon=problem.horizon, budget=problem.total_budget)
-    sets = [resolve(single, m.simulator.posterior.dataset) for m in members]
-    fs = _joint_set(members, sets, problem)
-    fn = _Joint(members, sets, problem.horizon, profit)
-    rng = np.random.default_rng(seed)
-    center = fs.interior_point(rng)
-    starts = fs.budget_starts(fs.current, center, rng, n_random_starts)
-    solved = [_solve(fn, fs, x0, center) for x0 in starts]
-    ok = [x for x in [*solved, *starts] if x is not None and not fs.violations(x)]
-    if not ok:
-        raise ConvergenceError("the portfolio optimizer found no plan satisfying every constraint")
-    best = max(ok, key=lambda x: fn(x)[0])
-    return _assemble(members, sets, fs, fn, problem, best)
+    """Optimize ``problem`` over ``members`` (see :class:`PortfolioOptimizer`; build one to
+    solve several problems without recompiling)."""
+    return PortfolioOptimizer(members, n_random_starts).optimize(problem, seed=seed)
 
 
 def _assemble(
@@ -399,6 +427,7 @@ __all__ = [
     "JointPlan",
     "Member",
     "PortfolioObjective",
+    "PortfolioOptimizer",
     "PortfolioProblem",
     "optimize_portfolio",
 ]
