@@ -46,15 +46,21 @@ def simulate(
     inc = result["incremental_revenue_with_tail"]
     roi = result["roi_with_tail"]
     typer.echo(f"plan '{p.name}': {p.horizon} weeks, spend {p.total:,.0f}")
-    typer.echo(
-        f"incremental revenue (with carryover tail) {inc['mean']:,.0f} "
-        f"[{inc['hdi_90'][0]:,.0f}, {inc['hdi_90'][1]:,.0f}]"
-        + (
-            f"; ROI {roi['mean']:.2f} [{roi['hdi_90'][0]:.2f}, {roi['hdi_90'][1]:.2f}]"
-            if roi
-            else ""
+    if sim.posterior.method.value == "map":
+        typer.echo(
+            f"incremental revenue (with carryover tail, point estimate: MAP fit) {inc['mean']:,.0f}"
+            + (f"; ROI {roi['mean']:.2f}" if roi else "")
         )
-    )
+    else:
+        typer.echo(
+            f"incremental revenue (with carryover tail, posterior mean [90% HDI]) "
+            f"{inc['mean']:,.0f} [{inc['hdi_90'][0]:,.0f}, {inc['hdi_90'][1]:,.0f}]"
+            + (
+                f"; ROI {roi['mean']:.2f} [{roi['hdi_90'][0]:.2f}, {roi['hdi_90'][1]:.2f}]"
+                if roi
+                else ""
+            )
+        )
     typer.echo(f"wrote {out}")
 
 
@@ -82,14 +88,21 @@ def compare(
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
-    typer.echo(f"{'plan':<20}{metric + ' mean':>18}  90% HDI")
-    for name, st in result["plans"].items():
-        typer.echo(
-            f"{name:<20}{st['mean']:>18,.0f}  [{st['hdi_90'][0]:,.0f}, {st['hdi_90'][1]:,.0f}]"
-        )
-    for a, row in result["prob_beats"].items():
-        for b, pr in row.items():
-            typer.echo(f"P({a} beats {b}) = {pr:.2f}")
+    if sim.posterior.method.value == "map":
+        # one point of the posterior: no interval, and no probability to compute from it
+        typer.echo(f"{'plan':<20}{metric + ' (point estimate)':>26}")
+        for name, st in result["plans"].items():
+            typer.echo(f"{name:<20}{st['mean']:>26,.0f}")
+        typer.echo("MAP fit: no P(one plan beats another) from a point estimate")
+    else:
+        typer.echo(f"{'plan':<20}{metric + ' mean':>18}  90% HDI")
+        for name, st in result["plans"].items():
+            typer.echo(
+                f"{name:<20}{st['mean']:>18,.0f}  [{st['hdi_90'][0]:,.0f}, {st['hdi_90'][1]:,.0f}]"
+            )
+        for a, row in result["prob_beats"].items():
+            for b, pr in row.items():
+                typer.echo(f"P({a} beats {b}) = {pr:.2f}")
     typer.echo(f"best: {result['best']}")
 
 
