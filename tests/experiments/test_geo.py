@@ -219,6 +219,10 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
     document = load_result(tmp_path / "out")
     assert isinstance(document, GeoResultDocument) and document.to_json_dict() == payload
     assert f"ATT {payload['att']:,.1f} per location-day" in result.output
+    lo, hi = payload["ci_90"]  # the console prints the 90 % interval, as fit and impact do
+    assert f"incremental {payload['incremental_kpi']:,.0f} [90%: {lo:,.0f}, {hi:,.0f}]" in (
+        result.output
+    )
     html = (tmp_path / "out" / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 2
 

@@ -282,7 +282,8 @@ def _cli(out: Path, *extra: str) -> list[str]:
 
 
 def test_cli_misspelled_column_exits_2_with_one_line(tmp_path: Path) -> None:
-    result = runner.invoke(app, _cli(tmp_path, "--response-column", "Y", "--covariates", "x1,x2"))
+    # --kpi-column defaults to Y, as in analyze and design; this table's series is y
+    result = runner.invoke(app, _cli(tmp_path, "--covariates", "x1,x2"))
     assert result.exit_code == 2
     assert result.output.strip() == (
         "error: column 'Y' not found (did you mean 'y'?); columns: t, y, x1, x2"
@@ -290,9 +291,20 @@ def test_cli_misspelled_column_exits_2_with_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "result.json").exists()
 
 
+def test_cli_response_column_is_a_hidden_deprecated_alias(tmp_path: Path) -> None:
+    help_text = runner.invoke(app, ["experiment", "impact", "--help"]).output
+    assert "--kpi-column" in help_text and "--response-column" not in help_text
+    result = runner.invoke(app, _cli(tmp_path, "--response-column", "Yy", "--covariates", "x1"))
+    assert result.exit_code == 2
+    assert "warning: --response-column is deprecated; use --kpi-column" in result.output
+    assert "error: column 'Yy' not found" in result.output  # the alias's value was used
+
+
 def test_cli_writes_result_and_report(tmp_path: Path) -> None:
     out = tmp_path / "impact"
-    args = _cli(out, "--covariates", "x1,x2", "--draws", "300", "--warmup", "300")
+    args = _cli(
+        out, "--kpi-column", "y", "--covariates", "x1,x2", "--draws", "300", "--warmup", "300"
+    )
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "average effect" in result.output
@@ -322,6 +334,8 @@ def test_cli_writes_result_and_report(tmp_path: Path) -> None:
     assert set(payload["average"]["effect"]) == {"mean", "sd", "ci_90", "ci_95"}
     assert len(payload["series"]["time"]) == len(payload["series"]["effect_mean"]) == 91
     assert payload["average"]["effect"]["mean"] == pytest.approx(26.8, abs=3.0)
+    lo, hi = payload["average"]["effect"]["ci_90"]  # the console prints the 90 % interval
+    assert f"[90%: {lo:.4g}, {hi:.4g}]" in result.output
     assert payload["kind"] == "impact" and payload["schema_version"] == 2
     document = load_result(out)
     assert isinstance(document, ImpactResultDocument) and document.to_json_dict() == payload

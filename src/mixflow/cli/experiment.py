@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -62,8 +63,10 @@ def analyze(
     text = json.dumps(document.to_json_dict(), indent=2, allow_nan=False)
     atomic_write_text(out / "result.json", text + "\n")
     atomic_write_text(out / "report.html", render_geo_report(result))
+    lo, hi = result.ci_90  # the conformal interval of the total incremental KPI
+    lift = "lift undefined" if math.isnan(result.lift_pct) else f"lift {result.lift_pct:.2f}%"
     typer.echo(
         f"{result.method.value}: ATT {result.att:,.1f} per location-day, incremental "
-        f"{result.incremental_kpi:,.0f}, lift {result.lift_pct:.2f}%, p={result.p_value:.3f}; "
-        f"wrote {out}"
+        f"{result.incremental_kpi:,.0f} [90%: {lo:,.0f}, {hi:,.0f}], {lift}, "
+        f"p={result.p_value:.3f}; wrote {out}"
     )

@@ -24,7 +24,12 @@ def impact(
     ],
     out: Annotated[Path, typer.Option(help="folder for result.json and report.html")],
     date_column: Annotated[str, typer.Option(help="time column")] = "date",
-    response_column: Annotated[str, typer.Option(help="the treated series")] = "y",
+    kpi_column: Annotated[
+        str, typer.Option(help="the treated series (as in analyze and design)")
+    ] = "Y",
+    response_column: Annotated[
+        str | None, typer.Option(hidden=True, help="deprecated: --kpi-column")
+    ] = None,
     covariates: Annotated[
         str | None,
         typer.Option(help="comma-separated control series (default: every other column)"),
@@ -53,6 +58,9 @@ def impact(
     from mixflow.experiments.impact import ImpactConfig, analyze_impact_table
     from mixflow.report.experiment_pages import render_impact_report
 
+    if response_column is not None:
+        typer.echo("warning: --response-column is deprecated; use --kpi-column", err=True)
+        kpi_column = response_column
     if not data.is_file():
         raise DataError(f"data file not found: {data}")
     config = ImpactConfig(
@@ -68,7 +76,7 @@ def impact(
     result = analyze_impact_table(
         read_table(data),
         date_column=date_column,
-        response_column=response_column,
+        response_column=kpi_column,
         covariates=names,
         post_start=post_start,
         post_end=post_end,
@@ -81,9 +89,9 @@ def impact(
     atomic_write_text(out / "report.html", render_impact_report(result))
     avg, rel = result.effect_average, result.relative_effect_pct
     typer.echo(
-        f"average effect {_num(avg.mean)} per step [95%: {_num(avg.ci_95[0])}, "
-        f"{_num(avg.ci_95[1])}], cumulative {_num(result.effect_cumulative.mean)}, relative "
-        f"{rel.mean:.1f}% [{rel.ci_95[0]:.1f}%, {rel.ci_95[1]:.1f}%], p={result.p_value:.4f}; "
+        f"average effect {_num(avg.mean)} per step [90%: {_num(avg.ci_90[0])}, "
+        f"{_num(avg.ci_90[1])}], cumulative {_num(result.effect_cumulative.mean)}, relative "
+        f"{rel.mean:.1f}% [{rel.ci_90[0]:.1f}%, {rel.ci_90[1]:.1f}%], p={result.p_value:.4f}; "
         f"wrote {out}"
     )
     if not result.diagnostics.ok:

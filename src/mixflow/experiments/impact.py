@@ -203,7 +203,7 @@ class ImpactResultDocument(_Document):
 
 @dataclass(frozen=True, eq=False)
 class ImpactSeries:
-    """Per-time bands for the charts, each ``(n_times,)``: ``*_lower``/``*_upper`` bound the 95 %
+    """Per-time bands for the charts, each ``(n_times,)``: ``*_lower``/``*_upper`` bound the 90 %
     interval. Pre-period predictions are one-step-ahead; the cumulative effect is 0 there."""
 
     observed: np.ndarray
@@ -479,7 +479,7 @@ class _Effects:
 
 
 def _bands(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    lo, hi = np.quantile(draws, [0.025, 0.975], axis=0)
+    lo, hi = np.quantile(draws, [0.05, 0.95], axis=0)  # 90 %, as everywhere
     return draws.mean(axis=0), lo, hi
 
 

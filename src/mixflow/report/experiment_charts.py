@@ -81,7 +81,7 @@ def _panel(
 
 
 def impact_chart(result: ImpactResult) -> Figure:
-    """Three panels over time: observed vs counterfactual (95 % band), the point-wise effect
+    """Three panels over time: observed vs counterfactual (90 % band), the point-wise effect
     and the cumulative effect; the post-period starts at the vertical line."""
     from matplotlib.figure import Figure
 
