@@ -44,6 +44,7 @@ class Planner:
     model: str
     channels: tuple[str, ...]
     inputs: Path  # config.yaml + data.csv, as a user uploads them
+    run_dir: Path  # the fitted run folder
 
     def api(self, role: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Call the API with the role's key (what any other client does)."""
@@ -133,7 +134,7 @@ def planner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Planner]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, proc)
-        found = Planner(url, keys, MODEL, channels, base / "inputs")
+        found = Planner(url, keys, MODEL, channels, base / "inputs", base / "fit" / "run")
         for version in (1, 2):  # fetch each version once and load its simulator
             plan = {"ref": version, "plan": {"like_last_weeks": 13}}
             r = found.api("viewer", "POST", f"/api/v1/models/{MODEL}/simulate", json=plan)

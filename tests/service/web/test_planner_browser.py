@@ -411,3 +411,25 @@ def test_narrow_window_has_no_horizontal_scroll(new_page: Any, planner: Planner)
         assert width <= 390, (path, width)
         shot(page, name)
     assert console.unexpected() == []
+
+
+def test_demo_launcher_registers_the_champion_and_prints_a_working_key(
+    planner: Planner, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from mixflow.service.app import create_app
+    from mixflow.service.settings import ServiceSettings
+    from mixflow.service.web.demo import MODEL, WORKSPACE, prepare
+
+    home = tmp_path / "home"
+    first = prepare(planner.run_dir, home)
+    second = prepare(planner.run_dir, home)  # a second start reuses the registration
+    assert first != second
+    with TestClient(create_app(ServiceSettings(home=home, database_url=""))) as client:
+        for key in (first, second):
+            me = client.get("/api/v1/me", headers={"X-API-Key": key}).json()
+            assert (me["workspace"], me["role"]) == (WORKSPACE, "admin")
+        detail = client.get(f"/api/v1/models/{MODEL}", headers={"X-API-Key": first}).json()
+    assert detail["aliases"] == {"champion": 1}
+    assert [v["version"] for v in detail["versions"]] == [1]
