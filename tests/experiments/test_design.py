@@ -292,9 +292,12 @@ def test_cli_bad_option_values_exit_2(tmp_path: Path) -> None:
     bad = runner.invoke(app, _design_args(tmp_path / "o", "--treated-sizes", "2,three"))
     assert bad.exit_code == 2
     assert "error: --treated-sizes must be comma-separated ints, got '2,three'" in bad.output
-    both = runner.invoke(app, _design_args(tmp_path / "o", "--cpik", "3", "--run-dir", "x"))
+    both = runner.invoke(app, [*_design_args(tmp_path / "o", "--cpik", "3"), "x"])
     assert both.exit_code == 2
-    assert "error: give either --cpik or --run-dir/--channel, not both" in both.output
+    assert "error: give either --cpik or RUN/--channel, not both" in both.output
+    twice = runner.invoke(app, [*_design_args(tmp_path / "o", "--run-dir", "x"), "x"])
+    assert twice.exit_code == 2
+    assert "error: give the run once: as the RUN argument, not also as --run-dir" in twice.output
 
 
 def test_cli_ranks_designs_on_geolift_pretest(tmp_path: Path) -> None:

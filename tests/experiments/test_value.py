@@ -239,8 +239,7 @@ def test_cli_design_prices_the_budget_with_the_run(run_dir: Path, tmp_path: Path
         "0",
         "--method",
         "did",
-        "--run-dir",
-        str(run_dir),
+        str(run_dir),  # the run is an argument, as in the other commands
         "--channel",
         "tv",
         "--out",
@@ -255,12 +254,23 @@ def test_cli_design_prices_the_budget_with_the_run(run_dir: Path, tmp_path: Path
     assert "'tv'" in payload["cpik_source"]
     (design,) = payload["designs"]
     assert design["budget"] == pytest.approx(design["mde_incremental_kpi"] * cpik)
+    # --run-dir still works, hidden and with a warning, and prices the same budget
+    run_arg = args.index(str(run_dir))
+    old = [*args[:run_arg], "--run-dir", *args[run_arg:]]
+    old[old.index(str(out))] = str(tmp_path / "old")
+    legacy = CliRunner().invoke(app, old)
+    assert legacy.exit_code == 0, legacy.output
+    assert "warning: --run-dir is deprecated; give the run as an argument" in legacy.output
+    again = json.loads((tmp_path / "old" / "designs.json").read_text())
+    assert again["cpik"] == payload["cpik"] and again["designs"] == payload["designs"]
+    help_text = CliRunner().invoke(app, ["experiment", "design", "--help"]).output
+    assert "{data} [run]" in help_text and "--run-dir" not in help_text
 
 
 def test_cli_misspelled_channel_and_missing_run_exit_2(run_dir: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     args = ["experiment", "design", str(PRETEST_CSV), "--out", str(tmp_path / "o")]
-    bad = runner.invoke(app, [*args, "--run-dir", str(run_dir), "--channel", "tvv"])
+    bad = runner.invoke(app, [*args, str(run_dir), "--channel", "tvv"])
     assert bad.exit_code == 2
     assert bad.output.startswith("error: channel 'tvv' not in the model (did you mean 'tv'?)")
     missing = runner.invoke(app, ["experiment", "next", str(tmp_path / "nowhere")])

@@ -44,15 +44,15 @@ def _cost_per_kpi(
     from mixflow.experiments.design import CostPerKpi
 
     if cpik is not None and run_dir is not None:
-        raise SpecError("give either --cpik or --run-dir/--channel, not both")
+        raise SpecError("give either --cpik or RUN/--channel, not both")
     if cpik is not None:
         return CostPerKpi(cpik, "--cpik")
     if run_dir is None:
         if channel is not None:
-            raise SpecError("--channel needs --run-dir (the model run that prices the channel)")
+            raise SpecError("--channel needs RUN (the model run that prices the channel)")
         return None
     if channel is None:
-        raise SpecError("--run-dir needs --channel (whose cost per incremental KPI to use)")
+        raise SpecError("RUN needs --channel (whose cost per incremental KPI to use)")
     from mixflow.cli.runtime import setup_jax
 
     setup_jax(1)
@@ -68,6 +68,13 @@ def _cost_per_kpi(
 @app.command("design")
 def design(
     data: Annotated[Path, typer.Argument(help="pre-period long table (CSV/Parquet)")],
+    run: Annotated[
+        Path | None,
+        typer.Argument(
+            help="model run (folder or models:/NAME@ALIAS) that prices --channel's incremental KPI"
+        ),
+    ] = None,
+    *,
     out: Annotated[Path, typer.Option(help="folder for designs.json/.csv and report.html")],
     date_column: Annotated[str, typer.Option(help="date column")] = "date",
     location_column: Annotated[str, typer.Option(help="location column")] = "location",
@@ -90,7 +97,7 @@ def design(
         float | None, typer.Option(help="cost per incremental KPI unit (currency)")
     ] = None,
     run_dir: Annotated[
-        Path | None, typer.Option(help="model run that prices --channel's incremental KPI")
+        Path | None, typer.Option(hidden=True, help="deprecated: the RUN argument")
     ] = None,
     channel: Annotated[str | None, typer.Option(help="channel the test spends on")] = None,
     top: Annotated[int, typer.Option(help="designs printed and charted")] = 10,
@@ -132,7 +139,12 @@ def design(
         location_column=location_column,
         kpi_column=kpi_column,
     )
-    cost = _cost_per_kpi(cpik, run_dir, channel)
+    if run_dir is not None:
+        typer.echo("warning: --run-dir is deprecated; give the run as an argument", err=True)
+        if run is not None:
+            raise SpecError("give the run once: as the RUN argument, not also as --run-dir")
+        run = run_dir
+    cost = _cost_per_kpi(cpik, run, channel)
     result = design_experiment(
         panel,
         settings,
