@@ -22,7 +22,7 @@ def test_quick_demo_writes_everything_it_prints(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     # what it prints is the fit it wrote
     for ch, _true, estimate in rows:
-        assert float(estimate) == pytest.approx(summary["channels"][ch]["roi"]["median"], abs=0.006)
+        assert float(estimate) == pytest.approx(summary["channels"][ch]["roi"]["mean"], abs=0.006)
     weak = [ch for ch, v in summary["channels"].items() if v["roi_prior"]["weakly_identified"]]
     if weak:
         assert f"weakly identified (ROI close to its prior): {', '.join(weak)}" in text

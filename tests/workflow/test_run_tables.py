@@ -128,8 +128,16 @@ def test_prior_posterior_rows_for_every_roi_with_the_config_prior(
         "posterior_median",
         "posterior_hdi_lo",
         "posterior_hdi_hi",
+        "prior_mean",
+        "posterior_mean",
     ]
     roi = pp[pp["quantity"] == "roi"].set_index("channel")
+    for ch, row in summary["channels"].items():
+        # the mean the report's table shows is the summary's mean (one statistic)
+        assert roi.loc[ch, "posterior_mean"] == pytest.approx(row["roi"]["mean"], rel=1e-9)
+        prior = row["roi_prior"]
+        lognormal_mean = prior["median"] * np.exp(prior["sigma"] ** 2 / 2)
+        assert roi.loc[ch, "prior_mean"] == pytest.approx(lognormal_mean, rel=1e-9)
     assert sorted(roi.index) == sorted(channels)
     tv = roi.loc["tv"]
     assert tv["prior_median"] == pytest.approx(TV_PRIOR["median"], rel=1e-9)

@@ -74,14 +74,14 @@ def component_prior_rows(posterior: Posterior) -> pd.DataFrame:
                     {
                         "channel": ch,
                         "quantity": f"{section}.{par.name}",
-                        "prior_mean": prior_mean(resolved),
-                        "posterior_mean": float(np.mean(draws[:, i])),
                         "prior_median": med,
                         "prior_hdi_lo": lo,
                         "prior_hdi_hi": hi,
                         "posterior_median": float(np.median(draws[:, i])),
                         "posterior_hdi_lo": float(band[i, 0]),
                         "posterior_hdi_hi": float(band[i, 1]),
+                        "prior_mean": prior_mean(resolved),
+                        "posterior_mean": float(np.mean(draws[:, i])),
                     }
                 )
     return pd.DataFrame(rows)

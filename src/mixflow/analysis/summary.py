@@ -228,15 +228,15 @@ def _prior_posterior_frame(channels: dict[str, ChannelSummary]) -> pd.DataFrame:
             {
                 "channel": ch,
                 "quantity": "roi",
-                # the lognormal prior's mean: every table shows means (POINT_STATISTIC)
-                "prior_mean": prior.median * math.exp(prior.sigma**2 / 2.0),
-                "posterior_mean": v.roi.mean,
                 "prior_median": prior.median,
                 "prior_hdi_lo": prior.median * math.exp(-Z90 * prior.sigma),
                 "prior_hdi_hi": prior.median * math.exp(Z90 * prior.sigma),
                 "posterior_median": v.roi.median,
                 "posterior_hdi_lo": v.roi.hdi_90[0],
                 "posterior_hdi_hi": v.roi.hdi_90[1],
+                # the lognormal prior's mean: every table shows means (POINT_STATISTIC)
+                "prior_mean": prior.median * math.exp(prior.sigma**2 / 2.0),
+                "posterior_mean": v.roi.mean,
             }
         )
     return pd.DataFrame(rows)

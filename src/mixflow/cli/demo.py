@@ -104,7 +104,7 @@ def write_plan(simulator: Simulator, check: BudgetCheck, folder: Path) -> None:
 def _format(summary: RunSummary, true_roi: dict[str, float], report: Path) -> str:
     lines = [
         "mixflow demo: a simulated brand (156 weeks, 5 channels) with known true ROI",
-        f"{'channel':<10}{'true ROI':>10}{'estimate':>10}  90% HDI          covered",
+        f"{'channel':<10}{'true ROI':>10}{'mean':>10}  90% HDI          covered",
     ]
     covered = 0
     for ch, v in summary.channels.items():
@@ -112,15 +112,18 @@ def _format(summary: RunSummary, true_roi: dict[str, float], report: Path) -> st
         inside = lo <= true_roi[ch] <= hi
         covered += inside
         lines.append(
-            f"{ch:<10}{true_roi[ch]:>10.2f}{v.roi.median:>10.2f}  [{lo:5.2f}, {hi:5.2f}]   "
+            f"{ch:<10}{true_roi[ch]:>10.2f}{v.roi.mean:>10.2f}  [{lo:5.2f}, {hi:5.2f}]   "
             f"{'yes' if inside else 'no'}"
         )
+    from mixflow.analysis.schema import fit_verdict
+
     d, f = summary.diagnostics, summary.fit
     rhat = f"{d.rhat_max:.3f}" if d.rhat_max is not None else "n/a"
     lines += [
         f"true ROI inside the 90% HDI for {covered} of {len(true_roi)} channels",
         f"fit: R² {f.r2:.3f}, MAPE {f.mape:.1%}; holdout ({f.holdout_weeks} weeks) "
-        f"MAPE {f.holdout_mape:.1%}",
+        f"R² {f.holdout_r2:.3f}, MAPE {f.holdout_mape:.1%}",
+        *(f"WARNING: {reason}" for reason in fit_verdict(f).reasons),
         f"diagnostics: R-hat max {rhat}, min bulk ESS {d.ess_bulk_min:.0f}, "
         f"{d.divergences} divergences, {d.fit_seconds:.1f} s"
         + ("" if d.ok else "  WARNING: " + "; ".join(d.flags)),
