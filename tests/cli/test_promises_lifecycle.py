@@ -93,6 +93,12 @@ def test_promote_is_refused_while_a_gate_fails_and_override_promotes(
     assert last["actor"] == "ana" and last["reason"] == "needed"
     assert last["override_reason"] == "bounds too strict"
     assert "roi_bounds" in json.dumps(last["failed_gates"])
+    # the printed trail names the alias that moved, from which version to which
+    lines = _error_lines(_cli(["audit", "brand"], env).output)
+    assert lines[-1].endswith(
+        "promote champion: (none) -> v1 (gates overridden: roi_bounds; bounds too strict) "
+        "by ana: needed"
+    ), lines
 
 
 def test_refresh_that_cannot_start_exits_2_in_one_line(

@@ -66,9 +66,9 @@ def register(
 def promote(
     name: Annotated[str, typer.Argument(help="registered model name")],
     version: Annotated[int, typer.Argument(help="version number")],
+    reason: Annotated[str, typer.Option("--reason", help="why (written to the audit trail)")],
     to: Annotated[str, typer.Option("--to", help="alias: champion or challenger")] = "champion",
     by: Annotated[str, typer.Option("--by", help="who promotes")] = "",
-    reason: Annotated[str, typer.Option("--reason", help="why")] = "",
     override: Annotated[
         str | None, typer.Option("--override", help="promote despite failed gates, because ...")
     ] = None,
@@ -93,16 +93,14 @@ def audit(
 ) -> None:
     """Print the audit trail of NAME, oldest first."""
     from mixflow.lifecycle import audit_log
+    from mixflow.lifecycle.audit import describe_record
 
     records = audit_log(name, lifecycle_settings())
     if as_json:
         echo_json(records)
         return
     for r in records:
-        change = f" {r.get('before')} -> {r.get('after')}" if r["action"] != "register" else ""
-        typer.echo(
-            f"{r['ts']}  {r['action']:<9}v{r['version']}{change}  by {r['actor']}: {r['reason']}"
-        )
+        typer.echo(f"{r['ts']}  {describe_record(r)}")
 
 
 @models_app.command("list")

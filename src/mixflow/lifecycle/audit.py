@@ -103,4 +103,40 @@ def audit_log(name: str | None, settings: LifecycleSettings) -> list[dict[str, A
     return records
 
 
-__all__ = ["AuditAction", "AuditRecord", "append_audit", "audit_log", "exclusive_lock"]
+def _v(version: object) -> str:
+    """``"2"`` -> ``"v2"``; an unset alias holder reads ``(none)``."""
+    return "(none)" if version is None or version == "" else f"v{version}"
+
+
+def describe_record(record: dict[str, Any]) -> str:
+    """One audit record as a line a reader can follow, naming the alias a change moved:
+    ``promote champion: v1 -> v2 by alice: Q1 model``. ``record`` is a dict of
+    :func:`audit_log` (the JSON Lines fields; older records without an ``alias`` say so)."""
+    action = str(record.get("action", "?"))
+    version = _v(record.get("version"))
+    if action in (AuditAction.PROMOTE, AuditAction.OVERRIDE):
+        alias = record.get("alias") or "alias"
+        what = f"promote {alias}: {_v(record.get('before'))} -> {version}"
+        if action == AuditAction.OVERRIDE:
+            gates = ", ".join(record.get("failed_gates") or ()) or "failed gates"
+            what += f" (gates overridden: {gates}; {record.get('override_reason') or '-'})"
+    elif action == AuditAction.ARCHIVE:
+        removed = record.get("before")
+        what = f"archive {version}" + (f" (aliases removed: {removed})" if removed else "")
+    elif action == AuditAction.REFRESH:
+        before, after = _v(record.get("before")), _v(record.get("after"))
+        change = f"champion: {before} -> {after}" if before != after else f"champion stays {before}"
+        what = f"refresh challenger {version}; {change}"
+    else:
+        what = f"{action} {version}"
+    return f"{what} by {record.get('actor') or '?'}: {record.get('reason') or '-'}"
+
+
+__all__ = [
+    "AuditAction",
+    "AuditRecord",
+    "append_audit",
+    "audit_log",
+    "describe_record",
+    "exclusive_lock",
+]
