@@ -8,6 +8,8 @@ coverage over seeds, and per family the pooled figures with their spread across 
     python bench/recovery.py                       # every family, national and geo, 4 seeds
     python bench/recovery.py --quick               # 2 chains x 300, national, 2 seeds
     python bench/recovery.py --families correlated,extreme_roi --levels geo --seeds 1,2,3
+    python bench/recovery.py --families weibull_delay --levels geo --chains 2 --samples 300 \
+        --per-seed                                 # each seed's per-channel scores as well
 """
 
 from __future__ import annotations
@@ -67,6 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--quick", action="store_true", help="2 chains x 300, national, 2 seeds")
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--samples", type=int, default=500, help="warmup = draws per chain")
+    p.add_argument(
+        "--per-seed", action="store_true", help="also print each seed's per-channel scores"
+    )
     args = p.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     levels = args.levels.split(",")
@@ -98,6 +103,8 @@ def main(argv: list[str] | None = None) -> None:
                 "channels": per_channel,
                 "seconds": round(time.perf_counter() - t0, 1),
             }
+            if args.per_seed:
+                report[f"{fam}/{level}"]["runs"] = dict(zip(map(str, seeds), runs, strict=True))
             print(f"{fam}/{level} done", file=sys.stderr, flush=True)
     print(json.dumps(report, indent=2))
 
