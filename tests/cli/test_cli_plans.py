@@ -77,6 +77,24 @@ def test_compare_reports_probabilities_that_sum_to_one(run_dir: Path) -> None:
     assert out["prob_beats"]["a"]["b"] + out["prob_beats"]["b"]["a"] == pytest.approx(1.0)
 
 
+def test_compare_metrics_share_the_objectives_names(run_dir: Path) -> None:
+    """--metric revenue|kpi|profit (as max_revenue|max_kpi|max_profit): on the same draws a
+    plan's profit is its revenue minus its spend (both plans spend 4e5)."""
+    plans = [str(run_dir / "run"), str(run_dir / "a.yaml"), str(run_dir / "b.yaml"), "--json"]
+    by_metric = {}
+    for metric in ("revenue", "profit", "kpi"):
+        result = runner.invoke(app, ["compare", *plans, "--metric", metric])
+        assert result.exit_code == 0, result.output
+        by_metric[metric] = json.loads(result.output)
+        assert by_metric[metric]["metric"] == metric
+    for name in ("a", "b"):
+        revenue = by_metric["revenue"]["plans"][name]["mean"]
+        assert by_metric["profit"]["plans"][name]["mean"] == pytest.approx(revenue - 4e5)
+    bad = runner.invoke(app, ["compare", *plans, "--metric", "roi"])
+    assert bad.exit_code == 2
+    assert "--metric must be 'revenue', 'kpi' or 'profit', got 'roi'" in bad.output
+
+
 def test_optimize_contract(run_dir: Path) -> None:
     out = run_dir / "opt"
     args = ["optimize", str(run_dir / "run"), "--budget", "4e5", "--horizon", "8"]

@@ -68,15 +68,20 @@ def simulate(
 def compare(
     run_dir: Annotated[Path, typer.Argument(help="run directory written by `mixflow fit`")],
     plans: Annotated[list[Path], typer.Argument(help="two or more plan files (.yaml or .csv)")],
-    metric: Annotated[str, typer.Option(help="profit (revenue - spend) or kpi")] = "profit",
+    metric: Annotated[
+        str,
+        typer.Option(
+            help="revenue | kpi | profit (revenue - spend), as in max_revenue|max_kpi|max_profit"
+        ),
+    ] = "profit",
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Compare plans side by side on the same posterior draws, with P(one beats the other)."""
     from mixflow.simulate import compare as compare_plans
     from mixflow.simulate import load_plan
 
-    if metric not in ("profit", "kpi"):
-        raise SpecError(f"--metric must be 'profit' or 'kpi', got {metric!r}")
+    if metric not in ("revenue", "kpi", "profit"):
+        raise SpecError(f"--metric must be 'revenue', 'kpi' or 'profit', got {metric!r}")
     if len(plans) < 2:
         raise SpecError("compare needs at least two plan files")
     sim = simulator_for(run_dir)
@@ -179,7 +184,9 @@ def optimize(
     ] = "mean",
     target_kpi: Annotated[float | None, typer.Option(help="target for min_spend_for_kpi")] = None,
     target_roi: Annotated[float | None, typer.Option(help="target for max_budget_at_roi")] = None,
-    flighting: Annotated[str, typer.Option(help="flat | historical weekly pattern")] = "flat",
+    flighting: Annotated[
+        str, typer.Option(help="flat | historical (a plan file's flighting: the same names)")
+    ] = "flat",
     seed: Annotated[int, typer.Option(help="seed of the random solver starts")] = 0,
 ) -> None:
     """Find the budget split that maximizes the objective over the full posterior."""

@@ -58,17 +58,20 @@ def summarize(draws: SimulationDraws, plan: Plan, conversions: bool = False) -> 
 
 def metric_draws(plan: Plan, draws: SimulationDraws, metric: str = "profit") -> np.ndarray:
     """``(S,)`` per-draw value of a plan on the metric :func:`compare` ranks by: ``profit``
-    (incremental revenue with tail minus spend) or ``kpi`` (incremental KPI with tail)."""
+    (incremental revenue with tail minus spend), ``revenue`` (incremental revenue with tail) or
+    ``kpi`` (incremental KPI with tail): the objectives' names, ``max_profit`` etc."""
     if metric == "kpi":
         return draws.incremental_kpi_with_tail
+    if metric == "revenue":
+        return draws.incremental_value_with_tail
     return draws.incremental_value_with_tail - plan.total
 
 
 def compare(results: list[tuple[Plan, SimulationDraws]], metric: str = "profit") -> dict[str, Any]:
     """Compare plans on the same posterior draws.
 
-    ``metric``: ``profit`` (incremental revenue with tail minus spend) or ``kpi`` (incremental
-    KPI with tail). ``prob_beats[a][b]`` is the share of draws in which plan ``a`` beats ``b``.
+    ``metric``: ``profit`` (incremental revenue with tail minus spend), ``revenue`` or ``kpi``
+    (incremental revenue or KPI with tail). ``prob_beats[a][b]`` is the share of draws in which plan ``a`` beats ``b``.
     """
     values = {plan.name: metric_draws(plan, draws, metric) for plan, draws in results}
     names = list(values)
