@@ -333,6 +333,22 @@ def test_holdout_r2_gate_fails_a_negative_holdout_fit() -> None:
     assert _gate(run_gates(_summary(), stricter), "holdout_r2").status is GateStatus.FAILED
     none = _summary(fit={"holdout_weeks": 0, "holdout_r2": None})
     assert not _gate(run_gates(none, GatePolicy()), "holdout_r2").applicable
+    # over fewer than 8 held-out weeks R² is not judged (a 4-week holdout at MAPE 3.7% had -1.46)
+    short = _gate(
+        run_gates(_summary(fit={"holdout_weeks": 4, "holdout_r2": -1.46}), GatePolicy()),
+        "holdout_r2",
+    )
+    assert not short.applicable and short.detail == "not applicable: 4 holdout weeks < 8"
+    assert (
+        _gate(
+            run_gates(
+                _summary(fit={"holdout_weeks": 4, "holdout_r2": -1.46}),
+                GatePolicy(holdout_r2_min_weeks=4),
+            ),
+            "holdout_r2",
+        ).status
+        is GateStatus.FAILED
+    )
 
 
 def test_prior_shift_does_not_judge_the_spread_of_a_map_fit() -> None:

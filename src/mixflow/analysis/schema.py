@@ -48,6 +48,10 @@ WEAK_IDENTIFICATION_SD_RATIO: Final = 0.5
 #: and the default ``holdout_r2`` gate): below 0 the model predicts the held-out weeks worse
 #: than their own average does
 HOLDOUT_R2_MIN: Final = 0.0
+#: fewest held-out periods for judging the holdout R²: over fewer, the held-out weeks' own mean
+#: is the baseline and their spread is small, so R² swings far below 0 on fits whose holdout
+#: MAPE is a few percent (a 4-week holdout at MAPE 3.7% gave R² -1.46)
+HOLDOUT_R2_MIN_WEEKS: Final = 8
 
 #: methods whose result is one point of the posterior (no intervals, no probabilities)
 POINT_ESTIMATE_METHODS: Final = frozenset({"map"})
@@ -169,10 +173,23 @@ class FitVerdict(_Frozen):
 COVERAGE_90_MIN: Final = 0.7
 
 
-def fit_verdict(fit: FitSummary, holdout_r2_min: float = HOLDOUT_R2_MIN) -> FitVerdict:
+def holdout_r2_judged(fit: FitSummary, min_weeks: int = HOLDOUT_R2_MIN_WEEKS) -> bool:
+    """Whether the holdout is long enough (and has an R²) for its R² to be judged."""
+    return fit.holdout_weeks >= max(min_weeks, 1) and fit.holdout_r2 is not None
+
+
+def fit_verdict(
+    fit: FitSummary,
+    holdout_r2_min: float = HOLDOUT_R2_MIN,
+    holdout_r2_min_weeks: int = HOLDOUT_R2_MIN_WEEKS,
+) -> FitVerdict:
     """The fit-quality part of a run's status (the console, the report and the gates agree)."""
     reasons = []
-    if fit.holdout_weeks and fit.holdout_r2 is not None and fit.holdout_r2 < holdout_r2_min:
+    if (
+        holdout_r2_judged(fit, holdout_r2_min_weeks)
+        and fit.holdout_r2 is not None
+        and fit.holdout_r2 < holdout_r2_min
+    ):
         reasons.append(
             f"holdout R² {fit.holdout_r2:.3f} < {holdout_r2_min:g} over {fit.holdout_weeks} "
             "held-out periods: the model predicts them worse than their own average"
@@ -331,6 +348,7 @@ def summary_json_schema() -> dict[str, Any]:
 __all__ = [
     "COVERAGE_90_MIN",
     "HOLDOUT_R2_MIN",
+    "HOLDOUT_R2_MIN_WEEKS",
     "POINT_ESTIMATE_METHODS",
     "POINT_STATISTIC",
     "SUMMARY_FILE",
@@ -347,6 +365,7 @@ __all__ = [
     "RoiPrior",
     "RunSummary",
     "fit_verdict",
+    "holdout_r2_judged",
     "identification_text",
     "is_weakly_identified",
     "load_summary",

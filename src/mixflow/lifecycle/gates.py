@@ -22,9 +22,11 @@ from pydantic import AllowInfNan, Field, StrictFloat, StrictInt, StrictStr, mode
 
 from mixflow.analysis.schema import (
     HOLDOUT_R2_MIN,
+    HOLDOUT_R2_MIN_WEEKS,
     WEAK_IDENTIFICATION_SD_RATIO,
     BaselineSummary,
     RunSummary,
+    holdout_r2_judged,
     identification_text,
     is_weakly_identified,
 )
@@ -76,6 +78,8 @@ class GatePolicy(CheckedModel):
     - ``holdout_mape_max``: largest allowed MAPE on the holdout weeks (only with a holdout).
     - ``holdout_r2_min``: smallest allowed R² on the holdout weeks (only with a holdout);
       default 0: a model that predicts the held-out weeks worse than their own mean fails.
+      Judged from ``holdout_r2_min_weeks`` (default 8) held-out periods: over fewer, R² is
+      dominated by the few weeks' small spread.
     - ``default_roi_bounds``: ``(low, high)`` the posterior mean ROI of each channel must lie
       in (currency returned per currency spent); ``roi_bounds`` overrides it per channel.
     - ``min_weeks``: fewest periods (weeks) of data a model must be fitted on.
@@ -98,6 +102,7 @@ class GatePolicy(CheckedModel):
     divergence_rate_max: StrictFiniteFloat = 0.005
     holdout_mape_max: StrictFiniteFloat = 0.2
     holdout_r2_min: StrictFiniteFloat = HOLDOUT_R2_MIN
+    holdout_r2_min_weeks: StrictInt = HOLDOUT_R2_MIN_WEEKS
     default_roi_bounds: Bounds = DEFAULT_ROI_BOUNDS
     roi_bounds: dict[str, Bounds] = Field(default_factory=dict)
     min_weeks: StrictInt = 52
@@ -117,6 +122,10 @@ class GatePolicy(CheckedModel):
                 )
         if self.rhat_max < 1.0:
             raise ValueError(f"rhat_max must be >= 1.0, got {self.rhat_max}")
+        if self.holdout_r2_min_weeks < 1:
+            raise ValueError(
+                f"holdout_r2_min_weeks must be an integer >= 1, got {self.holdout_r2_min_weeks!r}"
+            )
         if self.min_weeks < 0:
             raise ValueError(f"min_weeks must be an integer >= 0, got {self.min_weeks!r}")
         _check_bounds("default_roi_bounds", self.default_roi_bounds)
@@ -290,6 +299,9 @@ def _holdout_r2_gate(summary: RunSummary, policy: GatePolicy) -> GateResult:
     value = fit.holdout_r2
     if not fit.holdout_weeks or value is None:
         return _not_applicable(name, limit, "no holdout weeks")
+    if not holdout_r2_judged(fit, policy.holdout_r2_min_weeks):
+        why = f"{fit.holdout_weeks} holdout weeks < {policy.holdout_r2_min_weeks}"
+        return _not_applicable(name, limit, why)
     ok = value >= limit
     rel = ">=" if ok else "<"
     detail = f"holdout R² {value:.3f} over {fit.holdout_weeks} weeks {rel} {limit:g}"
