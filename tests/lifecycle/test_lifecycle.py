@@ -6,6 +6,7 @@ import itertools
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -69,6 +70,43 @@ def test_register_logs_run_and_loads_back(map_run_dir: Path, settings: Lifecycle
     assert load_run(local).method.value == "map"
     assert load_version("models:/brand/1", settings) == local
     assert list_models(settings)[0].aliases == {"champion": 1}
+
+
+def test_concurrent_first_downloads_of_a_version_all_succeed(
+    map_run_dir: Path, settings: LifecycleSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several threads (the service's request handlers) fetching one version for the first
+    time at once: each downloads into its own staging folder; whoever renames second finds a
+    complete folder in place and must return it, not fail. A barrier after the download
+    makes every thread reach the rename together."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import mixflow.lifecycle.registry as registry_module
+
+    register(map_run_dir, "brand", settings, actor="ana")
+    barrier = threading.Barrier(4, timeout=60)
+    real_client = registry_module.make_client
+
+    class _Client:
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._inner, name)
+
+        def download_artifacts(self, *args: Any) -> Any:
+            out = self._inner.download_artifacts(*args)
+            barrier.wait()
+            return out
+
+    monkeypatch.setattr(registry_module, "make_client", lambda s: _Client(real_client(s)))
+    dst = tmp_path / "cache"
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda _: load_version("models:/brand/1", settings, dst=dst), range(4)))
+    assert len(set(got)) == 1
+    assert (got[0] / "summary.json").is_file() and (got[0] / "posterior.nc").is_file()
+    assert [p.name for p in dst.iterdir()] == [got[0].name]  # no staging folder left behind
 
 
 def test_unknown_alias_is_a_registry_error(settings: LifecycleSettings) -> None:

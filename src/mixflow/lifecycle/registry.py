@@ -372,8 +372,13 @@ def load_version(uri: str, settings: LifecycleSettings, dst: Path | None = None)
     staging = Path(tempfile.mkdtemp(prefix=".download.", dir=target))
     try:
         client.download_artifacts(info.run_id, RUN_ARTIFACT_PATH, str(staging))
-        if not run_dir.exists():  # another process may have finished first
+        try:
             (staging / RUN_ARTIFACT_PATH).rename(run_dir)
+        except OSError:
+            # another thread or process renamed its own complete download into place between
+            # our check and our rename: theirs is as good as ours
+            if not (run_dir / "summary.json").is_file():
+                raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return run_dir
