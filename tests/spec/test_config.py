@@ -14,7 +14,8 @@ from mixflow.spec import load_config, model_spec_from_config, parse_config
 from mixflow.spec.model_spec import Adstock, fit_config_from_config
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-EXAMPLE_CONFIGS = sorted(p.name for p in EXAMPLES.glob("*.yaml"))
+#: the model configs among the examples (portfolio.yaml lists models: tests/portfolio reads it)
+EXAMPLE_CONFIGS = sorted(p.name for p in EXAMPLES.glob("*.yaml") if p.name != "portfolio.yaml")
 
 BASE: dict[str, Any] = {
     "data": {
@@ -149,3 +150,18 @@ def test_invalid_yaml(tmp_path: Path) -> None:
     path.write_text("data: [unclosed\n")
     with pytest.raises(SpecError, match=r"bad\.yaml: not valid YAML"):
         load_config(path)
+
+
+def test_example_portfolio_names_the_example_configs() -> None:
+    """examples/portfolio.yaml (README's portfolio commands) loads, and each of its models
+    is one of the example model configs above, merged with the portfolio's defaults."""
+    from mixflow.portfolio.spec import load_portfolio
+
+    portfolio = load_portfolio(EXAMPLES / "portfolio.yaml")
+    names = [m.name for m in portfolio.models]
+    assert names == ["robyn-weekly", "meridian-national"]
+    assert all(m.config["fit"]["chains"] == 2 for m in portfolio.models)
+    assert [m.config_path.name for m in portfolio.models] == [
+        "robyn_weekly.yaml",
+        "meridian_national.yaml",
+    ]
