@@ -273,6 +273,9 @@ def move_alias(
         "failed_gates": [g.name for g in failed],
     }
     db.commit()
+    refs = getattr(request.app.state, "refs", None)
+    if refs is not None:  # what-if calls in this process see the new holder at once
+        refs.forget(caller.workspace, name)
     return AliasOut(
         alias=alias.value,
         version=moved.version,
