@@ -3,6 +3,7 @@ files are added here, so the planner (``service/web``) plugs in the same way."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -59,6 +60,9 @@ def _metrics() -> Metrics:
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """A FastAPI app serving ``settings`` (default: read from the environment)."""
     settings = settings or ServiceSettings()
+    # a model version fetched from the registry must not draw MLflow's download progress bar
+    # into the server's log, once per first request of each version
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     app = FastAPI(title="mixflow", version="1", docs_url="/docs", redoc_url=None)
     app.state.settings = settings
     app.state.engine = make_engine(settings)
