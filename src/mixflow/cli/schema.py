@@ -26,6 +26,8 @@ class SchemaName(StrEnum):
     DESIGNS = "designs"
     NEXT = "next"
     MONITOR = "monitor"
+    PORTFOLIO = "portfolio"
+    PORTFOLIO_PLAN = "portfolio_plan"
 
 
 def _built_by(module: str, function: str) -> Callable[[], dict[str, Any]]:
@@ -72,6 +74,14 @@ SCHEMAS: dict[SchemaName, tuple[str, Callable[[], dict[str, Any]]]] = {
         "monitor.json of `mixflow monitor`",
         _built_by("mixflow.lifecycle.monitor_schema", "monitor_json_schema"),
     ),
+    SchemaName.PORTFOLIO: (
+        "portfolio.json of `mixflow portfolio fit`",
+        _built_by("mixflow.portfolio.schema", "portfolio_json_schema"),
+    ),
+    SchemaName.PORTFOLIO_PLAN: (
+        "portfolio_plan.json of `mixflow portfolio optimize`",
+        _built_by("mixflow.portfolio.schema", "plan_json_schema"),
+    ),
 }
 
 
@@ -83,5 +93,6 @@ def schema(
     ],
 ) -> None:
     """Print the JSON Schema of a file mixflow writes (summary.json, plan.json, result.json,
-    calibration.json, simulation.json, designs.json, next.json)."""
+    calibration.json, simulation.json, designs.json, next.json, monitor.json, portfolio.json,
+    portfolio_plan.json)."""
     typer.echo(json.dumps(SCHEMAS[name][1](), indent=2))

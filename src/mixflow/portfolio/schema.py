@@ -100,6 +100,11 @@ class PortfolioPlan(_Doc):
         return self.model_dump(mode="json")
 
 
+def portfolio_json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``portfolio.json`` (``mixflow portfolio fit``)."""
+    return PortfolioRecord.model_json_schema()
+
+
 def plan_json_schema() -> dict[str, Any]:
     """The JSON Schema of ``portfolio_plan.json``."""
     return PortfolioPlan.model_json_schema()
@@ -114,4 +119,5 @@ __all__ = [
     "PortfolioPlan",
     "PortfolioRecord",
     "plan_json_schema",
+    "portfolio_json_schema",
 ]
