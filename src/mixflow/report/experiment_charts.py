@@ -111,19 +111,32 @@ def impact_chart(result: ImpactResult) -> Figure:
 
 
 def design_power_chart(result: DesignResult) -> Figure:
+    """Power against injected lift for the top designs. Curves are dodged sideways by a small
+    fraction of the effect grid's step and drawn with distinct markers, so designs with equal
+    power stay visible; the legend sits outside the axes; the x-axis ends one grid step after
+    the lift at which every drawn curve has reached power 1 (else at the largest lift)."""
+    import numpy as np
     from matplotlib.figure import Figure
 
     s = result.settings
-    fig = Figure(figsize=(9.0, 4.2), layout="constrained")
+    shown = result.designs[:CHART_DESIGNS]
+    fig = Figure(figsize=(10.0, 4.2), layout="constrained")
     ax = fig.add_subplot()
-    for d in result.designs[:CHART_DESIGNS]:
+    effects = np.asarray([100 * e for e in (shown[0].effects if shown else s.effects)])
+    step = float(np.min(np.diff(effects))) if effects.size > 1 else 1.0
+    markers = ("o", "s", "^", "D", "v", "P", "X")
+    for i, d in enumerate(shown):
         label = f"#{d.rank} {', '.join(d.treated)} ({d.test_length})"
-        ax.plot([100 * e for e in d.effects], d.power, marker="o", label=label)
+        dodge = 0.08 * step * (i - (len(shown) - 1) / 2)
+        ax.plot(effects + dodge, d.power, marker=markers[i % len(markers)], ms=4, label=label)
     ax.axhline(s.target_power, color="#d62728", ls="--", lw=1, label="target power")
     ax.axhline(s.alpha, color="#b8b8b8", ls=":", lw=1, label="alpha")
+    full = [j for j in range(effects.size) if all(d.power[j] >= 0.999 for d in shown)]
+    last = min(full[0] + 1, effects.size - 1) if full and shown else effects.size - 1
+    ax.set_xlim(effects[0] - 0.5 * step, effects[last] + 0.5 * step)
     ax.set_xlabel("injected lift (%)")
     ax.set_ylabel("power")
     ax.set_ylim(-0.02, 1.02)
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="center right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return fig
