@@ -172,7 +172,7 @@ class MixflowClient:
         ref: str | int = "champion",
         metric: str = "profit",
     ) -> CompareResponse:
-        """P(``first`` beats ``second``) on ``metric`` (profit or kpi) and the difference's
+        """P(``first`` beats ``second``) on ``metric`` (profit, revenue or kpi) and the difference's
         interval, on the same posterior draws."""
         from mixflow.service.routers.planning import CompareResponse
 

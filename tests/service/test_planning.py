@@ -314,3 +314,32 @@ def test_weekly_hdis_equal_the_librarys_arviz_hdi(draws: int) -> None:
     a[:, 2] = 5.0  # every window ties: the first one, as ArviZ picks
     expected = np.stack([hdi(a[:, j]) for j in range(6)])
     assert np.array_equal(_hdi_columns(a), expected)
+
+
+def test_plan_vocabulary_matches_the_cli(env: Env) -> None:
+    """flighting 'historical' (the CLI's word; 'history' still accepted, same answer) and
+    compare metric 'revenue' (the objectives' names)."""
+    answers = []
+    for word in ("historical", "history"):
+        r = env.client.post(
+            SIMULATE,
+            json={"ref": 1, "plan": PLAN | {"flighting": word}},
+            headers=env.headers("viewer"),
+        )
+        assert r.status_code == 200, r.text
+        answers.append(r.json())
+    assert answers[0] == answers[1]
+    bad = env.client.post(
+        SIMULATE, json={"ref": 1, "plan": PLAN | {"flighting": "seasonal"}},
+        headers=env.headers("viewer"),
+    )  # fmt: skip
+    assert bad.status_code == 422 and "expected 'flat' or 'historical'" in bad.text
+    rev = env.client.post(
+        COMPARE, json={"plans": [PLAN, TV_ONLY], "metric": "revenue"},
+        headers=env.headers("viewer"),
+    )  # fmt: skip
+    prof = env.client.post(COMPARE, json={"plans": [PLAN, TV_ONLY]}, headers=env.headers("viewer"))
+    assert rev.status_code == prof.status_code == 200, rev.text
+    assert rev.json()["metric"] == "revenue"
+    # equal budgets: revenue and profit differ by the same spend, so the difference agrees
+    assert rev.json()["difference"]["mean"] == pytest.approx(prof.json()["difference"]["mean"])

@@ -72,8 +72,10 @@ class PlanSpec(_Frozen):
         None,
         description="each channel's share of the budget, summing to 1 (default: last 52 weeks)",
     )
-    flighting: Literal["flat", "history"] | None = Field(
-        None, description="how a budget is spread over the weeks (default flat)"
+    flighting: Literal["flat", "historical", "history"] | None = Field(
+        None,
+        description="how a budget is spread over the weeks: flat (default) or historical "
+        "('history' is the deprecated spelling)",
     )
     spend: dict[str, float | list[float]] | None = Field(
         None, description="per channel: a total over horizon_weeks, or one amount per week"
@@ -120,9 +122,9 @@ class PlanSpec(_Frozen):
     @field_validator("flighting", mode="before")
     @classmethod
     def _flighting(cls, v: Any) -> Any:
-        if v is not None and v not in ("flat", "history"):
+        if v is not None and v not in ("flat", "historical", "history"):
             raise PydanticCustomError(
-                "invalid", f"plan flighting: expected 'flat' or 'history', got {v!r}"
+                "invalid", f"plan flighting: expected 'flat' or 'historical', got {v!r}"
             )
         return v
 
@@ -151,15 +153,19 @@ class CompareRequest(_Frozen):
     plans: list[PlanSpec] = Field(
         min_length=2, max_length=2, description="the first and the second plan"
     )
-    metric: Literal["profit", "kpi"] = Field(
-        "profit", description="profit (incremental revenue - spend) or kpi (incremental KPI)"
+    metric: Literal["profit", "revenue", "kpi"] = Field(
+        "profit",
+        description="profit (incremental revenue - spend), revenue (incremental revenue) or "
+        "kpi (incremental KPI): the objectives' names",
     )
 
     @field_validator("metric", mode="before")
     @classmethod
     def _metric(cls, v: Any) -> Any:
-        if v not in ("profit", "kpi"):
-            raise PydanticCustomError("invalid", f"metric must be 'profit' or 'kpi', got {v!r}")
+        if v not in ("profit", "revenue", "kpi"):
+            raise PydanticCustomError(
+                "invalid", f"metric must be 'profit', 'revenue' or 'kpi', got {v!r}"
+            )
         return v
 
 
@@ -280,7 +286,7 @@ class CompareResponse(_Frozen):
     interval of the difference first - second."""
 
     model: ModelRef
-    metric: Literal["profit", "kpi"]
+    metric: Literal["profit", "revenue", "kpi"]
     first: str
     second: str
     plans: dict[str, PlanInterval]
