@@ -47,8 +47,12 @@ def _optimize(run_dir: Path, out: Path, *extra: str) -> dict:  # type: ignore[ty
     return json.loads((out / "plan.json").read_text())  # type: ignore[no-any-return]
 
 
-def _last_52_shares(frame: pd.DataFrame) -> dict[str, float]:
-    recent = frame.iloc[:N_TRAIN].iloc[-52:]
+def _current_shares(frame: pd.DataFrame) -> dict[str, float]:
+    """Today's split, as docs/simulate.md defines the "current" plan that --relative-bounds
+    multiplies: the last CURRENT_WEEKS (13) weeks of the training data."""
+    from mixflow.optimize.constraints import CURRENT_WEEKS
+
+    recent = frame.iloc[:N_TRAIN].iloc[-CURRENT_WEEKS:]
     totals = {ch.name: float(recent[f"{ch.name}_spend"].sum()) for ch in SIM.channels}
     return {ch: v / sum(totals.values()) for ch, v in totals.items()}
 
@@ -60,7 +64,7 @@ def test_relative_bounds_hold_in_plan_json(
     budget = 4e5
     plan = _optimize(run_dir, tmp_path / "o", "--budget", str(budget), "--relative-bounds",
                      "0.8:1.25")  # fmt: skip
-    shares = _last_52_shares(brand_frame)
+    shares = _current_shares(brand_frame)
     for ch, amount in plan["allocation"].items():
         lo, hi = 0.8 * shares[ch] * budget, 1.25 * shares[ch] * budget
         assert lo * (1 - 1e-6) <= amount <= hi * (1 + 1e-6), (ch, lo, amount, hi)
