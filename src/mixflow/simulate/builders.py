@@ -92,18 +92,22 @@ def _channel_map(data: MMMDataset, values: Mapping[str, Any], field: str) -> dic
     return dict(values)
 
 
+#: the keys of a plan file (docs/simulate.md); the service's plan bodies accept the same
+PLAN_KEYS: tuple[str, ...] = (
+    "name",
+    "horizon_weeks",
+    "like_last_weeks",
+    "scale",
+    "budget",
+    "shares",
+    "flighting",
+    "spend",
+)
+
+
 def plan_from_dict(data: MMMDataset, raw: Mapping[str, Any], default_name: str = "plan") -> Plan:
     """Build a plan from a parsed YAML/JSON mapping (see docs/simulate.md for the keys)."""
-    allowed = {
-        "name",
-        "horizon_weeks",
-        "like_last_weeks",
-        "scale",
-        "budget",
-        "shares",
-        "flighting",
-        "spend",
-    }
+    allowed = set(PLAN_KEYS)
     for key in raw:
         if key not in allowed:
             raise SpecError(

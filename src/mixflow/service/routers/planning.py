@@ -26,23 +26,12 @@ from mixflow.service.auth import Caller, Role, require
 from mixflow.service.cache import LoadedModel, ModelCache, RefCache, load_model
 from mixflow.service.settings import ServiceSettings
 from mixflow.service.store import StoredVersion, resolve_model
+from mixflow.simulate.builders import PLAN_KEYS
 from mixflow.simulate.plan import check_amount, check_horizon
 
 router = APIRouter(prefix="/api/v1/models", tags=["planning"])
 
 Viewer = Annotated[Caller, Depends(require(Role.viewer))]
-
-#: the keys of a plan file (``plan_from_dict``)
-PLAN_KEYS = (
-    "name",
-    "horizon_weeks",
-    "like_last_weeks",
-    "scale",
-    "budget",
-    "shares",
-    "flighting",
-    "spend",
-)
 
 
 def _cli_error(err: SpecError) -> PydanticCustomError:
