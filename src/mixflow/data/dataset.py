@@ -71,6 +71,11 @@ class MMMDataset:
     has_revenue_per_kpi: bool = False
     has_exposure: tuple[bool, ...] = field(default=())
     is_geo: bool = False
+    #: ``(G, T, O)`` organic exposure (no spend; see mixflow.data.extras), ``None``: none
+    organic: np.ndarray | None = None
+    organic_names: tuple[str, ...] = ()
+    #: ``(name, baseline)`` of the controls that are treatments (see mixflow.data.extras)
+    treatments: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         g, t, c = len(self.geos), len(self.dates), len(self.channels)
@@ -79,6 +84,8 @@ class MMMDataset:
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         if not self.has_exposure:
             object.__setattr__(self, "has_exposure", tuple(False for _ in self.channels))
+        organic = np.zeros((g, t, 0)) if self.organic is None else self.organic
+        object.__setattr__(self, "organic", _frozen(organic))
         expected = {
             "kpi": (g, t),
             "spend": (g, t, c),
@@ -87,6 +94,7 @@ class MMMDataset:
             "events": (g, t, len(self.event_names)),
             "population": (g,),
             "revenue_per_kpi": (g, t),
+            "organic": (g, t, len(self.organic_names)),
         }
         for name, shape in expected.items():
             actual = getattr(self, name).shape
@@ -137,6 +145,9 @@ class MMMDataset:
             has_revenue_per_kpi=self.has_revenue_per_kpi,
             has_exposure=self.has_exposure,
             is_geo=self.is_geo,
+            organic=self.organic_array[:, :stop],
+            organic_names=self.organic_names,
+            treatments=self.treatments,
         )
 
     # ----------------------------------------------------------------- canonical table
@@ -157,7 +168,15 @@ class MMMDataset:
             cols[f"control::{name}"] = self.controls[:, :, i].reshape(-1)
         for i, name in enumerate(self.event_names):
             cols[f"event::{name}"] = self.events[:, :, i].reshape(-1)
+        for i, name in enumerate(self.organic_names):
+            cols[f"organic::{name}"] = self.organic_array[:, :, i].reshape(-1)
         return pd.DataFrame(cols)
+
+    @property
+    def organic_array(self) -> np.ndarray:
+        """``(G, T, O)`` organic exposure (``organic``, typed as set by ``__post_init__``)."""
+        assert self.organic is not None
+        return self.organic
 
     def meta(self) -> dict[str, object]:
         return {
@@ -169,6 +188,9 @@ class MMMDataset:
             "geos": list(self.geos),
             "control_names": list(self.control_names),
             "event_names": list(self.event_names),
+            # only when present: a dataset without them keeps its fingerprint
+            **({"organic_names": list(self.organic_names)} if self.organic_names else {}),
+            **({"treatments": [list(t) for t in self.treatments]} if self.treatments else {}),
         }
 
     @classmethod
@@ -178,6 +200,7 @@ class MMMDataset:
         channels = tuple(str(x) for x in meta["channels"])  # type: ignore[attr-defined]
         controls = tuple(str(x) for x in meta["control_names"])  # type: ignore[attr-defined]
         events = tuple(str(x) for x in meta["event_names"])  # type: ignore[attr-defined]
+        organic = tuple(str(x) for x in meta.get("organic_names", []))  # type: ignore[attr-defined]
         g = len(geos)
         t = len(frame) // g
 
@@ -206,6 +229,9 @@ class MMMDataset:
             has_revenue_per_kpi=bool(meta["has_revenue_per_kpi"]),
             has_exposure=tuple(bool(x) for x in meta["has_exposure"]),  # type: ignore[attr-defined]
             is_geo=bool(meta["is_geo"]),
+            organic=stack("organic", organic),
+            organic_names=organic,
+            treatments=tuple((str(n), float(b)) for n, b in meta.get("treatments", [])),  # type: ignore[attr-defined]
         )
 
     def fingerprint(self) -> str:
@@ -215,6 +241,8 @@ class MMMDataset:
         h.update(self.dates.astype("int64").tobytes())
         for name in ARRAY_FIELDS:
             h.update(np.ascontiguousarray(getattr(self, name), dtype=np.float64).tobytes())
+        if self.organic_names:
+            h.update(np.ascontiguousarray(self.organic_array, dtype=np.float64).tobytes())
         return h.hexdigest()
 
     def save(self, directory: Path) -> None:

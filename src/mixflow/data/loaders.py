@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from mixflow.data import extras
 from mixflow.data import validation as v
 from mixflow.data.dataset import NATIONAL_GEO, KpiType, MMMDataset
 from mixflow.data.io import check_input_file
@@ -139,6 +140,9 @@ def dataset_from_frame(frame: pd.DataFrame, cfg: DataConfig) -> MMMDataset:
     v.check_kpi_varies(kpi, roles["data.kpi_column"])
     spend, exposure = _media(table, cfg, roles, where)
     controls = [numeric(f"data.controls[{i}]") for i in range(len(cfg.controls))]
+    # treatments are controls with a stated baseline (mixflow.data.extras)
+    controls += extras.treatment_columns(table, cfg.treatments, where)
+    organic = extras.organic_columns(table, cfg.organic, where)
     event_names, events = _events(table, cfg)
     v.check_enough_periods(len(index.dates), len(cfg.media), len(controls), len(event_names))
     return MMMDataset(
@@ -149,7 +153,7 @@ def dataset_from_frame(frame: pd.DataFrame, cfg: DataConfig) -> MMMDataset:
         spend=index.stack(spend),
         exposure=index.stack(exposure),
         controls=index.stack(controls),
-        control_names=tuple(cfg.controls),
+        control_names=(*cfg.controls, *(t.name for t in cfg.treatments)),
         events=index.stack(events),
         event_names=event_names,
         population=_population(table, cfg, roles, where, index),
@@ -158,6 +162,9 @@ def dataset_from_frame(frame: pd.DataFrame, cfg: DataConfig) -> MMMDataset:
         has_revenue_per_kpi=cfg.revenue_per_kpi_column is not None,
         has_exposure=tuple(m.exposure_column is not None for m in cfg.media),
         is_geo=cfg.geo_column is not None,
+        organic=index.stack(organic),
+        organic_names=tuple(o.name for o in cfg.organic),
+        treatments=tuple((t.name, t.baseline) for t in cfg.treatments),
     )
 
 

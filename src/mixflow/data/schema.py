@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from mixflow.data.dataset import KpiType
+from mixflow.data.extras import OrganicConfig, TreatmentConfig, check_names
 from mixflow.schema_errors import StrictModel
 
 
@@ -31,6 +32,10 @@ class DataConfig(StrictModel):
     events_column: str | None = None
     #: values of the events column that mean "no event"
     events_none_values: list[str] = Field(default_factory=lambda: ["na", "none", ""])
+    #: exposure without spend (adstock and saturation, no ROI): see mixflow.data.extras
+    organic: list[OrganicConfig] = Field(default_factory=list)
+    #: non-media treatments (promotions, price), effects relative to each one's baseline
+    treatments: list[TreatmentConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_names(self) -> DataConfig:
@@ -38,6 +43,7 @@ class DataConfig(StrictModel):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"media names must be unique, repeated: {dupes}")
+        check_names(self.channels, self.controls, self.organic, self.treatments)
         if self.revenue_per_kpi_column and self.kpi_type is KpiType.REVENUE:
             raise ValueError("revenue_per_kpi_column is only allowed with kpi_type: conversions")
         if self.population_column and not self.geo_column:

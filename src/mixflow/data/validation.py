@@ -102,7 +102,9 @@ def column_roles(cfg: DataConfig) -> list[ColumnRole]:
     roles += [ColumnRole(c, "control", f"data.controls[{i}]") for i, c in enumerate(cfg.controls)]
     if cfg.events_column:
         roles.append(ColumnRole(cfg.events_column, "events_column", "data.events_column"))
-    return roles
+    from mixflow.data.extras import extra_roles
+
+    return roles + extra_roles(cfg.organic, cfg.treatments)
 
 
 def media_role(channel: str, field: str, column: str, index: int) -> ColumnRole:

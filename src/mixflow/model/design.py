@@ -22,6 +22,7 @@ from mixflow.data.dataset import MMMDataset
 from mixflow.data.lift_tests import LiftTest
 from mixflow.errors import SpecError
 from mixflow.model.calibration import CalibrationArrays, calibration_arrays
+from mixflow.model.organic import organic_fields
 from mixflow.spec.model_spec import GeoSaturation, ModelSpec, PriorParameterization, Trend
 from mixflow.spec.priors import (
     ADSTOCK_PARAMETERS,
@@ -82,6 +83,10 @@ class Design:
     #: ``(G, C)`` each geo's own mean active exposure relative to ``media_scale`` when the
     #: saturation is geo-relative (``model.geo_saturation``); ``None``: ones
     geo_scale: np.ndarray | None = None
+    #: ``(L+1, G, T', O)`` lag stack of scaled organic exposure and ``(O,)`` its scale
+    #: (mixflow.model.organic); ``None`` without organic channels
+    organic_x: np.ndarray | None = None
+    organic_scale: np.ndarray | None = None
 
     @property
     def exposure_unit(self) -> np.ndarray:
@@ -131,6 +136,8 @@ class Design:
             out[f"cal_{name}"] = np.asarray(getattr(cal, name), dtype=np.float32)
         for name, (_, args) in self.component_priors.items():
             out[f"prior_{name}"] = np.asarray(args, dtype=np.float32)
+        if self.organic_x is not None:
+            out["organic_x"] = np.asarray(self.organic_x, dtype=np.float32)
         return out
 
 
@@ -284,6 +291,7 @@ def build_design(
         else None,
         component_priors=component_prior_arrays(spec, data.channels),
         geo_scale=geo_scale,
+        **organic_fields(data, lag),
     )
 
 

@@ -24,6 +24,8 @@ import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
 
+from mixflow.model.baseline import sample_spline, spline_trend
+from mixflow.model.organic import organic_level, organic_media, sample_organic
 from mixflow.spec.model_spec import Likelihood, ModelSpec, PriorParameterization, Trend
 from mixflow.spec.priors import ADSTOCK_PARAMETERS, SATURATION_PARAMETERS, prior_args
 from mixflow.transforms.adstock import adstock_channel_major, channel_major, from_channel_major
@@ -57,6 +59,7 @@ def _sample_params(
     s_cm = _saturated_design(p, arrays, spec)
     beta = _coefficients(p, arrays, s_cm)
     intercept = intercept_from_level(p["level"], arrays, s_cm, beta, arrays["y"].shape[1])
+    intercept = intercept - organic_level(p, arrays, jnp.shape(intercept))
     p["intercept"] = numpyro.deterministic("intercept", intercept)
     return p, s_cm, beta
 
@@ -84,8 +87,11 @@ def _sample_latent(arrays: Arrays, spec: ModelSpec) -> dict[str, jnp.ndarray]:
             p["level"] = numpyro.sample("level", dist.Normal(arrays["level_loc"], LEVEL_SD))
     else:
         p["level"] = numpyro.sample("level", dist.Normal(arrays["level_loc"][0], LEVEL_SD))
-    if spec.trend is not Trend.NONE:
+    if spec.trend is Trend.SPLINE:
+        p.update(sample_spline(arrays, spec.trend_knot_weeks))
+    elif spec.trend is not Trend.NONE:
         p["trend"] = numpyro.sample("trend", dist.Normal(0.0, 0.5))
+    p.update(sample_organic(arrays))
     n_knots = arrays["knots"].shape[-1]
     if n_knots:
         with numpyro.plate("knots", n_knots):
@@ -218,6 +224,8 @@ def baseline_components(params: Params, arrays: Arrays) -> dict[str, jnp.ndarray
         trend = params["trend"] * arrays["trend_t"]
     if "trend_delta" in params:
         trend = trend + arrays["knots"] @ params["trend_delta"]
+    if "spline_z" in params:
+        trend = trend + spline_trend(params, arrays["trend_t"])
     season = arrays["fourier"] @ params["season"] if "season" in params else jnp.zeros(t_all)
     controls = (
         jnp.einsum("gtk,k->gt", arrays["controls"], params["control"])
@@ -229,7 +237,9 @@ def baseline_components(params: Params, arrays: Arrays) -> dict[str, jnp.ndarray
         if "event" in params
         else jnp.zeros((g, t_all))
     )
+    organic = organic_media(params, arrays)
     return {
+        **({} if organic is None else {"organic": organic.sum(-1)}),
         "intercept": intercept[:, None] * jnp.ones((1, t_all)),
         "trend": jnp.broadcast_to(trend, (g, t_all)),
         "seasonality": jnp.broadcast_to(season, (g, t_all)),

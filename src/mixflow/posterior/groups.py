@@ -30,6 +30,8 @@ _NAMED_SITES = {
     "event": "events",
     "season": "fourier_term",
     "trend_delta": "trend_knot",
+    "spline_z": "spline_knot",
+    **dict.fromkeys(("organic_alpha", "organic_half", "organic_effect", "organic_coef"), "organic"),
 }
 
 
@@ -50,6 +52,10 @@ def posterior_coords(data: MMMDataset, samples: Mapping[str, np.ndarray]) -> dic
         coords["fourier_term"] = [f"{f}_{k}" for k in range(1, n_terms + 1) for f in ("sin", "cos")]
     if "trend_delta" in samples:
         coords["trend_knot"] = list(range(1, samples["trend_delta"].shape[-1] + 1))
+    if "spline_z" in samples:
+        coords["spline_knot"] = list(range(1, samples["spline_z"].shape[-1] + 1))
+    if data.organic_names:
+        coords["organic"] = list(data.organic_names)
     return coords
 
 

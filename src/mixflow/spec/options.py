@@ -21,6 +21,8 @@ class Trend(StrEnum):
     NONE = "none"
     LINEAR = "linear"
     PIECEWISE = "piecewise"
+    #: a smooth time-varying baseline (random-walk B-spline, mixflow.model.baseline)
+    SPLINE = "spline"
 
 
 class Likelihood(StrEnum):
