@@ -24,7 +24,7 @@ LEGACY = REPO / "tests" / "fixtures" / "legacy_run" / "summary.json"
 def test_summary_written_by_the_previous_code_loads_unchanged() -> None:
     text = LEGACY.read_text()
     summary = parse_summary(text)
-    assert summary.schema_version == 1
+    assert summary.schema_version == schema.SUMMARY_SCHEMA_VERSION  # upgraded from 1
     assert list(summary.channels) == ["tv", "search"]
     tv = summary.channels["tv"]
     assert tv.roi.hdi_90[0] <= tv.roi.median <= tv.roi.hdi_90[1]
@@ -33,7 +33,10 @@ def test_summary_written_by_the_previous_code_loads_unchanged() -> None:
     dumped = summary.model_dump(mode="json")
     added = {"coverage_90", "holdout_coverage_90"}
     assert {k: dumped["fit"].pop(k) for k in added} == dict.fromkeys(added)
-    assert dumped == json.loads(text)
+    # version 2 added organic channels and treatments: a version-1 run has none
+    assert (dumped.pop("organic"), dumped.pop("treatments")) == ({}, {})
+    assert dumped.pop("schema_version") == 2
+    assert dumped == {k: v for k, v in json.loads(text).items() if k != "schema_version"}
 
 
 def test_summary_round_trips_through_json() -> None:
@@ -111,7 +114,9 @@ def test_load_summary_names_a_missing_or_unreadable_file(tmp_path: Path) -> None
 def test_a_summary_without_schema_version_is_read_as_version_1() -> None:
     obj = json.loads(LEGACY.read_text())
     del obj["schema_version"]
-    assert parse_summary(obj).schema_version == 1
+    # read as version 1, so upgraded: version 2's organic and treatments are filled in
+    upgraded = parse_summary(obj)
+    assert (upgraded.schema_version, upgraded.organic, upgraded.treatments) == (2, {}, {})
     obj["schema_version"] = 0
     with pytest.raises(MixflowError, match="schema_version must be a whole number >= 1"):
         parse_summary(obj)

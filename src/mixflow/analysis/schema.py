@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from mixflow.errors import RunDirError
 
 #: newest summary schema this code writes and reads (the one schema-version constant)
-SUMMARY_SCHEMA_VERSION: Final = 1
+SUMMARY_SCHEMA_VERSION: Final = 2
 #: the file name of the summary in a run folder
 SUMMARY_FILE: Final = "summary.json"
 
@@ -108,6 +108,25 @@ class ChannelSummary(_Frozen):
     roi_log_sd: float | None = None
     #: share of weeks with spend (``None`` in older runs)
     spend_weeks_share: float | None = None
+
+
+class OrganicSummary(_Frozen):
+    """An organic channel (exposure without spend): its contribution, no ROI."""
+
+    #: in value units (revenue, or KPI units for a KPI without a value), carryover included
+    contribution: Interval
+    contribution_kpi: Interval
+    #: of the fitted KPI over the data window
+    contribution_share: Interval
+
+
+class TreatmentSummary(_Frozen):
+    """A non-media treatment: its effect relative to ``baseline`` over the data window."""
+
+    baseline: float
+    contribution: Interval
+    contribution_kpi: Interval
+    contribution_share: Interval
 
 
 class DataSummary(_Frozen):
@@ -235,6 +254,9 @@ class RunSummary(_Frozen):
     fit: FitSummary
     #: baseline sign over draws (``None`` in older runs)
     baseline: BaselineSummary | None = None
+    #: organic channels and treatments (schema version 2; empty when the model has none)
+    organic: dict[str, OrganicSummary] = Field(default_factory=dict)
+    treatments: dict[str, TreatmentSummary] = Field(default_factory=dict)
 
     @property
     def point_estimate(self) -> bool:
@@ -274,8 +296,11 @@ def _merged(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
 
 
 #: ``{version: step}``: each step turns a decoded summary of ``version`` into one of
-#: ``version + 1``. Empty while version 1 is the only one; a change of shape adds its step here
-_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+#: ``version + 1``. A change of shape adds its step here
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    # 2 added ``organic`` and ``treatments``: a version-1 run had neither
+    1: lambda obj: {**obj, "organic": {}, "treatments": {}},
+}
 
 
 def _upgrade(obj: dict[str, Any], source: str) -> dict[str, Any]:
@@ -362,8 +387,10 @@ __all__ = [
     "FitVerdict",
     "Interval",
     "ModelSummary",
+    "OrganicSummary",
     "RoiPrior",
     "RunSummary",
+    "TreatmentSummary",
     "fit_verdict",
     "holdout_r2_judged",
     "identification_text",

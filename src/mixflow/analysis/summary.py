@@ -14,6 +14,7 @@ import pandas as pd
 
 from mixflow.analysis.component_priors import component_prior_rows
 from mixflow.analysis.draws import BASELINE_PARTS, DrawQuantities, compute_draws
+from mixflow.analysis.extras import compute_extras, extras_columns, extras_summaries
 from mixflow.analysis.metrics import fit_metrics
 from mixflow.analysis.schema import (
     POINT_ESTIMATE_METHODS,
@@ -250,6 +251,8 @@ def analyze(posterior: Posterior, max_draws: int | None = 1000) -> Analysis:
     from mixflow import __version__
 
     q = compute_draws(posterior, max_draws=max_draws)
+    extras = compute_extras(posterior, max_draws=max_draws)
+    organic, treatments = extras_summaries(extras, q.fitted_kpi[:, : posterior.dataset.n_times])
     data = posterior.dataset
     spec = posterior.spec
     channels = _channel_table(posterior, q)
@@ -285,10 +288,15 @@ def analyze(posterior: Posterior, max_draws: int | None = 1000) -> Analysis:
         diagnostics=DiagnosticsSummary.model_validate(posterior.diagnostics.to_dict()),
         fit=_fit_section(posterior, q),
         baseline=_baseline_section(q),
+        organic=organic,
+        treatments=treatments,
     )
+    contributions = _contributions_frame(posterior, q)
+    for column, values in extras_columns(extras).items():
+        contributions[column] = values
     return Analysis(
         summary=summary,
-        contributions=_contributions_frame(posterior, q),
+        contributions=contributions,
         response_curves=_curves_frame(posterior, q),
         adstock=_adstock_frame(posterior, q),
         prior_posterior=pd.concat(

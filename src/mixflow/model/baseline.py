@@ -52,14 +52,25 @@ def sample_spline(arrays: Arrays, knot_weeks: float) -> dict[str, jnp.ndarray]:
     p = {"spline_sd": numpyro.sample("spline_sd", dist.HalfNormal(SPLINE_SD_SCALE))}
     with numpyro.plate("spline_knots", k - 1):
         p["spline_z"] = numpyro.sample("spline_z", dist.Normal(0.0, 1.0))
+    # centred over the fitted periods: the sampled level stays the mean KPI's (as with no
+    # trend), instead of trading off against the spline's mean along a ridge
+    t = arrays["y"].shape[1]
+    weight = arrays["obs_mask"].astype(jnp.float32)
+    raw = _raw_spline(p, arrays["trend_t"][:t])
+    p["spline_offset"] = numpyro.deterministic("spline_offset", raw @ weight / weight.sum())
     return p
 
 
-def spline_trend(params: Mapping[str, jnp.ndarray], trend_t: jnp.ndarray) -> jnp.ndarray:
-    """``(T',)`` the spline baseline at times ``trend_t`` (scaled KPI units)."""
+def _raw_spline(params: Mapping[str, jnp.ndarray], trend_t: jnp.ndarray) -> jnp.ndarray:
     steps = params["spline_sd"] * params["spline_z"]
     coef = jnp.concatenate([jnp.zeros((1,), steps.dtype), jnp.cumsum(steps)])
     return bspline_basis(trend_t, int(coef.shape[0])) @ coef
+
+
+def spline_trend(params: Mapping[str, jnp.ndarray], trend_t: jnp.ndarray) -> jnp.ndarray:
+    """``(T',)`` the spline baseline at times ``trend_t`` (scaled KPI units), mean 0 over the
+    fitted periods."""
+    return _raw_spline(params, trend_t) - params["spline_offset"]
 
 
 
