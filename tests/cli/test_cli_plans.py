@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -46,6 +47,17 @@ def test_simulate_writes_summary_and_chart(run_dir: Path) -> None:
     summary = json.loads((out / "simulation.json").read_text())
     assert summary["spend"] == pytest.approx(4e5)
     assert len(summary["per_period"]) == 8
+    # each period is dated (weekly from the week after the data) and its KPI splits into
+    # baseline, carryover of earlier spend and the plan's increment per channel (issue 20)
+    data = pd.read_csv(run_dir / "data.csv")
+    first = np.datetime64(data["date"].max()) + np.timedelta64(7, "D")
+    assert [p["date"] for p in summary["per_period"]] == [
+        str(first + np.timedelta64(7 * h, "D")) for h in range(8)
+    ]
+    for p in summary["per_period"]:
+        parts = p["baseline_mean"] + p["carryover_in_mean"] + sum(p["incremental_mean"].values())
+        assert parts == pytest.approx(p["kpi_mean"], rel=1e-6)  # float32 engine sums
+        assert min(p["incremental_mean"].values()) >= 0 < sum(p["incremental_mean"].values())
     inc = summary["incremental_revenue_with_tail"]
     assert inc["hdi_90"][0] <= inc["median"] <= inc["hdi_90"][1]
     assert (

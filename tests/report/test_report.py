@@ -85,7 +85,8 @@ def test_tables_format_numbers_for_humans(shared_run_dir: Path, report_html: str
     tv = summary["channels"]["tv"]
     lo, hi = tv["roi"]["hdi_90"]
     assert f"{tv['roi']['mean']:.2f} [{lo:.2f}, {hi:.2f}]" in report_html
-    assert f"{round(tv['spend']):,d}" in report_html  # thousands separators
+    assert f">{fmt_compact(tv['spend'])}<" in report_html  # the one compact format: 2.5M
+    assert f"{round(tv['spend']):,d}" not in report_html
     assert f"{100 * tv['spend_share']:.1f}%" in report_html
     assert "Holdout (8 periods)" in report_html
     assert '<td>MAPE</td><td class="num">5.0%</td><td class="num">7.0%</td>' in report_html
@@ -227,7 +228,12 @@ def test_missing_run_dir_is_a_run_dir_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (1_234_567.8, "1,234,568"),
+        (1_234_567.8, "1.23M"),
+        (640_000.0, "640k"),
+        (3.49e9, "3.49B"),
+        (-2_500_000.0, "-2.5M"),
+        (999_999.0, "1M"),
+        (123.4, "123"),
         (12.345, "12.35"),
         (0.012345, "0.0123"),
         (0.0, "0"),

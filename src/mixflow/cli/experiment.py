@@ -42,27 +42,31 @@ def analyze(
     """Estimate the lift of a geo experiment (ATT, incremental KPI, lift, p-value, intervals)."""
     from mixflow.data.io import atomic_write_text
     from mixflow.data.loaders import read_table
-    from mixflow.experiments.geo import analyze_geo_experiment
+    from mixflow.experiments.geo import analyze_panel, panel_from_table
+    from mixflow.experiments.geo_bands import effect_bands
     from mixflow.report.experiment_pages import render_geo_report
 
     if not data.is_file():
         raise DataError(f"data file not found: {data}")
-    result = analyze_geo_experiment(
+    panel = panel_from_table(
         read_table(data),
         date_column=date_column,
         location_column=location_column,
         kpi_column=kpi_column,
-        treated=[name.strip() for name in treated.split(",") if name.strip()],
-        start=_parse_date(start, "--start"),
-        end=_parse_date(end, "--end"),
-        method=method,
         spend_column=spend_column,
+    )
+    result = analyze_panel(
+        panel,
+        [name.strip() for name in treated.split(",") if name.strip()],
+        _parse_date(start, "--start"),
+        _parse_date(end, "--end"),
+        method,
     )
     out.mkdir(parents=True, exist_ok=True)
     document = result.to_document()  # typed: mixflow.experiments.geo.GeoResultDocument
     text = json.dumps(document.to_json_dict(), indent=2, allow_nan=False)
     atomic_write_text(out / "result.json", text + "\n")
-    atomic_write_text(out / "report.html", render_geo_report(result))
+    atomic_write_text(out / "report.html", render_geo_report(result, effect_bands(panel, result)))
     lo, hi = result.ci_90  # the conformal interval of the total incremental KPI
     lift = "lift undefined" if math.isnan(result.lift_pct) else f"lift {result.lift_pct:.2f}%"
     typer.echo(

@@ -31,14 +31,15 @@ def simulate(
     sim = simulator_for(run_dir)
     data = sim.posterior.dataset
     p = load_plan(plan, data)
-    result = summarize(sim.simulate(p), p, conversions=data.kpi_type.value == "conversions")
+    conversions = data.kpi_type.value == "conversions"
+    result = summarize(sim.simulate(p), p, conversions=conversions, period_days=data.period_days)
     result["controls"] = (
         "held at their last observed values" if p.controls is None else "from the plan"
     )
     result = SimulationDocument.model_validate(result).to_json_dict()  # the typed document
     atomic_write_text(out / "simulation.json", json.dumps(result, indent=2))
-    rows = ["period,kpi_mean,kpi_hdi_lo,kpi_hdi_hi"] + [
-        f"{r['period']},{r['kpi_mean']},{r['kpi_hdi_90'][0]},{r['kpi_hdi_90'][1]}"
+    rows = ["period,date,kpi_mean,kpi_hdi_lo,kpi_hdi_hi"] + [
+        f"{r['period']},{r['date']},{r['kpi_mean']},{r['kpi_hdi_90'][0]},{r['kpi_hdi_90'][1]}"
         for r in result["per_period"]
     ]
     atomic_write_text(out / "simulation_periods.csv", "\n".join(rows) + "\n")

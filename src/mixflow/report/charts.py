@@ -303,10 +303,39 @@ def axes_figure(size: tuple[float, float] = WIDE) -> tuple[Figure, Axes]:
 
 
 def compact_formatter() -> Any:
-    """A matplotlib tick formatter writing :func:`~mixflow.report.fmt.fmt_compact` labels."""
+    """The one tick formatter of every chart: :func:`~mixflow.report.fmt.fmt_compact` labels
+    (``2.5M``, ``640k``), never a ``1e6`` offset or scientific notation. A ``FuncFormatter``
+    whose digits grow past 3 only when the axis's ticks would otherwise share a label (ticks
+    500 apart around 1.23M read ``1.2345M``, ``1.235M``)."""
     from matplotlib.ticker import FuncFormatter
 
-    return FuncFormatter(lambda value, _pos: fmt_compact(value))
+    digits = [3]
+
+    def label(value: float, _pos: int | None) -> str:
+        return fmt_compact(value, digits[0])
+
+    class _Compact(FuncFormatter):
+        def set_locs(self, locs: Any) -> None:
+            super().set_locs(locs)
+            values = sorted({float(v) for v in locs})
+            digits[0] = next(
+                (
+                    d
+                    for d in range(3, 10)
+                    if len({fmt_compact(v, d) for v in values}) == len(values)
+                ),
+                10,
+            )
+
+    return _Compact(label)
+
+
+def compact_axes(*axes: Axes, x: bool = False) -> None:
+    """Give every ``axes``' y axis (and x axis, with ``x``) the compact formatter."""
+    for ax in axes:
+        ax.yaxis.set_major_formatter(compact_formatter())
+        if x:
+            ax.xaxis.set_major_formatter(compact_formatter())
 
 
 def _time_axis(ax: Axes) -> None:

@@ -1,11 +1,15 @@
-"""Charts of the experiment pages: a geo test's treated vs synthetic series and its effect, a
-causal impact's three panels, a design's power curves. Each returns a matplotlib ``Figure``
-(object API, no pyplot); :func:`mixflow.report.charts.png_bytes` renders it.
+"""Charts of the experiment pages: a geo test's treated vs synthetic series and its effect
+(with its per-date and cumulative conformal bands), a causal impact's three panels, a design's
+power curves. Each returns a matplotlib ``Figure`` (object API, no pyplot);
+:func:`mixflow.report.charts.png_bytes` renders it. Every value axis uses the one compact
+number format (:func:`mixflow.report.charts.compact_axes`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
+
+from mixflow.report.charts import compact_axes
 
 if TYPE_CHECKING:
     import numpy as np
@@ -14,6 +18,7 @@ if TYPE_CHECKING:
 
     from mixflow.experiments.design import DesignResult
     from mixflow.experiments.geo import GeoResult
+    from mixflow.experiments.geo_bands import GeoEffectBands
     from mixflow.experiments.impact import ImpactResult
 
 #: Designs drawn in the design page's power chart.
@@ -41,10 +46,14 @@ def geo_series_chart(result: GeoResult) -> Figure:
     ax.set_ylabel("KPI per treated location")
     ax.legend(loc="upper left")
     ax.grid(True, axis="y", alpha=0.3)
+    compact_axes(ax)
+    _date_axis(ax)
     return fig
 
 
 def geo_att_chart(result: GeoResult) -> Figure:
+    """The gap (actual - synthetic) over every date, without intervals: the page's chart when
+    no bands were computed (:func:`geo_effect_chart` draws them)."""
     import numpy as np
     from matplotlib.figure import Figure
 
@@ -58,7 +67,67 @@ def geo_att_chart(result: GeoResult) -> Figure:
     ax.set_ylabel("ATT per location-day")
     ax.legend(loc="upper left")
     ax.grid(True, axis="y", alpha=0.3)
+    compact_axes(ax)
+    _date_axis(ax)
     return fig
+
+
+def geo_effect_chart(result: GeoResult, bands: GeoEffectBands) -> Figure:
+    """Two panels. Top: the effect per treated location and date (actual - synthetic) over
+    every date, the test window shaded and its per-date conformal band; the pre-period gap
+    shows how well the synthetic control fits. Bottom: the cumulative incremental KPI through
+    each test date with its band; its last point is the page's incremental KPI and interval."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    level = f"{bands.level:.0%}"
+    fig = Figure(figsize=(9.0, 6.6), layout="constrained")
+    top, bottom = fig.subplots(2, 1, height_ratios=(1.1, 1.0))
+    dates = np.array(result.dates, dtype="datetime64[D]")
+    test = np.array(bands.dates, dtype="datetime64[D]")
+    gap = np.array(result.series_actual) - np.array(result.series_counterfactual)
+    _shade(top, result)
+    top.fill_between(
+        test,
+        bands.effect_lower,
+        bands.effect_upper,
+        color="#1f77b4",
+        alpha=0.25,
+        linewidth=0,
+        label=f"{level} conformal interval per date",
+    )
+    top.plot(dates, gap, color="#1f77b4", lw=1.4, label="actual - synthetic")
+    top.axhline(0.0, color="#b8b8b8", linewidth=1)
+    top.set_title("Effect over time")
+    top.set_ylabel("effect per location-day")
+    top.legend(loc="upper left", fontsize="small")
+    bottom.fill_between(
+        test,
+        bands.cumulative_lower,
+        bands.cumulative_upper,
+        color="#1f77b4",
+        alpha=0.25,
+        linewidth=0,
+        label=f"{level} conformal interval",
+    )
+    bottom.plot(test, bands.cumulative, color="#1f77b4", marker="o", ms=3, label="cumulative")
+    bottom.axhline(0.0, color="#b8b8b8", linewidth=1)
+    bottom.set_title("Cumulative incremental KPI over the test window (all treated locations)")
+    bottom.set_ylabel("incremental KPI")
+    bottom.legend(loc="upper left", fontsize="small")
+    for ax in (top, bottom):
+        ax.grid(True, axis="y", alpha=0.3)
+        compact_axes(ax)
+        _date_axis(ax)
+    return fig
+
+
+def _date_axis(ax: Axes) -> None:
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    locator = AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
 
 
 def _time_axis(result: ImpactResult) -> np.ndarray:
@@ -101,12 +170,9 @@ def impact_chart(result: ImpactResult) -> Figure:
         ax.axhline(0.0, color="#b8b8b8", linewidth=1)
     for ax in axes:
         ax.axvline(t[result.n_pre], color="#ff9f1c", ls=":", linewidth=1.5)
+    compact_axes(*axes)
     if t.dtype.kind == "M":
-        from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-
-        locator = AutoDateLocator()
-        axes[2].xaxis.set_major_locator(locator)
-        axes[2].xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        _date_axis(axes[2])
     return fig
 
 

@@ -13,6 +13,7 @@ from mixflow.report.charts import png_bytes
 from mixflow.report.experiment_charts import (
     design_power_chart,
     geo_att_chart,
+    geo_effect_chart,
     geo_series_chart,
     impact_chart,
 )
@@ -21,6 +22,7 @@ from mixflow.report.templating import render_page
 if TYPE_CHECKING:
     from mixflow.experiments.design import DesignResult
     from mixflow.experiments.geo import GeoResult
+    from mixflow.experiments.geo_bands import GeoEffectBands
     from mixflow.experiments.impact import ImpactResult
 
 GEO_TEMPLATE: Final = "geo.html.j2"
@@ -28,15 +30,20 @@ IMPACT_TEMPLATE: Final = "impact.html.j2"
 DESIGN_TEMPLATE: Final = "design.html.j2"
 
 
-def render_geo_report(result: GeoResult) -> str:
-    """The page of a geo experiment: summary, treated vs synthetic, effect over time, donors."""
+def render_geo_report(result: GeoResult, bands: GeoEffectBands | None = None) -> str:
+    """The page of a geo experiment: summary, treated vs synthetic, the effect over time and
+    the cumulative effect with their conformal bands (``bands``, from
+    :func:`mixflow.experiments.geo_bands.effect_bands`; without them the effect is drawn
+    alone, with a note), donors."""
     donors = sorted(result.weights.items(), key=lambda item: -abs(item[1]))
+    effect = geo_effect_chart(result, bands) if bands is not None else geo_att_chart(result)
     return render_page(
         GEO_TEMPLATE,
         result=result,
+        bands=bands,
         donors=donors,
         series_png=png_bytes(geo_series_chart(result)),
-        att_png=png_bytes(geo_att_chart(result)),
+        att_png=png_bytes(effect),
     )
 
 

@@ -34,13 +34,14 @@ def _small(number: float) -> str:
 
 
 def fmt_amount(value: Any) -> str:
-    """Money or KPI units: ``1,234,567`` from 100 up, ``12.35`` from 1, three significant
-    digits below 1 (a CPA of ``0.0123``)."""
+    """Money or KPI units, in the one format of tables and chart axes (:func:`fmt_compact`)
+    from 1,000 up: ``2.5M``, ``640k``, ``3.49B``; ``123`` from 100, ``12.35`` from 1, three
+    significant digits below 1 (a CPA of ``0.0123``)."""
     number = _number(value)
     if number is None:
         return MISSING
     if abs(number) >= 100:
-        return f"{number:,.0f}"
+        return fmt_compact(number)
     return f"{number:,.2f}" if abs(number) >= 1 else _small(number)
 
 
@@ -97,22 +98,39 @@ def fmt_timestamp(value: Any) -> str:
     return f"{moment.strftime('%Y-%m-%d %H:%M')} {zone}"
 
 
-def fmt_compact(value: float) -> str:
-    """An axis tick: ``1.2M``, ``350k``, ``12``; keeps charts readable at large scales."""
-    magnitude = abs(value)
-    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if magnitude >= threshold:
-            return f"{value / threshold:,.3g}{suffix}"
-    return f"{value:,.3g}"
+#: Units of :func:`fmt_compact`, largest first.
+_UNITS: Final = ((1e9, "B"), (1e6, "M"), (1e3, "k"))
+
+
+def fmt_compact(value: Any, digits: int = 3) -> str:
+    """The one number format of mixflow's pages: ``2.5M``, ``640k``, ``3.49B``, ``12.3``,
+    ``0.0123``: ``digits`` significant digits with a thousand/million/billion suffix from
+    1,000 up (rounded first, so 999,999 is ``1M``, not ``1e+03k``); ``0`` for zero or a
+    value that rounds to it, never ``-0``. Beyond 999B the billions keep separators
+    (``1,230B``)."""
+    number = _number(value)
+    if number is None:
+        return MISSING
+    rounded = float(f"{number:.{digits}g}")
+    if rounded == 0:
+        return "0"
+    for threshold, suffix in _UNITS:
+        if abs(rounded) >= threshold:
+            scaled = rounded / threshold
+            if abs(scaled) >= 10**digits:
+                return f"{scaled:,.0f}{suffix}"
+            return f"{float(f'{scaled:.{digits}g}'):.{digits}g}{suffix}"
+    return f"{rounded:.{digits}g}"
 
 
 def fmt_general(value: Any) -> str:
-    """A value of unknown scale: ``1,234`` from 100 up, ``0.12`` from 0.1, else 3 significant digits."""
+    """A value of unknown scale: :func:`fmt_compact` from 1,000 up (``12.3k``), ``123`` from
+    100, ``0.12`` from 0.1, else 3 significant digits."""
     number = _number(value)
     if number is None:
         return MISSING
     if abs(number) >= 100:
-        return f"{number:,.0f}"
+        return fmt_compact(number)
     if abs(number) >= 0.1 or number == 0:
         return f"{number:.2f}"
     return f"{number:.3g}"
@@ -125,11 +143,12 @@ def fmt_signed_pct(value: Any, decimals: int = 1) -> str:
 
 
 def fmt_sig(value: Any) -> str:
-    """Four significant figures, whole numbers with thousands separators from 1,000 up."""
+    """Four significant figures: :func:`fmt_compact` with 4 digits from 1,000 up
+    (``1.235M``), else ``%.4g`` (``12.35``)."""
     number = _number(value)
     if number is None:
         return MISSING
-    return f"{number:,.0f}" if abs(number) >= 1000 else f"{number:.4g}"
+    return fmt_compact(number, digits=4) if abs(number) >= 1000 else f"{number:.4g}"
 
 
 #: Formatters by the name templates give them (``{{ x | amount }}``, ``{{ s | interval("pct") }}``).
@@ -142,6 +161,7 @@ FORMATTERS: Final[Mapping[str, Callable[..., str]]] = {
     "timestamp": fmt_timestamp,
     "general": fmt_general,
     "sig": fmt_sig,
+    "compact": fmt_compact,
 }
 
 

@@ -1,5 +1,6 @@
 """Self-contained HTML page of a monitor result: verdict, findings, the checks with their
-thresholds and measured false-alarm rates, spend against the training range, two charts."""
+thresholds and measured false-alarm rates, spend against the training range, two charts (value
+axes in the one compact number format, ``2.5M``: no ``1e6`` offset)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mixflow.report.charts import png_bytes
+from mixflow.report.charts import compact_axes, png_bytes
 from mixflow.report.templating import render_page
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from mixflow.lifecycle.monitor_schema import MonitorResult
@@ -18,6 +20,14 @@ if TYPE_CHECKING:
 
 def _dates(result: MonitorResult) -> np.ndarray:
     return np.array(result.dates, dtype="datetime64[D]")
+
+
+def _date_axis(ax: Axes) -> None:
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    locator = AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
 
 
 def fit_chart(result: MonitorResult) -> Figure:
@@ -37,9 +47,11 @@ def fit_chart(result: MonitorResult) -> Figure:
     )
     ax.plot(x, result.series("predicted"), label="predicted mean")
     ax.plot(x, result.series("actual"), "o-", color="black", markersize=3, label="actual")
-    ax.set_ylabel("KPI")
+    ax.set_ylabel("KPI per week")
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(loc="best", fontsize=8)
+    compact_axes(ax)
+    _date_axis(ax)
     return fig
 
 
@@ -65,6 +77,8 @@ def cusum_chart(result: MonitorResult) -> Figure:
     ax.set_ylabel("predictive sds")
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(loc="best", fontsize=8)
+    compact_axes(ax)
+    _date_axis(ax)
     return fig
 
 

@@ -25,11 +25,19 @@ class SimulatedChannel(_Frozen):
 
 
 class SimulatedPeriod(_Frozen):
-    """One period of the horizon (``period`` counts from 1): the KPI's mean and 90% HDI."""
+    """One period of the horizon (``period`` counts from 1, ``date`` its ISO start date): the
+    KPI's mean and 90% HDI, and the mean split into ``baseline_mean`` (no media),
+    ``carryover_in_mean`` (spend before the horizon) and ``incremental_mean`` per channel (the
+    plan's spend); the split adds up to ``kpi_mean``. The split and the date are absent from
+    files written before they were added."""
 
     period: int
+    date: str | None = None
     kpi_mean: float
     kpi_hdi_90: tuple[float, float]
+    baseline_mean: float | None = None
+    carryover_in_mean: float | None = None
+    incremental_mean: dict[str, float] | None = None
 
 
 class SimulationDocument(_Frozen):

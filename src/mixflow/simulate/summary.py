@@ -12,8 +12,13 @@ from mixflow.simulate.engine import SimulationDraws
 from mixflow.simulate.plan import Plan
 
 
-def summarize(draws: SimulationDraws, plan: Plan, conversions: bool = False) -> dict[str, Any]:
-    """JSON-ready summary of one plan's simulation."""
+def summarize(
+    draws: SimulationDraws, plan: Plan, conversions: bool = False, period_days: int = 7
+) -> dict[str, Any]:
+    """JSON-ready summary of one plan's simulation. Each period of ``per_period`` has its date
+    (``plan.start`` plus ``period_days`` per period) and its KPI's mean split into the baseline
+    (no media), the carryover of spend before the horizon, and each channel's increment from
+    the plan (the three add up to ``kpi_mean``)."""
     spend = plan.total
     inc_value_tail = draws.incremental_value_with_tail
     inc_kpi_tail = draws.incremental_kpi_with_tail
@@ -47,8 +52,14 @@ def summarize(draws: SimulationDraws, plan: Plan, conversions: bool = False) -> 
         "per_period": [
             {
                 "period": h + 1,
+                "date": str(plan.start.astype("datetime64[D]") + np.timedelta64(h * period_days, "D")),
                 "kpi_mean": float(draws.kpi[:, h].mean()),
                 "kpi_hdi_90": [float(band[h, 0]), float(band[h, 1])],
+                "baseline_mean": float(draws.baseline_kpi[:, h].mean()),
+                "carryover_in_mean": float(draws.carryover_in_kpi[:, h].mean()),
+                "incremental_mean": {
+                    ch: float(draws.media_kpi[:, h, i].mean()) for i, ch in enumerate(plan.channels)
+                },
             }
             for h in range(plan.horizon)
         ],

@@ -107,27 +107,31 @@ def run_experiment_analysis(payload: dict[str, Any], folder: Path) -> dict[str, 
 
     from mixflow.data.io import atomic_write_text
     from mixflow.data.loaders import read_table
-    from mixflow.experiments.geo import analyze_geo_experiment
+    from mixflow.experiments.geo import analyze_panel, panel_from_table
+    from mixflow.experiments.geo_bands import effect_bands
     from mixflow.experiments.methods import GeoMethod
     from mixflow.report.experiment_pages import render_geo_report
 
-    result = analyze_geo_experiment(
+    panel = panel_from_table(
         read_table(Path(payload["inputs"]) / str(payload["data"])),
         date_column=str(payload["date_column"]),
         location_column=str(payload["location_column"]),
         kpi_column=str(payload["kpi_column"]),
-        treated=list(payload["treated"]),
-        start=date.fromisoformat(str(payload["start"])),
-        end=date.fromisoformat(str(payload["end"])),
-        method=GeoMethod(payload["method"]),
         spend_column=payload.get("spend_column"),
+    )
+    result = analyze_panel(
+        panel,
+        list(payload["treated"]),
+        date.fromisoformat(str(payload["start"])),
+        date.fromisoformat(str(payload["end"])),
+        GeoMethod(payload["method"]),
     )
     out = folder / "out"
     out.mkdir(parents=True, exist_ok=True)
     document = result.to_document()  # the typed GeoResultDocument, as the CLI writes it
     text = json.dumps(document.to_json_dict(), indent=2, allow_nan=False) + "\n"
     atomic_write_text(out / "result.json", text)
-    atomic_write_text(out / "report.html", render_geo_report(result))
+    atomic_write_text(out / "report.html", render_geo_report(result, effect_bands(panel, result)))
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 
