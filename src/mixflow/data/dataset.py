@@ -76,6 +76,10 @@ class MMMDataset:
     organic_names: tuple[str, ...] = ()
     #: ``(name, baseline)`` of the controls that are treatments (see mixflow.data.extras)
     treatments: tuple[tuple[str, float], ...] = ()
+    #: ``(G, T, R)`` average frequency of the R&F channels ``rf_channels`` (their ``exposure``
+    #: is reach; see mixflow.data.rf), ``None``: none
+    frequency: np.ndarray | None = None
+    rf_channels: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         g, t, c = len(self.geos), len(self.dates), len(self.channels)
@@ -86,6 +90,8 @@ class MMMDataset:
             object.__setattr__(self, "has_exposure", tuple(False for _ in self.channels))
         organic = np.zeros((g, t, 0)) if self.organic is None else self.organic
         object.__setattr__(self, "organic", _frozen(organic))
+        frequency = np.zeros((g, t, 0)) if self.frequency is None else self.frequency
+        object.__setattr__(self, "frequency", _frozen(frequency))
         expected = {
             "kpi": (g, t),
             "spend": (g, t, c),
@@ -95,6 +101,7 @@ class MMMDataset:
             "population": (g,),
             "revenue_per_kpi": (g, t),
             "organic": (g, t, len(self.organic_names)),
+            "frequency": (g, t, len(self.rf_channels)),
         }
         for name, shape in expected.items():
             actual = getattr(self, name).shape
@@ -102,6 +109,10 @@ class MMMDataset:
                 raise DataError(f"dataset field '{name}' has shape {actual}, expected {shape}")
         if len(self.has_exposure) != c:
             raise DataError(f"has_exposure has {len(self.has_exposure)} entries, expected {c}")
+        if [ch for ch in self.channels if ch in self.rf_channels] != list(self.rf_channels):
+            raise DataError(
+                f"rf_channels {list(self.rf_channels)} must be channels, in channel order"
+            )
 
     @property
     def n_geos(self) -> int:
@@ -148,6 +159,8 @@ class MMMDataset:
             organic=self.organic_array[:, :stop],
             organic_names=self.organic_names,
             treatments=self.treatments,
+            frequency=self.frequency_array[:, :stop],
+            rf_channels=self.rf_channels,
         )
 
     # ----------------------------------------------------------------- canonical table
@@ -170,7 +183,15 @@ class MMMDataset:
             cols[f"event::{name}"] = self.events[:, :, i].reshape(-1)
         for i, name in enumerate(self.organic_names):
             cols[f"organic::{name}"] = self.organic_array[:, :, i].reshape(-1)
+        for i, name in enumerate(self.rf_channels):
+            cols[f"frequency::{name}"] = self.frequency_array[:, :, i].reshape(-1)
         return pd.DataFrame(cols)
+
+    @property
+    def frequency_array(self) -> np.ndarray:
+        """``(G, T, R)`` R&F frequency (``frequency``, typed as set by ``__post_init__``)."""
+        assert self.frequency is not None
+        return self.frequency
 
     @property
     def organic_array(self) -> np.ndarray:
@@ -191,6 +212,7 @@ class MMMDataset:
             # only when present: a dataset without them keeps its fingerprint
             **({"organic_names": list(self.organic_names)} if self.organic_names else {}),
             **({"treatments": [list(t) for t in self.treatments]} if self.treatments else {}),
+            **({"rf_channels": list(self.rf_channels)} if self.rf_channels else {}),
         }
 
     @classmethod
@@ -201,6 +223,7 @@ class MMMDataset:
         controls = tuple(str(x) for x in meta["control_names"])  # type: ignore[attr-defined]
         events = tuple(str(x) for x in meta["event_names"])  # type: ignore[attr-defined]
         organic = tuple(str(x) for x in meta.get("organic_names", []))  # type: ignore[attr-defined]
+        rf_channels = tuple(str(x) for x in meta.get("rf_channels", []))  # type: ignore[attr-defined]
         g = len(geos)
         t = len(frame) // g
 
@@ -232,6 +255,8 @@ class MMMDataset:
             organic=stack("organic", organic),
             organic_names=organic,
             treatments=tuple((str(n), float(b)) for n, b in meta.get("treatments", [])),  # type: ignore[attr-defined]
+            frequency=stack("frequency", rf_channels),
+            rf_channels=rf_channels,
         )
 
     def fingerprint(self) -> str:
@@ -243,6 +268,8 @@ class MMMDataset:
             h.update(np.ascontiguousarray(getattr(self, name), dtype=np.float64).tobytes())
         if self.organic_names:
             h.update(np.ascontiguousarray(self.organic_array, dtype=np.float64).tobytes())
+        if self.rf_channels:
+            h.update(np.ascontiguousarray(self.frequency_array, dtype=np.float64).tobytes())
         return h.hexdigest()
 
     def save(self, directory: Path) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mixflow.data import extras
+from mixflow.data import extras, rf
 from mixflow.data import validation as v
 from mixflow.data.dataset import NATIONAL_GEO, KpiType, MMMDataset
 from mixflow.data.io import check_input_file
@@ -138,7 +138,8 @@ def dataset_from_frame(frame: pd.DataFrame, cfg: DataConfig) -> MMMDataset:
     kpi = numeric("data.kpi_column")
     v.check_non_negative(kpi, roles["data.kpi_column"], where)
     v.check_kpi_varies(kpi, roles["data.kpi_column"])
-    spend, exposure = _media(table, cfg, roles, where)
+    frequency: list[np.ndarray] = []
+    spend, exposure = _media(table, cfg, roles, where, frequency)
     controls = [numeric(f"data.controls[{i}]") for i in range(len(cfg.controls))]
     # treatments are controls with a stated baseline (mixflow.data.extras)
     controls += extras.treatment_columns(table, cfg.treatments, where)
@@ -165,6 +166,8 @@ def dataset_from_frame(frame: pd.DataFrame, cfg: DataConfig) -> MMMDataset:
         organic=index.stack(organic),
         organic_names=tuple(o.name for o in cfg.organic),
         treatments=tuple((t.name, t.baseline) for t in cfg.treatments),
+        frequency=index.stack(frequency),
+        rf_channels=tuple(m.name for m in cfg.media if m.is_rf),
     )
 
 
@@ -196,16 +199,26 @@ def _build_index(
 
 
 def _media(
-    table: pd.DataFrame, cfg: DataConfig, roles: _Roles, where: v.RowLocator
+    table: pd.DataFrame,
+    cfg: DataConfig,
+    roles: _Roles,
+    where: v.RowLocator,
+    rf_frequencies: list[np.ndarray] | None = None,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per channel ``(N,)`` spend and exposure (a copy of spend without an exposure column)."""
+    """Per channel ``(N,)`` spend and exposure (a copy of spend without an exposure column,
+    reach for an R&F channel, whose ``(N,)`` frequency is appended to ``rf_frequencies``)."""
     spends, exposures = [], []
+    frequencies = rf_frequencies if rf_frequencies is not None else []
     for i, media in enumerate(cfg.media):
         spend_role = roles[f"data.media[{i}].spend_column"]
         spend = v.to_numeric(table[media.spend_column], spend_role, where)
         v.check_non_negative(spend, spend_role, where)
         exposure, exposure_role = spend.copy(), None
-        if media.exposure_column:
+        if media.reach_column is not None:  # R&F: exposure is reach (mixflow.data.rf)
+            exposure, freq = rf.reach_and_frequency(table, media, i, where)
+            exposure_role = roles[f"data.media[{i}].reach_column"]
+            frequencies.append(freq)
+        elif media.exposure_column:
             exposure_role = roles[f"data.media[{i}].exposure_column"]
             exposure = v.to_numeric(table[media.exposure_column], exposure_role, where)
             v.check_non_negative(exposure, exposure_role, where)

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from mixflow.data.dataset import KpiType
 from mixflow.data.extras import OrganicConfig, TreatmentConfig, check_names
+from mixflow.data.rf import check_media_columns
 from mixflow.schema_errors import StrictModel
 
 
@@ -17,6 +18,20 @@ class MediaConfig(StrictModel):
     name: str = Field(min_length=1)
     spend_column: str
     exposure_column: str | None = None
+    #: a reach and frequency channel gives both instead of exposure_column (mixflow.data.rf)
+    reach_column: str | None = None
+    frequency_column: str | None = None
+
+    @model_validator(mode="after")
+    def _rf_columns(self) -> MediaConfig:
+        check_media_columns(
+            self.name, self.exposure_column, self.reach_column, self.frequency_column
+        )
+        return self
+
+    @property
+    def is_rf(self) -> bool:
+        return self.reach_column is not None
 
 
 class DataConfig(StrictModel):

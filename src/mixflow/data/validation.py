@@ -103,8 +103,9 @@ def column_roles(cfg: DataConfig) -> list[ColumnRole]:
     if cfg.events_column:
         roles.append(ColumnRole(cfg.events_column, "events_column", "data.events_column"))
     from mixflow.data.extras import extra_roles
+    from mixflow.data.rf import rf_roles
 
-    return roles + extra_roles(cfg.organic, cfg.treatments)
+    return roles + rf_roles(cfg.media) + extra_roles(cfg.organic, cfg.treatments)
 
 
 def media_role(channel: str, field: str, column: str, index: int) -> ColumnRole:

@@ -23,6 +23,7 @@ from mixflow.data.lift_tests import LiftTest
 from mixflow.errors import SpecError
 from mixflow.model.calibration import CalibrationArrays, calibration_arrays
 from mixflow.model.organic import organic_fields
+from mixflow.model.rf import rf_arrays, rf_fields
 from mixflow.spec.model_spec import GeoSaturation, ModelSpec, PriorParameterization, Trend
 from mixflow.spec.priors import (
     ADSTOCK_PARAMETERS,
@@ -87,6 +88,11 @@ class Design:
     #: (mixflow.model.organic); ``None`` without organic channels
     organic_x: np.ndarray | None = None
     organic_scale: np.ndarray | None = None
+    #: R&F channels (mixflow.model.rf): ``(R,)`` channel positions, ``(L+1, G, T', R)``
+    #: frequency lag stack, ``(R,)`` reference frequencies; ``None`` without R&F channels
+    rf_index: np.ndarray | None = None
+    rf_freq: np.ndarray | None = None
+    rf_reference: np.ndarray | None = None
 
     @property
     def exposure_unit(self) -> np.ndarray:
@@ -138,6 +144,7 @@ class Design:
             out[f"prior_{name}"] = np.asarray(args, dtype=np.float32)
         if self.organic_x is not None:
             out["organic_x"] = np.asarray(self.organic_x, dtype=np.float32)
+        out.update(rf_arrays(self.rf_index, self.rf_freq, self.rf_reference))
         return out
 
 
@@ -292,6 +299,7 @@ def build_design(
         component_priors=component_prior_arrays(spec, data.channels),
         geo_scale=geo_scale,
         **organic_fields(data, lag),
+        **rf_fields(data, lag, tuple(test.channel for test in lift_tests)),
     )
 
 

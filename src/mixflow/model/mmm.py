@@ -26,6 +26,7 @@ import numpyro.distributions as dist
 
 from mixflow.model.baseline import sample_spline, spline_trend
 from mixflow.model.organic import organic_level, organic_media, sample_organic
+from mixflow.model.rf import rf_input, sample_rf
 from mixflow.spec.model_spec import Likelihood, ModelSpec, PriorParameterization, Trend
 from mixflow.spec.priors import ADSTOCK_PARAMETERS, SATURATION_PARAMETERS, prior_args
 from mixflow.transforms.adstock import adstock_channel_major, channel_major, from_channel_major
@@ -92,6 +93,7 @@ def _sample_latent(arrays: Arrays, spec: ModelSpec) -> dict[str, jnp.ndarray]:
     elif spec.trend is not Trend.NONE:
         p["trend"] = numpyro.sample("trend", dist.Normal(0.0, 0.5))
     p.update(sample_organic(arrays))
+    p.update(sample_rf(arrays))
     n_knots = arrays["knots"].shape[-1]
     if n_knots:
         with numpyro.plate("knots", n_knots):
@@ -134,18 +136,26 @@ def _component_prior(arrays: Arrays, spec: ModelSpec, name: str) -> dist.Distrib
     raise KeyError(name)
 
 
-def saturated_channel_major(params: Params, x_cm: jnp.ndarray, spec: ModelSpec) -> jnp.ndarray:
+def saturated_channel_major(
+    params: Params, x_cm: jnp.ndarray, spec: ModelSpec, arrays: Arrays | None = None
+) -> jnp.ndarray:
     """``(C, N)`` saturation(adstock(x)) for a channel-major lag stack ``(C, L+1, N)`` (see
-    :func:`mixflow.transforms.adstock.channel_major`): the layout the likelihood runs on."""
+    :func:`mixflow.transforms.adstock.channel_major`): the layout the likelihood runs on.
+    ``arrays``: the design's, for the frequency of R&F channels (mixflow.model.rf)."""
     sat = saturation_component(spec.saturation)
+    x_cm = rf_input(params, x_cm, arrays)
     adstocked = adstock_channel_major(x_cm, adstock_weights(params, spec))
     return sat.curve(adstocked, {k.name: params[k.name][..., None] for k in sat.params})
 
 
-def saturated_media(params: Params, x_lag: jnp.ndarray, spec: ModelSpec) -> jnp.ndarray:
-    """``(G, T', C)`` saturation(adstock(x)) for a lag stack ``(L+1, G, T', C)``."""
+def saturated_media(
+    params: Params, x_lag: jnp.ndarray, spec: ModelSpec, arrays: Arrays | None = None
+) -> jnp.ndarray:
+    """``(G, T', C)`` saturation(adstock(x)) for a lag stack ``(L+1, G, T', C)``; ``arrays``:
+    the design's, when ``x_lag`` is laid over its cells (R&F channels' frequency)."""
     _, g, t, _ = x_lag.shape
-    return from_channel_major(saturated_channel_major(params, channel_major(x_lag), spec), g, t)
+    x_cm = channel_major(x_lag)
+    return from_channel_major(saturated_channel_major(params, x_cm, spec, arrays), g, t)
 
 
 def implied_lift(
@@ -193,7 +203,7 @@ def media_coefficients(
 
     ``saturated``: the historical ``saturated_media`` when the caller already has it.
     """
-    s = saturated_media(params, arrays["x_lag"], spec) if saturated is None else saturated
+    s = saturated_media(params, arrays["x_lag"], spec, arrays) if saturated is None else saturated
     return _coefficients(params, arrays, jnp.moveaxis(s, -1, 0))
 
 
@@ -264,7 +274,7 @@ def predict(
 def _saturated_design(params: Params, arrays: Arrays, spec: ModelSpec) -> jnp.ndarray:
     """``(C, G, T')`` saturated media of the design's own channel-major lag stack."""
     g, t_all = arrays["value_weight"].shape
-    return saturated_channel_major(params, arrays["x_media"], spec).reshape(-1, g, t_all)
+    return saturated_channel_major(params, arrays["x_media"], spec, arrays).reshape(-1, g, t_all)
 
 
 def _predict(

@@ -32,6 +32,7 @@ _NAMED_SITES = {
     "trend_delta": "trend_knot",
     "spline_z": "spline_knot",
     **dict.fromkeys(("organic_alpha", "organic_half", "organic_effect", "organic_coef"), "organic"),
+    **dict.fromkeys(("rf_ec", "rf_slope"), "rf_channel"),
 }
 
 
@@ -56,6 +57,8 @@ def posterior_coords(data: MMMDataset, samples: Mapping[str, np.ndarray]) -> dic
         coords["spline_knot"] = list(range(1, samples["spline_z"].shape[-1] + 1))
     if data.organic_names:
         coords["organic"] = list(data.organic_names)
+    if data.rf_channels:
+        coords["rf_channel"] = list(data.rf_channels)
     return coords
 
 
