@@ -36,7 +36,10 @@ def config_with(**sections: Any) -> dict[str, Any]:
 EXPECTED_SHAPES = {
     "meridian_geo.yaml": (20, 156, 4),
     "meridian_geo_all_channels.yaml": (40, 156, 5),
+    "meridian_geo_rf.yaml": (20, 156, 4),
     "meridian_national.yaml": (1, 156, 4),
+    "meridian_national_rf.yaml": (1, 156, 4),
+    "meridian_national_all_channels.yaml": (1, 156, 5),
     "robyn_weekly.yaml": (1, 208, 5),
 }
 

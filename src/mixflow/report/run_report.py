@@ -52,7 +52,15 @@ def build_html(run: RunFiles) -> str:
         lift_tests=run.calibration,
         calibration_chart=png_bytes(calibration_chart(run)) if run.calibration else None,
         geo_rows=geo_rows(run.run_dir),
+        baseline_chart=_baseline_png(run),
     )
+
+
+def _baseline_png(run: RunFiles) -> bytes | None:
+    from mixflow.report.extras import baseline_chart
+
+    fig = baseline_chart(run)
+    return None if fig is None else png_bytes(fig)
 
 
 def _stat(row: Any, prefix: str) -> dict[str, Any]:

@@ -102,6 +102,7 @@ PLAN_KEYS: tuple[str, ...] = (
     "shares",
     "flighting",
     "spend",
+    "treatments",
 )
 
 
@@ -113,6 +114,11 @@ def plan_from_dict(data: MMMDataset, raw: Mapping[str, Any], default_name: str =
             raise SpecError(
                 f"plan: unknown key '{key}'{did_you_mean(key, allowed)}; allowed: {', '.join(sorted(allowed))}"
             )
+    if "treatments" in raw:  # future values of non-media treatments (simulate.treatments)
+        from mixflow.simulate.treatments import with_treatments
+
+        rest = {k: v for k, v in raw.items() if k != "treatments"}
+        return with_treatments(data, plan_from_dict(data, rest, default_name), raw["treatments"])
     name = str(raw.get("name", default_name))
     flighting = raw.get("flighting", "flat")
     if flighting == "history":  # the old name, before optimize's --flighting historical

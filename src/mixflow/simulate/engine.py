@@ -41,6 +41,7 @@ import numpy as np
 
 from mixflow.model.design import time_features
 from mixflow.model.mmm import baseline_components, media_coefficients
+from mixflow.model.organic import organic_window
 from mixflow.posterior.posterior import Posterior
 from mixflow.simulate.plan import Plan
 from mixflow.spec.model_spec import Adstock, ModelSpec, Saturation
@@ -216,6 +217,8 @@ class Simulator:
             "controls": _f32(ctrl),
             "events": _f32(ev),
             "x_lag": _f32(np.zeros((1, g, n, len(self.channels)))),
+            # organic channels (not part of a plan) held at their recent level
+            **{k: _f32(a) for k, a in organic_window(d.organic_x, start, n).items()},
         }
 
     def _history_tail(self, start: int) -> np.ndarray:
