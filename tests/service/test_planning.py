@@ -308,12 +308,12 @@ def test_weekly_hdis_equal_the_librarys_arviz_hdi(draws: int) -> None:
     import numpy as np
 
     from mixflow.analysis.stats import hdi
-    from mixflow.service.routers.planning import _hdi_columns
+    from mixflow.service.intervals import row_stats
 
     a = np.random.default_rng(draws).gamma(2.0, size=(draws, 6))
     a[:, 2] = 5.0  # every window ties: the first one, as ArviZ picks
     expected = np.stack([hdi(a[:, j]) for j in range(6)])
-    assert np.array_equal(_hdi_columns(a), expected)
+    assert np.array_equal(row_stats(a.T)[1][:, 1:], expected)
 
 
 def test_plan_vocabulary_matches_the_cli(env: Env) -> None:

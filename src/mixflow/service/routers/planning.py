@@ -18,12 +18,12 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from mixflow.analysis.stats import HDI_PROB
 from mixflow.errors import SpecError, did_you_mean
 from mixflow.optimize.problem import Objective, Risk, SpendPattern, _coerce
 from mixflow.optimize.schema import PlanDocument, PlanInterval, PlanOutcomes
 from mixflow.service.auth import Caller, Role, require
 from mixflow.service.cache import LoadedModel, ModelCache, RefCache, load_model
+from mixflow.service.intervals import finite_rows, row_stats
 from mixflow.service.settings import ServiceSettings
 from mixflow.service.store import StoredVersion, resolve_model
 from mixflow.simulate.builders import PLAN_KEYS
@@ -285,42 +285,28 @@ class CompareResponse(_Frozen):
 
 
 # --------------------------------------------------------------------------- helpers
+_NULL = PlanInterval(mean=None, median=None, hdi_90=(None, None))
+
+
 def _interval(d: dict[str, Any] | None) -> PlanInterval:
     if d is None:
-        return PlanInterval(mean=None, median=None, hdi_90=(None, None))
+        return _NULL
     return PlanInterval(mean=d["mean"], median=d["median"], hdi_90=tuple(d["hdi_90"]))  # type: ignore[arg-type]
 
 
-def _hdi_columns(arr: np.ndarray, prob: float = HDI_PROB) -> np.ndarray:
-    """``(N, 2)`` the HDI of each column of ``arr (S, N)``: ArviZ's algorithm (the narrowest
-    window of ``floor(prob * S)`` sorted draws, the first one on ties), on all columns at once
-    (ArviZ goes through xarray, several ms a call)."""
-    ordered = np.sort(arr, axis=0)
-    n = ordered.shape[0]
-    k = int(np.floor(prob * n))
-    first = np.argmin(ordered[k:] - ordered[: n - k], axis=0)
-    cols = np.arange(ordered.shape[1])
-    return np.stack([ordered[first, cols], ordered[first + k, cols]], axis=1)
-
-
-def _intervals(draws: np.ndarray) -> list[PlanInterval]:
-    """Mean, median and 90% HDI of each column of ``draws (S, N)`` (NaN columns: nulls)."""
-    arr = np.asarray(draws, np.float64)
-    if arr.shape[1] == 0:
-        return []
-    finite = np.all(np.isfinite(arr), axis=0)
-    safe = np.where(finite[None, :], arr, 0.0)
-    band = _hdi_columns(safe)
-    mean, median = safe.mean(axis=0), np.median(safe, axis=0)
+def _row_intervals(rows: np.ndarray) -> list[PlanInterval]:
+    """Mean, median and 90% HDI of each row of ``rows (N, S)`` (non-finite rows: nulls)."""
+    safe, finite = finite_rows(rows)
+    mean, band = row_stats(safe)
     return [
         PlanInterval(
             mean=float(mean[i]),
-            median=float(median[i]),
-            hdi_90=(float(band[i, 0]), float(band[i, 1])),
+            median=float(band[i, 0]),
+            hdi_90=(float(band[i, 1]), float(band[i, 2])),
         )
         if finite[i]
-        else PlanInterval(mean=None, median=None, hdi_90=(None, None))
-        for i in range(arr.shape[1])
+        else _NULL
+        for i in range(len(finite))
     ]
 
 
@@ -359,8 +345,13 @@ def loaded_model(
 def simulate_plan(
     stored: StoredVersion, model: LoadedModel, spec: PlanSpec, loc: tuple[str | int, ...]
 ) -> SimulateResponse:
-    """Simulate ``spec`` on ``model``: the figures of ``mixflow simulate`` plus weekly ones."""
-    from mixflow.simulate import plan_from_dict, summarize
+    """Simulate ``spec`` on ``model``: the figures of ``mixflow simulate`` plus weekly ones.
+
+    Every figure's series of draws is one row of a matrix summarised at once
+    (:func:`~mixflow.service.intervals.row_stats`): the same numbers as
+    :func:`mixflow.simulate.summarize`'s (``tests/service/test_intervals.py``), without its
+    per-series ArviZ calls and its per-period figures, which this answer does not show."""
+    from mixflow.simulate import plan_from_dict
 
     sim = model.simulator
     data = sim.posterior.dataset
@@ -369,43 +360,59 @@ def simulate_plan(
     except SpecError as err:
         raise _invalid(err, loc) from None
     draws = sim.simulate(plan)
-    s = summarize(draws, plan, conversions=data.kpi_type.value == "conversions")
-    h = plan.horizon
-    weekly_spend = plan.spend.sum(axis=(0, 2))  # (H,)
-    week_kpi = draws.media_kpi[:, :h].sum(axis=2)  # (S, H)
-    week_value = draws.media_value[:, :h].sum(axis=2)
-    roi_to_date = _ratio(np.cumsum(week_value, axis=1), np.cumsum(weekly_spend)[None, :])
-    stats = _intervals(np.concatenate([draws.kpi, week_kpi, week_value, roi_to_date], axis=1))
-    kpi_w, inc_kpi_w, inc_val_w, roi_w = (stats[i * h : (i + 1) * h] for i in range(4))
+    h, c = plan.horizon, len(plan.channels)
+    spend = plan.total
     spend_by_channel = plan.by_channel()
-    channel_value = draws.media_value.sum(axis=1)  # (S, C)
     spends = np.array([spend_by_channel[ch] for ch in plan.channels])
-    channel_roi = _intervals(_ratio(channel_value, spends[None, :]))
+    weekly_spend = plan.spend.sum(axis=(0, 2))  # (H,)
+    media_kpi, media_value = draws.media_kpi, draws.media_value  # (S, H + L, C)
+    inc_kpi = draws.incremental_kpi_with_tail  # (S,)
+    inc_value = draws.incremental_value_with_tail
+    week_value = media_value[:, :h].sum(axis=2)  # (S, H)
+    channel_value = np.stack([media_value[:, :, i].sum(axis=1) for i in range(c)])  # (C, S)
+    # one row per figure, each as summarize() computes its series
+    rows = np.concatenate(
+        [
+            np.stack(
+                [
+                    inc_kpi,
+                    inc_value,
+                    inc_value - spend,
+                    inc_value / spend if spend > 0 else np.full_like(inc_value, np.nan),
+                ]
+            ),
+            np.stack([media_kpi[:, :, i].sum(axis=1) for i in range(c)]),  # (C, S)
+            channel_value,
+            _ratio(channel_value, spends[:, None]),  # channel ROI (C, S)
+            draws.kpi.T,  # (H, S) expected KPI per week
+            media_kpi[:, :h].sum(axis=2).T,
+            week_value.T,
+            _ratio(np.cumsum(week_value, axis=1), np.cumsum(weekly_spend)[None, :]).T,
+            np.stack([media_kpi[:, h:].sum(axis=(1, 2)), media_value[:, h:].sum(axis=(1, 2))]),
+        ]
+    )
+    stats = _row_intervals(rows)
+    total, rest = stats[:4], stats[4:]
+    ch_kpi, ch_value, ch_roi = rest[:c], rest[c : 2 * c], rest[2 * c : 3 * c]
+    weekly = rest[3 * c : 3 * c + 4 * h]
+    kpi_w, inc_kpi_w, inc_val_w, roi_w = (weekly[i * h : (i + 1) * h] for i in range(4))
+    tail = rest[3 * c + 4 * h :]
     first = date.fromisoformat(str(plan.start)[:10])
-    tail_kpi = draws.media_kpi[:, h:].sum(axis=(1, 2))
-    tail_value = draws.media_value[:, h:].sum(axis=(1, 2))
-    tail = _intervals(np.stack([tail_kpi, tail_value], axis=1))
     return SimulateResponse(
         model=ModelRef(model_name=stored.model_name, version=stored.version),
         plan_name=plan.name,
         horizon_weeks=h,
         start=first,
-        spend=plan.total,
+        spend=spend,
         controls="held at their last observed values",
-        expected=PlanOutcomes(
-            incremental_kpi=_interval(s["incremental_kpi_with_tail"]),
-            incremental_revenue=_interval(s["incremental_revenue_with_tail"]),
-            roi=_interval(s["roi_with_tail"]),
-        ),
-        profit=_interval(s["profit_with_tail"]),
+        expected=PlanOutcomes(incremental_kpi=total[0], incremental_revenue=total[1], roi=total[3]),
+        profit=total[2],
         per_channel={
             ch: ChannelOutcome(
                 spend=spend_by_channel[ch],
-                incremental_kpi=_interval(s["per_channel"][ch]["incremental_kpi_with_tail"]),
-                incremental_revenue=_interval(
-                    s["per_channel"][ch]["incremental_revenue_with_tail"]
-                ),
-                roi=channel_roi[i],
+                incremental_kpi=ch_kpi[i],
+                incremental_revenue=ch_value[i],
+                roi=ch_roi[i],
             )
             for i, ch in enumerate(plan.channels)
         },
@@ -422,9 +429,7 @@ def simulate_plan(
             for w in range(h)
         ],
         after_horizon=TailOutcome(
-            weeks=int(draws.media_kpi.shape[1] - h),
-            incremental_kpi=tail[0],
-            incremental_revenue=tail[1],
+            weeks=int(media_kpi.shape[1] - h), incremental_kpi=tail[0], incremental_revenue=tail[1]
         ),
     )
 
