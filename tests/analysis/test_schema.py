@@ -35,6 +35,8 @@ def test_summary_written_by_the_previous_code_loads_unchanged() -> None:
     assert {k: dumped["fit"].pop(k) for k in added} == dict.fromkeys(added)
     # version 2 added organic channels and treatments: a version-1 run has none
     assert (dumped.pop("organic"), dumped.pop("treatments")) == ({}, {})
+    # a channel's frequency (reach and frequency channels only) reads as absent
+    assert [ch.pop("frequency") for ch in dumped["channels"].values()] == [None, None]
     assert dumped.pop("schema_version") == 2
     assert dumped == {k: v for k, v in json.loads(text).items() if k != "schema_version"}
 

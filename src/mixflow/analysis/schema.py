@@ -94,6 +94,20 @@ class RoiPrior(_Frozen):
     weakly_identified: bool = False
 
 
+class FrequencySummary(_Frozen):
+    """A reach and frequency channel's frequency: the one that makes the most of a budget
+    (maximizes ``hill(f) / f`` between 1 and the highest frequency in the data, per draw) and
+    the reach-weighted mean frequency of the data (what ROI and response curves assume)."""
+
+    optimal: Interval
+    historical: float
+    #: the search range ``[low, high]``
+    search_range: tuple[float, float]
+    #: the frequency curve's parameters (half-effect frequency ``ec`` and ``slope``)
+    ec: Interval
+    slope: Interval
+
+
 class ChannelSummary(_Frozen):
     spend: float
     spend_share: float
@@ -108,6 +122,8 @@ class ChannelSummary(_Frozen):
     roi_log_sd: float | None = None
     #: share of weeks with spend (``None`` in older runs)
     spend_weeks_share: float | None = None
+    #: reach and frequency channels only (mixflow.analysis.rf)
+    frequency: FrequencySummary | None = None
 
 
 class OrganicSummary(_Frozen):
@@ -385,6 +401,7 @@ __all__ = [
     "DiagnosticsSummary",
     "FitSummary",
     "FitVerdict",
+    "FrequencySummary",
     "Interval",
     "ModelSummary",
     "OrganicSummary",

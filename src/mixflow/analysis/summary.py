@@ -16,6 +16,7 @@ from mixflow.analysis.component_priors import component_prior_rows
 from mixflow.analysis.draws import BASELINE_PARTS, DrawQuantities, compute_draws
 from mixflow.analysis.extras import compute_extras, extras_columns, extras_summaries
 from mixflow.analysis.metrics import fit_metrics
+from mixflow.analysis.rf import frequency_summaries
 from mixflow.analysis.schema import (
     POINT_ESTIMATE_METHODS,
     SUMMARY_SCHEMA_VERSION,
@@ -256,6 +257,8 @@ def analyze(posterior: Posterior, max_draws: int | None = 1000) -> Analysis:
     data = posterior.dataset
     spec = posterior.spec
     channels = _channel_table(posterior, q)
+    for ch, freq in frequency_summaries(data, posterior.flat_samples(max_draws)).items():
+        channels[ch] = channels[ch].model_copy(update={"frequency": freq})  # R&F channels
     summary = RunSummary(
         schema_version=SUMMARY_SCHEMA_VERSION,
         mixflow_version=__version__,
