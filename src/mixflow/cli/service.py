@@ -100,6 +100,9 @@ def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to bind")] = 8000,
     workers: Annotated[int, typer.Option(help="job workers started and stopped with the API")] = 1,
+    access_log: Annotated[
+        bool, typer.Option(help="log one line per request (a proxy in front often does)")
+    ] = True,
 ) -> None:
     """Serve the API with uvicorn (migrations are applied first) and ``--workers`` job
     workers (``mixflow worker`` processes), stopped when the server stops."""
@@ -116,7 +119,9 @@ def serve(
     upgrade(settings)
     procs = [subprocess.Popen([sys.executable, "-m", "mixflow", "worker"]) for _ in range(workers)]
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings), host=host, port=port, log_level="info", access_log=access_log
+        )
     finally:
         for proc in procs:
             proc.terminate()

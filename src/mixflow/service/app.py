@@ -4,11 +4,9 @@ files are added here, so the planner (``service/web``) plugs in the same way."""
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from mixflow.service import problems, web
@@ -17,6 +15,7 @@ from mixflow.service.cache import ModelCache, RefCache
 from mixflow.service.db.session import make_engine, make_session_factory
 from mixflow.service.jobs.metrics import JobCollector
 from mixflow.service.limits import UploadLimit
+from mixflow.service.measure import MeasureMiddleware
 from mixflow.service.routers import audit as audit_routes
 from mixflow.service.routers import (
     experiments,
@@ -87,19 +86,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         app.include_router(router)
     web.mount(app)  # the planner's pages at /, its scripts under /web/static
 
-    @app.middleware("http")
-    async def _measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        m: Metrics = request.app.state.metrics
-        m.requests.labels(request.method, path, str(response.status_code)).inc()
-        m.latency.labels(request.method, path).observe(time.perf_counter() - start)
-        return response
-
+    app.add_middleware(MeasureMiddleware, metrics=app.state.metrics)
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestIdMiddleware)  # outermost: every response carries X-Request-ID
     return app

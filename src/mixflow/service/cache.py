@@ -140,24 +140,42 @@ class RefCache(Generic[T]):
         self.max_entries = max_entries
         self._clock = clock
         self._items: OrderedDict[RefKey, tuple[float, T]] = OrderedDict()
+        self._resolving: dict[RefKey, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def get(self, key: RefKey, resolve: Callable[[], T]) -> T:
-        """The answer kept for ``key`` if younger than ``ttl``, else ``resolve()`` (kept)."""
+        """The answer kept for ``key`` if younger than ``ttl``, else ``resolve()`` (kept).
+        Concurrent misses of one key resolve it once: the others wait for that answer (under
+        load, 8 clients each asking the registry at every expiry made the slowest calls)."""
         if self.ttl <= 0:
             return resolve()
+        kept = self._fresh(key)
+        if kept is not None:
+            return kept[1]
+        with self._lock:
+            key_lock = self._resolving.setdefault(key, threading.Lock())
+        with key_lock:
+            kept = self._fresh(key)  # resolved by the caller this one waited for
+            if kept is not None:
+                return kept[1]
+            now = self._clock()
+            try:
+                value = resolve()  # outside the cache lock: other keys are served meanwhile
+            finally:
+                with self._lock:
+                    self._resolving.pop(key, None)
+            with self._lock:
+                self._items[key] = (now, value)
+                self._items.move_to_end(key)
+                while len(self._items) > self.max_entries:
+                    self._items.popitem(last=False)
+            return value
+
+    def _fresh(self, key: RefKey) -> tuple[float, T] | None:
         now = self._clock()
         with self._lock:
             kept = self._items.get(key)
-            if kept is not None and now - kept[0] < self.ttl:
-                return kept[1]
-        value = resolve()  # outside the lock; two concurrent misses both ask, harmlessly
-        with self._lock:
-            self._items[key] = (now, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.max_entries:
-                self._items.popitem(last=False)
-        return value
+        return kept if kept is not None and now - kept[0] < self.ttl else None
 
     def forget(self, workspace: str, model_name: str) -> None:
         """Drop every answer about one model (after moving one of its aliases)."""
