@@ -34,6 +34,7 @@ def config_with(**sections: Any) -> dict[str, Any]:
 
 #: (geos, periods, channels) of each example's dataset
 EXPECTED_SHAPES = {
+    "brand.yaml": (1, 80, 2),
     "meridian_geo.yaml": (20, 156, 4),
     "meridian_geo_all_channels.yaml": (40, 156, 5),
     "meridian_geo_rf.yaml": (20, 156, 4),
