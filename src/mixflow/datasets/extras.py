@@ -3,7 +3,7 @@
 :func:`add_extras` takes a :func:`~mixflow.datasets.simulate.simulate_brand` result and adds,
 each with its known truth:
 
-- organic channels (exposure without spend): always-on exposure with bursts, through a
+- organic channels (exposure without spend): campaigns of a few weeks between pauses, through a
   geometric adstock and a Hill curve of slope 1 (the model's organic family), each adding
   ``effect_share`` of the baseline KPI in an average week;
 - a promotion: a 0/1 flag on about ``promo_share`` of the weeks (runs of 1-3 weeks), lifting
@@ -82,10 +82,16 @@ def _drift(n: int, amplitude: float, rng: np.random.Generator) -> np.ndarray:
 
 
 def _organic_exposure(o: OrganicTruth, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``(n,)`` always-on exposure with bursts (campaign sends) on about a quarter of weeks."""
-    base = o.weekly_exposure * rng.lognormal(0.0, 0.35, n)
-    bursts = rng.random(n) < 0.25
-    return base * np.where(bursts, rng.uniform(2.0, 4.0, n), 1.0)
+    """``(n,)`` exposure in campaigns: runs of 2-6 active weeks (level varying 35% week to
+    week) between pauses of 1-4 weeks. Pulsed, like the flighted paid channels: an always-on
+    organic series is as prior-bound as an always-on paid one (docs/model.md)."""
+    on = np.zeros(n, dtype=bool)
+    t = int(rng.integers(0, 3))
+    while t < n:
+        run = int(rng.integers(2, 7))
+        on[t : t + run] = True
+        t += run + int(rng.integers(1, 5))
+    return np.where(on, o.weekly_exposure * rng.lognormal(0.0, 0.35, n), 0.0)
 
 
 def _promo_flag(n: int, share: float, rng: np.random.Generator) -> np.ndarray:
