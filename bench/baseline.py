@@ -51,9 +51,7 @@ def fit_one(seed: int, trend: str, args: argparse.Namespace) -> dict[str, Any]:
     post = fit_dataset(config, data)
     wall = time.perf_counter() - t0
     s = analyze(post).summary
-    roi_err = [
-        abs(s.channels[ch].roi.median - true) / true for ch, true in brand.true_roi.items()
-    ]
+    roi_err = [abs(s.channels[ch].roi.median - true) / true for ch, true in brand.true_roi.items()]
     organic = {
         name: abs(s.organic[name].contribution.median - true) / true
         for name, true in truth.organic_contribution.items()

@@ -75,8 +75,11 @@ def test_missing_organic_column_names_its_key(tmp_path: Path) -> None:
     import pandas as pd
 
     pd.DataFrame(
-        {"date": pd.date_range("2020-01-06", periods=30, freq="7D"), "sales": range(1, 31),
-         "tv": 1.0}
+        {
+            "date": pd.date_range("2020-01-06", periods=30, freq="7D"),
+            "sales": range(1, 31),
+            "tv": 1.0,
+        }
     ).to_csv(tmp_path / "x.csv", index=False)
     cfg = parse_config(_raw(organic=[{"name": "email", "exposure_column": "sends"}]))
     with pytest.raises(DataError, match=r"'sends'.*organic 'email' exposure_column"):
@@ -87,8 +90,12 @@ def test_negative_organic_exposure_is_refused(tmp_path: Path) -> None:
     import pandas as pd
 
     pd.DataFrame(
-        {"date": pd.date_range("2020-01-06", periods=30, freq="7D"), "sales": range(1, 31),
-         "tv": 1.0, "sends": [-1.0] + [1.0] * 29}
+        {
+            "date": pd.date_range("2020-01-06", periods=30, freq="7D"),
+            "sales": range(1, 31),
+            "tv": 1.0,
+            "sends": [-1.0] + [1.0] * 29,
+        }
     ).to_csv(tmp_path / "x.csv", index=False)
     cfg = parse_config(_raw(organic=[{"name": "email", "exposure_column": "sends"}]))
     with pytest.raises(DataError, match="sends"):

@@ -48,7 +48,9 @@ def test_prior_draw_of_the_spline_is_centred_over_fitted_weeks_and_organic_enter
         numpyro.handlers.seed(mmm_model, jax.random.PRNGKey(0))
     ).get_trace(arrays, spec)
     params = {k: v["value"] for k, v in trace.items() if v["type"] in ("sample", "deterministic")}
-    assert "trend" not in params and params["spline_z"].shape == (n_basis(80, 26.0) - 1,)
+    assert "trend" not in params and params["spline_z"].shape == (
+        n_basis(80, spec.trend_knot_weeks) - 1,
+    )
     trend = np.asarray(spline_trend(params, arrays["trend_t"]))
     fitted = np.asarray(design.obs_mask)
     assert abs(trend[: fitted.size][fitted].mean()) < 1e-5

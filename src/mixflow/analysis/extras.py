@@ -121,7 +121,9 @@ def extras_columns(x: ExtrasDraws | None) -> dict[str, np.ndarray]:
     period, named ``organic::NAME`` and ``treatment::NAME``."""
     if x is None:
         return {}
-    cols = {f"organic::{n}": x.organic_kpi[:, :, i].mean(axis=0) for i, n in enumerate(x.organic_names)}
+    cols = {
+        f"organic::{n}": x.organic_kpi[:, :, i].mean(axis=0) for i, n in enumerate(x.organic_names)
+    }
     for i, n in enumerate(x.treatment_names):
         cols[f"treatment::{n}"] = x.treatment_kpi[:, :, i].mean(axis=0)
     return cols

@@ -53,7 +53,11 @@ def extra_roles(
     from mixflow.data.validation import ColumnRole
 
     roles = [
-        ColumnRole(o.exposure_column, f"organic '{o.name}' exposure_column", f"data.organic[{i}].exposure_column")
+        ColumnRole(
+            o.exposure_column,
+            f"organic '{o.name}' exposure_column",
+            f"data.organic[{i}].exposure_column",
+        )
         for i, o in enumerate(organic)
     ]
     roles += [
@@ -83,9 +87,7 @@ def treatment_columns(
     """Per treatment ``(N,)`` values (any finite number)."""
     from mixflow.data import validation as val
 
-    return [
-        val.to_numeric(table[role.column], role, where) for role in extra_roles([], treatments)
-    ]
+    return [val.to_numeric(table[role.column], role, where) for role in extra_roles([], treatments)]
 
 
 def check_names(

@@ -2,12 +2,14 @@
 
 trend(t) = sum_j B_j(t) c_j - mean,   c_0 = 0,   c_j = c_{j-1} + STEP_SD * z_j,   z_j ~ Normal(0, 1)
 
-``B_j`` are uniform cubic B-splines with knots every ``model.trend_knot_weeks`` periods (26 by
-default: slower than the seasonality's Fourier terms, so the two do not trade off, and slow
-enough that a burst of media of a few weeks is not absorbed by it) over the fitted periods;
+``B_j`` are uniform cubic B-splines with knots every ``model.trend_knot_weeks`` periods over the
+fitted periods: 52 by default, one knot a year, so the spline has no wave of the annual period
+and cannot trade off with the Fourier seasonality, nor absorb a burst of media of a few weeks
+(with knots every 26 weeks it could: Meridian's national sample then left 1 divergence per
+4,000 draws at the spline / seasonality ridge; 39 and 52 left none);
 the random walk on the knot coefficients is the P-spline's first-difference penalty (Eilers &
 Marx 1996; Lang & Brezger 2004's Bayesian P-splines) with a fixed scale, ``STEP_SD`` = 0.05 of
-the mean KPI per knot step (a prior drift sd of about 0.12 over three years of 26-week knots).
+the mean KPI per knot step (a prior drift sd of about 0.09 over three years of yearly knots).
 It is written non-centred (``z`` sampled, ``c`` derived), and the scale is fixed rather than
 learned: with a learned scale (HalfNormal(0.1) was tried) Meridian's national sample left 1-2
 divergences per 4,000 draws in the scale's upper tail, the sd / coefficient funnel; with a fixed
@@ -77,10 +79,9 @@ def spline_trend(params: Mapping[str, jnp.ndarray], trend_t: jnp.ndarray) -> jnp
     return _raw_spline(params, trend_t) - params["spline_offset"]
 
 
-
 __all__ = [
-    "STEP_SD",
     "SPLINE_SITES",
+    "STEP_SD",
     "bspline_basis",
     "n_basis",
     "sample_spline",

@@ -7,11 +7,13 @@ Beta(1, 3) prior), a Hill curve of slope 1 (``organic_half``, LogNormal(0, 0.7) 
 scaled so a mean active week is 1) and a sampled ``organic_effect``: its mean weekly
 contribution over the fitted periods in scaled KPI units (the KPI has mean 1, so this is about
 the share of the KPI it drives), HalfNormal(0.1): mean 0.08, about what one paid channel drives
-under the default ROI prior (media_share 0.25 over a few channels). The coefficient is derived from it (a
-deterministic site, ``organic_coef``), as the paid channels' coefficients are derived from their
-ROI: the data pin the contribution, and the curve's shape moves along it without the
+under the default ROI prior (media_share 0.25 over a few channels). The coefficient is derived
+from it (a deterministic site, ``organic_coef``), as the paid channels' coefficients are derived
+from their ROI: the data pin the contribution, and the curve's shape moves along it without the
 coefficient / half-saturation ridge a sampled coefficient would leave to NUTS. The geo model
-shares each channel's parameters across geos (exposure is per capita, like paid media).
+shares each channel's parameters across geos (exposure is per capita, like paid media). An
+always-on organic series identifies its contribution as poorly as an always-on paid channel
+identifies its ROI: the curve's shape is unknown, so the level is the prior's.
 """
 
 from __future__ import annotations
@@ -74,9 +76,7 @@ def sample_organic(arrays: Arrays) -> dict[str, jnp.ndarray]:
     with numpyro.plate("organic", n):
         p["organic_alpha"] = numpyro.sample("organic_alpha", dist.Beta(1.0, 3.0))
         p["organic_half"] = numpyro.sample("organic_half", dist.LogNormal(0.0, 0.7))
-        p["organic_effect"] = numpyro.sample(
-            "organic_effect", dist.HalfNormal(ORGANIC_EFFECT_SD)
-        )
+        p["organic_effect"] = numpyro.sample("organic_effect", dist.HalfNormal(ORGANIC_EFFECT_SD))
     curve = organic_curve(p, arrays["organic_x"])
     weight = arrays["obs_mask"].astype(curve.dtype)
     t = weight.shape[0]

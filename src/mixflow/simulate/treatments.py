@@ -56,9 +56,7 @@ def with_treatments(data: MMMDataset, plan: Plan, raw: Any) -> Plan:
     controls = np.repeat(data.controls[:, -1:, :], h, axis=1)  # (G, H, K) last values
     for key, value in raw.items():
         controls[:, :, data.control_names.index(key)] = _values(str(key), value, h)[None, :]
-    return Plan(
-        plan.spend, plan.channels, plan.geos, plan.start, controls, plan.name, plan.events
-    )
+    return Plan(plan.spend, plan.channels, plan.geos, plan.start, controls, plan.name, plan.events)
 
 
 __all__ = ["with_treatments"]

@@ -88,7 +88,7 @@ class ModelSpec(StrictModel):
     trend: Trend = Trend.LINEAR
     trend_knots: int = Field(default=4, ge=1, le=50)
     #: ``trend: spline``: periods between the spline's knots (mixflow.model.baseline)
-    trend_knot_weeks: float = Field(default=26.0, ge=4.0, le=520.0)
+    trend_knot_weeks: float = Field(default=52.0, ge=4.0, le=520.0)
     likelihood: Likelihood = Likelihood.NORMAL
     #: geo models: ``relative`` measures each geo's saturation against its own mean exposure
     #: (see docs/model.md, "Geo heterogeneity"); national models ignore it
