@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import jax.numpy as jnp
 import numpy as np
 
 from mixflow.analysis.schema import FrequencySummary, Interval
@@ -31,7 +32,8 @@ def optimal_frequency_draws(data: MMMDataset, draws: Mapping[str, np.ndarray]) -
     """``(S, R)`` the optimal frequency of each R&F channel per draw (``rf_ec``, ``rf_slope``
     ``(S, R)`` in ``draws``)."""
     bounds = frequency_range(data)
-    best = np.asarray(optimal_frequency(np.asarray(draws["rf_ec"]), np.asarray(draws["rf_slope"])))
+    ec, slope = jnp.asarray(draws["rf_ec"]), jnp.asarray(draws["rf_slope"])
+    best = np.asarray(optimal_frequency(ec, slope), dtype=np.float64)
     return np.clip(best, bounds[:, 0], bounds[:, 1])
 
 

@@ -189,6 +189,10 @@ def optimize(
         str, typer.Option(help="flat | historical (a plan file's flighting: the same names)")
     ] = "flat",
     seed: Annotated[int, typer.Option(help="seed of the random solver starts")] = 0,
+    rf_frequency: Annotated[
+        str,
+        typer.Option(help="historical | optimal: the frequency R&F channels' spend buys"),
+    ] = "historical",
 ) -> None:
     """Find the budget split that maximizes the objective over the full posterior."""
     import numpy as np
@@ -211,8 +215,13 @@ def optimize(
         target_roi=target_roi,
     )
     from mixflow.optimize.recent import optimize_with_current
+    from mixflow.optimize.rf import frequency_lines, optimal_simulator
 
+    if rf_frequency not in ("historical", "optimal"):
+        raise SpecError(f"--rf-frequency: expected 'historical' or 'optimal', got {rf_frequency!r}")
     sim = simulator_for(run_dir)
+    if rf_frequency == "optimal":  # R&F channels at their posterior-mean optimal frequency
+        sim = optimal_simulator(sim)
     result = optimize_with_current(BudgetOptimizer(sim), problem, seed=seed)
     payload = result.to_dict()
     curves = allocation_curves(sim, result)
@@ -236,7 +245,7 @@ def optimize(
         typer.echo(
             f"{row.channel:<14}{row.current:>14,.0f}{row.optimized:>14,.0f}{change:>9}{row.marginal_roi:>8.2f}  {row.at_bound}"
         )
-    for line in story.lines + story.notes:
+    for line in frequency_lines(payload.get("frequency")) + story.lines + story.notes:
         typer.echo(line)
     typer.echo(f"wrote {out}")
 

@@ -94,6 +94,8 @@ def reach_and_frequency(
 def mean_frequency(reach: np.ndarray, frequency: np.ndarray) -> np.ndarray:
     """Reach-weighted average frequency (impressions / reach) over every axis but the last:
     ``(..., R)`` -> ``(R,)``; 1 for a channel that never reached anyone."""
+    if reach.shape[-1] == 0:
+        return np.ones(0)
     r = reach.reshape(-1, reach.shape[-1])
     f = frequency.reshape(-1, frequency.shape[-1])
     total = r.sum(axis=0)

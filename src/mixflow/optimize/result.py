@@ -86,6 +86,9 @@ class OptimizationResult:
     current_objective_value: float
     plan: Plan
     current_plan: Plan
+    #: R&F channels: ``{channel: {optimal: {mean, median, hdi_90}, planned, historical}}``
+    #: (mixflow.optimize.rf); ``None`` without R&F channels
+    frequency: dict[str, dict[str, Any]] | None = None
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -117,6 +120,8 @@ class OptimizationResult:
             "objective_value": self.objective_value,
             "current_objective_value": self.current_objective_value,
         }
+        if self.frequency:
+            out["frequency"] = self.frequency
         if self.allocation_by_period is not None:
             out["allocation_by_period"] = {
                 ch: list(v) for ch, v in self.allocation_by_period.items()

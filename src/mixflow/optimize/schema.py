@@ -31,6 +31,15 @@ class PlanOutcomes(_Frozen):
     roi: PlanInterval
 
 
+class PlanFrequency(_Frozen):
+    """A reach and frequency channel's frequency: the optimal one over the posterior draws
+    (maximizing the media input per unit of spend), the one the plan buys, the historical one."""
+
+    optimal: PlanInterval
+    planned: float
+    historical: float
+
+
 class PlanDocument(_Frozen):
     """Everything ``plan.json`` holds: the optimized and the current allocation (currency per
     channel over the horizon), their expected outcomes and the optimizer's diagnostics."""
@@ -53,6 +62,8 @@ class PlanDocument(_Frozen):
     current_objective_value: float
     #: national weekly spend per channel, only when the weekly pattern is not flat
     allocation_by_period: dict[str, list[float]] | None = None
+    #: reach and frequency channels only (mixflow.optimize.rf)
+    frequency: dict[str, PlanFrequency] | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         """The JSON object written to ``plan.json`` (``allocation_by_period`` only when set)."""
@@ -64,4 +75,4 @@ def plan_json_schema() -> dict[str, Any]:
     return PlanDocument.model_json_schema()
 
 
-__all__ = ["PlanDocument", "PlanInterval", "PlanOutcomes", "plan_json_schema"]
+__all__ = ["PlanDocument", "PlanFrequency", "PlanInterval", "PlanOutcomes", "plan_json_schema"]

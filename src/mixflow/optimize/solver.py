@@ -21,6 +21,7 @@ from mixflow.errors import ConvergenceError, InfeasiblePlanError, SpecError
 from mixflow.optimize.constraints import FeasibleSet, money, resolve
 from mixflow.optimize.problem import BudgetProblem, Objective, Risk, risk_functions
 from mixflow.optimize.result import OptimizationResult, build_result, objective_quantity
+from mixflow.optimize.rf import with_frequency_report
 from mixflow.simulate.engine import Simulator
 
 #: constraint margin for target objectives (relative): float32 noise in the outcome is ~1e-7
@@ -174,7 +175,7 @@ class BudgetOptimizer:
             )
         mroi = self.goal(fs, Goal((0.0, 1.0, 0.0), Risk.mean()), best)[1]
         kpi, value = self.batch_draws(fs, np.stack([best, cur]))
-        return build_result(
+        result = build_result(
             problem=problem,
             fs=fs,
             allocation=best,
@@ -187,6 +188,7 @@ class BudgetOptimizer:
             start_date=_next_date(self.simulator),
             geos=tuple(self.simulator.geos),
         )
+        return with_frequency_report(result, self.simulator)  # R&F channels' frequency
 
 
 class _Run:

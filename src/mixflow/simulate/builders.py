@@ -103,6 +103,7 @@ PLAN_KEYS: tuple[str, ...] = (
     "flighting",
     "spend",
     "treatments",
+    "frequency",
 )
 
 
@@ -114,6 +115,11 @@ def plan_from_dict(data: MMMDataset, raw: Mapping[str, Any], default_name: str =
             raise SpecError(
                 f"plan: unknown key '{key}'{did_you_mean(key, allowed)}; allowed: {', '.join(sorted(allowed))}"
             )
+    if "frequency" in raw:  # the frequency R&F channels' spend buys (simulate.rf)
+        from mixflow.simulate.rf import with_frequency
+
+        rest = {k: v for k, v in raw.items() if k != "frequency"}
+        return with_frequency(data, plan_from_dict(data, rest, default_name), raw["frequency"])
     if "treatments" in raw:  # future values of non-media treatments (simulate.treatments)
         from mixflow.simulate.treatments import with_treatments
 

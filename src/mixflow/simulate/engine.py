@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -44,6 +44,7 @@ from mixflow.model.mmm import baseline_components, media_coefficients
 from mixflow.model.organic import organic_window
 from mixflow.posterior.posterior import Posterior
 from mixflow.simulate.plan import Plan
+from mixflow.simulate.rf import frequency_key, rf_curve_draws, rf_exposure_per_spend
 from mixflow.spec.model_spec import Adstock, ModelSpec, Saturation
 from mixflow.transforms.registry import adstock_component, saturation_component
 
@@ -128,8 +129,17 @@ class Simulator:
     model version. Calls are thread-safe; each new (start, horizon) pays one compilation.
     """
 
-    def __init__(self, posterior: Posterior, max_draws: int | None = 1000) -> None:
+    def __init__(
+        self,
+        posterior: Posterior,
+        max_draws: int | None = 1000,
+        frequency: Mapping[str, float] | None = None,
+    ) -> None:
+        """``frequency``: the frequency each named R&F channel's spend buys (mixflow.simulate.rf);
+        a plan with other frequencies runs on :meth:`at_frequency`'s simulator."""
         self.posterior = posterior
+        self._max_draws = max_draws
+        self._children: dict[tuple[tuple[str, float], ...], Simulator] = {}
         self.design = posterior.design
         self.spec = posterior.spec
         data = posterior.dataset
@@ -150,6 +160,14 @@ class Simulator:
         ratio = np.where(spend_tot > 0, expo_tot / np.maximum(spend_tot, 1e-12), 0.0)
         national = expo_tot.sum(axis=0) / np.maximum(spend_tot.sum(axis=0), 1e-12)
         self._exposure_per_spend = np.where(spend_tot > 0, ratio, national[None, :])
+        # R&F channels: reach per unit of spend at the chosen frequency, the curve weighted
+        self.frequency = frequency_key(data, frequency)
+        self._exposure_per_spend = rf_exposure_per_spend(
+            data, self._exposure_per_spend, self.frequency
+        )
+        self._curve_draws = rf_curve_draws(
+            self._draws, data, self.spec, self.design.rf_reference, self.frequency
+        )
         self._scale = self.design.exposure_unit  # (G, C)
         self._hist_x = data.exposure / self._scale[:, None, :]  # (G, T, C) scaled
         self._kpi_unit = self.design.kpi_scale * data.population  # (G,)
@@ -159,7 +177,7 @@ class Simulator:
         self._spend_factor = _f32(self._exposure_per_spend / self._scale)
         # (2, G): KPI units and currency per scaled KPI unit, per geo
         self._units = _f32(np.stack([self._kpi_unit, self._kpi_unit * self._rpk_last]))
-        self._curves = _curves(self._draws, self._beta, self.spec, self._units, per_geo=False)
+        self._curves = _curves(self._curve_draws, self._beta, self.spec, self._units, per_geo=False)
         self._geo_curves: _Curves | None = None
         self._windows: OrderedDict[Hashable, _Window] = OrderedDict()
         self._lock = threading.Lock()
@@ -169,6 +187,20 @@ class Simulator:
         """The simulator of ``posterior``: build once per loaded model version, then call
         :meth:`simulate` (or :meth:`outcome_fn`) as often as needed."""
         return cls(posterior, max_draws=max_draws)
+
+    def at_frequency(self, frequency: Mapping[str, float] | None) -> Simulator:
+        """The simulator of the same posterior whose R&F channels buy ``frequency`` (this one
+        when it already does; built once per frequency and kept)."""
+        key = frequency_key(self.posterior.dataset, frequency)
+        if key == self.frequency:
+            return self
+        with self._lock:
+            child = self._children.get(key)
+        if child is None:
+            child = Simulator(self.posterior, self._max_draws, dict(key))
+            with self._lock:
+                self._children[key] = child
+        return child
 
     @property
     def n_draws(self) -> int:
@@ -324,6 +356,8 @@ class Simulator:
 
     def simulate(self, plan: Plan, start: int | None = None) -> SimulationDraws:
         """Simulate ``plan`` from period ``start`` (default: right after the data)."""
+        if tuple(plan.frequency) != self.frequency:
+            return self.at_frequency(dict(plan.frequency)).simulate(plan, start)
         self._check_plan(plan)
         t0 = self.design.n_times if start is None else start
         out = self.run_window(plan.spend, t0, plan.controls, plan.events)
@@ -344,12 +378,16 @@ class Simulator:
 
     def expected_kpi_by_geo(self, plan: Plan, start: int | None = None) -> np.ndarray:
         """``(S, G, H)`` expected KPI per geo of ``plan`` (baseline, carryover in and media)."""
+        if tuple(plan.frequency) != self.frequency:
+            return self.at_frequency(dict(plan.frequency)).expected_kpi_by_geo(plan, start)
         self._check_plan(plan)
         t0 = self.design.n_times if start is None else start
         h = plan.horizon
         kpi_unit = self._units[:1]  # (1, G)
         if self._geo_curves is None:
-            self._geo_curves = _curves(self._draws, self._beta, self.spec, kpi_unit, per_geo=True)
+            self._geo_curves = _curves(
+                self._curve_draws, self._beta, self.spec, kpi_unit, per_geo=True
+            )
         curves = self._geo_curves
         x_prev = _f32(self._history_tail(t0))
         spend = _f32(plan.spend)

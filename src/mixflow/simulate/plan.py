@@ -55,6 +55,9 @@ class Plan:
             controls at their last observed values.
         name: label used in comparisons and reports.
         events: optional ``(G, H, E)`` 0/1 event dummies in the horizon (default: none).
+        frequency: ``(channel, frequency)`` pairs, sorted: the average frequency the spend of
+            each named reach and frequency channel buys (mixflow.simulate.rf); others buy
+            their historical frequency.
     """
 
     spend: np.ndarray
@@ -64,6 +67,7 @@ class Plan:
     controls: np.ndarray | None = None
     name: str = "plan"
     events: np.ndarray | None = None
+    frequency: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         spend = np.array(self.spend, dtype=np.float64, copy=True)
@@ -106,6 +110,12 @@ class Plan:
                 )
             ctrl.setflags(write=False)
             object.__setattr__(self, "controls", ctrl)
+        for ch, f in self.frequency:
+            if ch not in self.channels or not (math.isfinite(f) and f > 0):
+                raise SpecError(
+                    f"plan '{self.name}': frequency {f!r} of '{ch}'; expected a channel of the "
+                    f"plan and a finite frequency above 0"
+                )
 
     @property
     def horizon(self) -> int:
@@ -128,4 +138,5 @@ class Plan:
             self.controls,
             name or self.name,
             self.events,
+            self.frequency,
         )
