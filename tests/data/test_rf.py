@@ -33,9 +33,7 @@ def _config(**media: str) -> dict[str, object]:
         ),
     ],
 )
-def test_config_checks_reach_and_frequency_together(
-    media: dict[str, str], expected: str
-) -> None:
+def test_config_checks_reach_and_frequency_together(media: dict[str, str], expected: str) -> None:
     with pytest.raises(SpecError) as err:
         parse_config(_config(**media))
     assert expected in str(err.value)
