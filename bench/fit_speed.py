@@ -3,14 +3,16 @@
 (a) a simulated 179-week national dataset: 2 channels, geometric adstock (max_lag 8), logistic
     saturation, 2 Fourier terms, 2 event dummies, linear trend;
 (b) Meridian's 20-geo ``meridian_geo_media.csv`` (conversions with revenue per conversion,
-    impressions + spend, 2 controls), config ``examples/meridian_geo.yaml``.
-Both with 4 chains x 1000 warmup x 1000 draws. Each case runs ``mixflow fit`` as a fresh process
+    impressions + spend, 2 controls), config ``examples/meridian_geo.yaml``;
+(rf) Meridian's 20-geo ``meridian_geo_media_rf.csv``: case (b) with its fourth channel bought on
+    reach and frequency (spend, reach, average frequency), config ``examples/meridian_geo_rf.yaml``.
+All with 4 chains x 1000 warmup x 1000 draws. Each case runs ``mixflow fit`` as a fresh process
 first with an empty compilation cache (cold: includes XLA compilation), then ``--repeats`` more
 times with the cache the first run left (warm: what every later fit of the same model shape
 costs). Warm figures are the run with the median wall time; every warm wall time is listed too,
 since these machines are noisy.
 
-Usage: python bench/fit_speed.py [--case a|b|all] [--repeats N] [--out bench/results.json]
+Usage: python bench/fit_speed.py [--case a|b|rf|all] [--repeats N] [--out bench/results.json]
 """
 
 from __future__ import annotations
@@ -53,8 +55,8 @@ def _case_a(workdir: Path) -> Path:
     return path
 
 
-def _case_b(workdir: Path) -> Path:
-    cfg = yaml.safe_load((ROOT / "examples" / "meridian_geo.yaml").read_text())
+def _case_b(workdir: Path, example: str = "meridian_geo.yaml") -> Path:
+    cfg = yaml.safe_load((ROOT / "examples" / example).read_text())
     cfg["data"]["path"] = str((ROOT / "examples" / cfg["data"]["path"]).resolve())
     cfg["fit"] = {**cfg.get("fit", {}), "chains": 4, "warmup": 1000, "draws": 1000, "seed": 1}
     path = workdir / "config.yaml"
@@ -103,7 +105,10 @@ def _run_fit(config: Path, out: Path, cache: Path) -> dict[str, float]:
 def run_case(name: str, repeats: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix=f"mixflow-bench-{name}-") as tmp:
         work = Path(tmp)
-        config = _case_a(work) if name == "a" else _case_b(work)
+        if name == "a":
+            config = _case_a(work)
+        else:
+            config = _case_b(work, "meridian_geo_rf.yaml" if name == "rf" else "meridian_geo.yaml")
         cache = work / "cache"
         cold = _run_fit(config, work / "cold", cache)
         runs = [_run_fit(config, work / f"warm{i}", cache) for i in range(repeats)]
@@ -121,11 +126,11 @@ def run_case(name: str, repeats: int) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--case", choices=["a", "b", "all"], default="all")
+    parser.add_argument("--case", choices=["a", "b", "rf", "all"], default="all")
     parser.add_argument("--repeats", type=int, default=3, help="warm runs per case (median)")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args()
-    cases = ["a", "b"] if args.case == "all" else [args.case]
+    cases = ["a", "b", "rf"] if args.case == "all" else [args.case]
     result = {
         "benchmark": "fit_speed",
         "machine": {"cpus": os.cpu_count()},
