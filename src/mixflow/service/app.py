@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from mixflow.service import problems, web
+from mixflow.service import openapi, problems, web
 from mixflow.service.audit import RequestIdMiddleware
 from mixflow.service.cache import ModelCache, RefCache
 from mixflow.service.db.session import make_engine, make_session_factory
@@ -27,6 +27,7 @@ from mixflow.service.routers import (
     monitor,
     planning,
     plans,
+    portfolios,
 )
 from mixflow.service.settings import ServiceSettings
 
@@ -71,6 +72,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.models = ModelCache(settings.simulator_cache)
     app.state.refs = RefCache(settings.ref_cache_seconds)
     problems.install(app)
+    openapi.install(app)  # each route's problem+json answers in /openapi.json
     for router in (
         health.router,
         me.router,
@@ -81,6 +83,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         models.router,
         monitor.router,
         experiments.router,
+        portfolios.router,
         audit_routes.router,
     ):
         app.include_router(router)

@@ -50,10 +50,23 @@ from mixflow.transforms.registry import adstock_component, saturation_component
 
 Draws = dict[str, jnp.ndarray]
 
-#: float32 elements of one chunk's saturated media: small enough for the CPU cache (0.5 MB)
-CHUNK_ELEMENTS = 1 << 17
+#: float32 elements of one chunk's saturated media: small enough for the CPU cache (0.25 MB)
+CHUNK_ELEMENTS = 1 << 16
 #: per-(start, horizon) precomputations kept per simulator (least recently used dropped)
 WINDOW_CACHE_SIZE = 32
+#: horizons are run padded with zero spend to the next of these (then multiples of the last):
+#: one compiled program serves every horizon up to its bucket, so a new horizon costs a call,
+#: not a compilation (zero spend past the horizon changes none of its periods' figures)
+HORIZON_BUCKETS = (13, 26, 39, 52)
+
+
+def horizon_bucket(horizon: int) -> int:
+    """The padded horizon that plans of ``horizon`` periods are computed with."""
+    for bucket in HORIZON_BUCKETS:
+        if horizon <= bucket:
+            return bucket
+    step = HORIZON_BUCKETS[-1]
+    return -(-horizon // step) * step
 
 
 @dataclass(frozen=True, eq=False)
@@ -273,13 +286,15 @@ class Simulator:
                 self._windows.move_to_end(key)
                 return hit
         x_prev = _f32(self._history_tail(start))
-        win = self._window_arrays(start, horizon, None, None)
-        # history reaches at most max_lag periods into the window; zero spend over the same
-        # horizon reuses the plan's compiled function (a shorter one would compile another)
-        none = _f32(np.zeros((len(self.geos), horizon, len(self.channels))))
+        padded = horizon_bucket(horizon)
+        win = self._window_arrays(start, padded, None, None)
+        # history reaches at most max_lag periods into the window; zero spend over the padded
+        # horizon reuses the plans' compiled function (another length would compile another)
+        none = _f32(np.zeros((len(self.geos), padded, len(self.channels))))
         carry = self._response(none, x_prev, self._curves, totals=False)[:, :, : self.max_lag]
         baseline = _baseline(self._draws, win, self._units, per_geo=False)
-        window = _Window(x_prev, win, carry, np.asarray(baseline))
+        n = horizon + self.max_lag
+        window = _Window(x_prev, win, carry, np.asarray(baseline)[:, :, :n])
         with self._lock:
             self._windows[key] = window
             while len(self._windows) > WINDOW_CACHE_SIZE:
@@ -299,15 +314,25 @@ class Simulator:
         is (KPI units, currency); float32."""
         h = int(spend.shape[1])
         w = self._window(start, h)
-        media = _less_history(
-            self._response(_f32(spend), w.x_prev, self._curves, False),
-            w.carry,
-        )
+        padded, n = horizon_bucket(h), h + self.max_lag
+        # sliced in NumPy: an eager JAX slice would compile a program per horizon
+        media = np.asarray(
+            _less_history(
+                self._response(_f32(_pad(spend, padded)), w.x_prev, self._curves, False),
+                w.carry,
+            )
+        )[:, :, :n]
         if controls is None and events is None:
             baseline = w.baseline
-        else:
-            win = self._window_arrays(start, h, controls, events)
+        else:  # controls hold their last value past the horizon, events are off
+            win = self._window_arrays(
+                start,
+                padded,
+                None if controls is None else _pad(controls, padded, repeat_last=True),
+                None if events is None else _pad(events, padded),
+            )
             baseline = np.asarray(_baseline(self._draws, win, self._units, per_geo=False))
+            baseline = baseline[:, :, :n]
         carry = np.zeros(baseline.shape, np.float32)
         carry[:, :, : self.max_lag] = np.asarray(w.carry).sum(-1)
         return {"media": np.asarray(media), "carry": carry, "baseline": baseline}
@@ -365,7 +390,8 @@ class Simulator:
         media = out["media"].astype(np.float64)
         carry = out["carry"][:, :, :h].astype(np.float64)
         base = out["baseline"][:, :, :h].astype(np.float64)
-        total = base + media[:, :, :h].sum(-1) + carry
+        # einsum: NumPy's sum over the short channel axis is 5x slower (40 geos: 2 ms)
+        total = base + np.einsum("sutc->sut", media[:, :, :h]) + carry
         return SimulationDraws(
             kpi=total[:, 0],
             baseline_kpi=base[:, 0],
@@ -497,12 +523,17 @@ def _media_response(
     cm = jnp.moveaxis(both, -1, 0)  # (C, G, L + H + L)
     # lag stack of the output periods (the first L periods of ``both`` are history only)
     stack = jnp.stack([cm[:, :, lag - k : lag - k + t] for k in range(lag + 1)], axis=1)
-    stack = stack.reshape(c, lag + 1, g * t)  # (C, L+1, G * T)
+    per_geo = coef.ndim == 3
+    # the plain simulation sums geos last: periods-major (C, L+1, T * G) makes that sum run
+    # over the contiguous axis (10% faster on the 40-geo benchmark)
+    by_period = not per_geo and not totals
+    if by_period:
+        stack = jnp.swapaxes(stack, 2, 3)
+    stack = stack.reshape(c, lag + 1, g * t)  # (C, L+1, G * T) or (C, L+1, T * G)
     n_pad = weights.shape[1]
     n_chunks = n_pad // chunk
     # outcome totals are differentiated: the registry's curve keeps gradients finite at zero
     curve = saturation_component(saturation_kind).curve if totals else _curve(saturation_kind)
-    per_geo = coef.ndim == 3
 
     def split(a: jnp.ndarray) -> jnp.ndarray:  # (C, S', ...) -> (chunks, C, chunk, ...)
         return jnp.moveaxis(a.reshape(c, n_chunks, chunk, *a.shape[2:]), 1, 0)
@@ -510,15 +541,16 @@ def _media_response(
     def one_chunk(args: tuple[jnp.ndarray, dict[str, jnp.ndarray], jnp.ndarray]) -> jnp.ndarray:
         w, sat_p, b = args
         adstocked = jnp.einsum("csl,cln->csn", w, stack)  # (C, chunk, G * T)
+        if by_period:
+            # geo sum of every output unit in one reduction: (C, chunk, T, U) -> (U, C, chunk, T).
+            # One reduction per unit made XLA evaluate the curve once per unit (1.8x slower),
+            # and a batched dot over (channel, draw) was slower still
+            sat_tg = curve(adstocked, sat_p).reshape(c, chunk, t, g)
+            return jnp.moveaxis((sat_tg[..., None] * b[:, :, None, :, :]).sum(axis=3), -1, 0)
         sat = curve(adstocked, sat_p).reshape(c, chunk, g, t)
         if per_geo:
             return jnp.einsum("csgt,csg->sgt", sat, b)
-        if totals:
-            return jnp.einsum("csgt,csgu->su", sat, b)
-        # geo sum of every output unit in one reduction: (C, chunk, T, U) -> (U, C, chunk, T).
-        # One reduction per unit made XLA evaluate the curve once per unit (1.8x slower), and
-        # a batched dot over (channel, draw) was slower still
-        return jnp.moveaxis((sat[..., None] * b[:, :, :, None, :]).sum(axis=2), -1, 0)
+        return jnp.einsum("csgt,csgu->su", sat, b)
 
     out = jax.lax.map(
         one_chunk, (split(weights), {k: split(v) for k, v in saturation.items()}, split(coef))
@@ -573,6 +605,20 @@ def _baseline(
         return jnp.einsum("gt,ug->ut", total, units)
 
     return jax.vmap(one)(draws)
+
+
+def _pad(a: np.ndarray | jnp.ndarray, length: int, repeat_last: bool = False) -> np.ndarray:
+    """``a (G, H, ...)`` extended to ``length`` periods on axis 1 with zeros (or copies of its
+    last period)."""
+    arr = np.asarray(a)
+    extra = length - arr.shape[1]
+    if extra <= 0:
+        return arr
+    if repeat_last:
+        tail = np.repeat(arr[:, -1:], extra, axis=1)
+    else:
+        tail = np.zeros((arr.shape[0], extra, *arr.shape[2:]), arr.dtype)
+    return np.concatenate([arr, tail], axis=1)
 
 
 def _f32(a: np.ndarray | jnp.ndarray) -> jnp.ndarray:
