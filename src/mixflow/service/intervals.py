@@ -39,7 +39,7 @@ def finite_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``rows (N, S)`` with every non-finite row zeroed, and ``(N,)`` which rows were finite
     (a ratio over zero spend is NaN: its figures are nulls)."""
     arr = np.asarray(rows, dtype=np.float64)
-    finite = np.isfinite(arr).all(axis=1)
+    finite: np.ndarray = np.asarray(np.isfinite(arr).all(axis=1))
     if finite.all():
         return arr, finite
     return np.where(finite[:, None], arr, 0.0), finite
