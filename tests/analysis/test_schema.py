@@ -37,7 +37,9 @@ def test_summary_written_by_the_previous_code_loads_unchanged() -> None:
     assert (dumped.pop("organic"), dumped.pop("treatments")) == ({}, {})
     # a channel's frequency (reach and frequency channels only) reads as absent
     assert [ch.pop("frequency") for ch in dumped["channels"].values()] == [None, None]
-    assert dumped.pop("schema_version") == 2
+    # version 3 added the geo saturation: a national run has none
+    assert dumped["model"].pop("geo_saturation") is None
+    assert dumped.pop("schema_version") == 3
     assert dumped == {k: v for k, v in json.loads(text).items() if k != "schema_version"}
 
 
@@ -118,7 +120,7 @@ def test_a_summary_without_schema_version_is_read_as_version_1() -> None:
     del obj["schema_version"]
     # read as version 1, so upgraded: version 2's organic and treatments are filled in
     upgraded = parse_summary(obj)
-    assert (upgraded.schema_version, upgraded.organic, upgraded.treatments) == (2, {}, {})
+    assert (upgraded.schema_version, upgraded.organic, upgraded.treatments) == (3, {}, {})
     obj["schema_version"] = 0
     with pytest.raises(MixflowError, match="schema_version must be a whole number >= 1"):
         parse_summary(obj)

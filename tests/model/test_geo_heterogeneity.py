@@ -108,11 +108,13 @@ def test_geo_scale_is_each_geos_mean_active_exposure() -> None:
     np.testing.assert_allclose(design.exposure_unit, want, rtol=1e-12)
 
 
-def test_pooled_default_and_national_models_are_unchanged() -> None:
+def test_relative_default_and_national_models_are_unchanged() -> None:
     b, data = brand(HETERO)
+    assert "geo_saturation" not in b.config["model"]
     spec = model_spec_from_config(parse_config(b.config))
-    assert spec.geo_saturation is GeoSaturation.POOLED
-    assert build_design(data, spec).geo_scale is None
+    assert spec.geo_saturation is GeoSaturation.RELATIVE  # the default since issue 21
+    assert build_design(data, spec).geo_scale is not None
+    assert build_design(data, spec_of(b, "pooled")).geo_scale is None
     nat = BrandSimulation(n_weeks=60, channels=CHANNELS)
     bn, dn = brand(nat)
     relative = build_design(dn, spec_of(bn, "relative"))

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from mixflow.errors import RunDirError
 
 #: newest summary schema this code writes and reads (the one schema-version constant)
-SUMMARY_SCHEMA_VERSION: Final = 2
+SUMMARY_SCHEMA_VERSION: Final = 3
 #: the file name of the summary in a run folder
 SUMMARY_FILE: Final = "summary.json"
 
@@ -163,6 +163,10 @@ class ModelSummary(_Frozen):
     fourier_terms: int
     likelihood: str
     prior_parameterization: str
+    #: geo models: what each geo's saturation is measured against (``model.geo_saturation``:
+    #: ``relative``, each geo's own mean exposure; ``pooled``, the panel's); ``None`` for a
+    #: national model, which has one market (schema version 3)
+    geo_saturation: Literal["pooled", "relative"] | None = None
 
 
 class DiagnosticsSummary(_Frozen):
@@ -311,11 +315,25 @@ def _merged(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _with_geo_saturation(obj: dict[str, Any]) -> dict[str, Any]:
+    """A version-2 summary with ``model.geo_saturation``: ``pooled`` for a geo run, ``None``
+    for a national one (a damaged section is left for validation to name)."""
+    model, data = obj.get("model"), obj.get("data")
+    if not isinstance(model, dict):
+        return obj
+    n_geos = data.get("n_geos", 1) if isinstance(data, dict) else 1
+    geo = isinstance(n_geos, int) and n_geos > 1
+    return {**obj, "model": {**model, "geo_saturation": "pooled" if geo else None}}
+
+
 #: ``{version: step}``: each step turns a decoded summary of ``version`` into one of
 #: ``version + 1``. A change of shape adds its step here
 _UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     # 2 added ``organic`` and ``treatments``: a version-1 run had neither
     1: lambda obj: {**obj, "organic": {}, "treatments": {}},
+    # 3 added ``model.geo_saturation``: a version-2 geo run was fitted ``pooled`` (the default
+    # then; mixflow.spec.config.SAVED_CONFIG_DEFAULTS reads its config.json the same way)
+    2: _with_geo_saturation,
 }
 
 

@@ -285,6 +285,7 @@ def analyze(posterior: Posterior, max_draws: int | None = 1000) -> Analysis:
             fourier_terms=spec.fourier_terms,
             likelihood=spec.likelihood.value,
             prior_parameterization=spec.priors.parameterization.value,
+            geo_saturation=spec.geo_saturation.value if data.n_geos > 1 else None,
         ),
         method=posterior.method.value,
         channels=channels,

@@ -156,7 +156,8 @@ def _facts(summary: RunSummary, name: str, version: str | None) -> list[tuple[st
             "model spec",
             f"adstock {m.adstock} (max lag {m.max_lag}), saturation {m.saturation}, "
             f"trend {m.trend}, {m.fourier_terms} Fourier terms, {m.likelihood} likelihood, "
-            f"{m.prior_parameterization} priors",
+            f"{m.prior_parameterization} priors"
+            + (f", {m.geo_saturation} geo saturation" if m.geo_saturation else ""),
         ),
         ("method", summary.method),
         (

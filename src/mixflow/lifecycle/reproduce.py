@@ -90,7 +90,7 @@ def reproduce(run_id: str, settings: LifecycleSettings) -> ReproduceResult:
     from mixflow.data.dataset import MMMDataset
     from mixflow.data.folders import verify_folder
     from mixflow.inference.fit import resolve_chain_method
-    from mixflow.spec.config import parse_config
+    from mixflow.spec.config import parse_saved_config
     from mixflow.workflow.runs import fit_dataset
 
     client = make_client(settings)
@@ -102,7 +102,8 @@ def reproduce(run_id: str, settings: LifecycleSettings) -> ReproduceResult:
             raise RegistryError(f"run '{run_id}' has no logged run directory: {err}") from None
         run_dir = staging / RUN_ARTIFACT_PATH
         verify_folder(run_dir)
-        config = parse_config(json.loads((run_dir / "config.json").read_text()), "config.json")
+        raw = json.loads((run_dir / "config.json").read_text())
+        config = parse_saved_config(raw, "config.json")
         if config.fit.method == "nuts" and config.fit.chain_method == "auto":
             method = resolve_chain_method("auto", config.fit.chains)
             if method != "parallel":

@@ -33,7 +33,7 @@ from mixflow.posterior.groups import (
     predictive_from_groups,
     predictive_groups,
 )
-from mixflow.spec.config import MixflowConfig, parse_config
+from mixflow.spec.config import MixflowConfig, parse_saved_config
 from mixflow.spec.model_spec import FitMethod, ModelSpec
 
 SCHEMA_VERSION = 1
@@ -166,7 +166,7 @@ class Posterior:
                 f"{directory}: schema_version {version} is not supported "
                 f"(this mixflow reads {SCHEMA_VERSION})"
             )
-        config = parse_config(_read_json(directory, "config.json"), "config.json")
+        config = parse_saved_config(_read_json(directory, "config.json"), "config.json")
         try:
             idata = az.from_netcdf(directory / POSTERIOR_FILE, engine="h5netcdf")
             samples = {str(k): np.asarray(v.values) for k, v in idata.posterior.data_vars.items()}

@@ -8,8 +8,9 @@ second set of value objects to keep in step. Options with fixed choices are the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -90,9 +91,11 @@ class ModelSpec(StrictModel):
     #: ``trend: spline``: periods between the spline's knots (mixflow.model.baseline)
     trend_knot_weeks: float = Field(default=52.0, ge=4.0, le=520.0)
     likelihood: Likelihood = Likelihood.NORMAL
-    #: geo models: ``relative`` measures each geo's saturation against its own mean exposure
-    #: (see docs/model.md, "Geo heterogeneity"); national models ignore it
-    geo_saturation: GeoSaturation = GeoSaturation.POOLED
+    #: geo models: ``relative`` (the default) measures each geo's saturation against its own
+    #: mean exposure, ``pooled`` against the panel's (see docs/model.md, "Geo heterogeneity");
+    #: national models ignore it. A saved run's config without it reads as ``pooled``
+    #: (:data:`SAVED_CONFIG_DEFAULTS`)
+    geo_saturation: GeoSaturation = GeoSaturation.RELATIVE
     priors: PriorSpec = Field(default_factory=PriorSpec)
 
     @model_validator(mode="after")
@@ -225,6 +228,27 @@ def parse_config(raw: Any, source: str = "config") -> MixflowConfig:
         raise SpecError(format_validation_error(err, source, MixflowConfig)) from None
 
 
+#: options whose default changed: a run's saved ``config.json`` written before a key existed was
+#: fitted with the value here, not with today's default (``section -> key -> value``)
+SAVED_CONFIG_DEFAULTS: Final[Mapping[str, Mapping[str, str]]] = {
+    # the default became ``relative`` (issue 21); every geo run saved before had ``pooled``
+    "model": {"geo_saturation": GeoSaturation.POOLED.value},
+}
+
+
+def parse_saved_config(raw: Any, source: str = "config.json") -> MixflowConfig:
+    """:func:`parse_config` for a config a run saved (``config.json``): a key of
+    :data:`SAVED_CONFIG_DEFAULTS` it lacks reads as the value the run was fitted with, so old
+    runs load and reproduce as fitted. New configs (YAML, the API) use :func:`parse_config`."""
+    if isinstance(raw, dict):
+        raw = dict(raw)
+        for section, defaults in SAVED_CONFIG_DEFAULTS.items():
+            part = raw.get(section, {})
+            if isinstance(part, dict):
+                raw[section] = {**defaults, **part}
+    return parse_config(raw, source)
+
+
 def load_config(path: str | Path) -> tuple[MixflowConfig, Path]:
     """Read a YAML config; returns the config and the folder relative paths resolve against."""
     p = Path(path)
@@ -244,6 +268,7 @@ def load_config(path: str | Path) -> tuple[MixflowConfig, Path]:
 LogNormalPrior = RoiPriorConfig
 
 __all__ = [
+    "SAVED_CONFIG_DEFAULTS",
     "CalibrationConfig",
     "CoefficientPriorConfig",
     "DataConfig",
@@ -259,4 +284,5 @@ __all__ = [
     "format_validation_error",
     "load_config",
     "parse_config",
+    "parse_saved_config",
 ]
