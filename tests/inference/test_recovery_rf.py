@@ -1,7 +1,7 @@
 """ROI recovery of reach and frequency channels on a simulated national brand (slow: NUTS).
 
 The brand: 156 weeks, one flighted paid channel (tv) and three R&F channels with different
-frequency curves (``RF_CHANNELS``), simulated inside the model class
+frequency curves (``STUDY_RF_CHANNELS``), simulated inside the model class
 (:func:`mixflow.datasets.rf.add_rf_channels`: reach weighted by a Hill curve of frequency, then
 adstock and saturation). The criteria are the recovery tests' (tests/inference/test_recovery.py):
 the true ROI inside the 90% HDI for at least 80% of the R&F channels, and a median absolute
@@ -9,7 +9,7 @@ relative ROI error under 20%.
 
 Measured (4 x 300, this brand; errors video, ctv, olv): seed 1 11.6, 6.4, 22.7%, all covered;
 seed 2 3.2, 7.1, 34.7%, all covered; seed 3 22.8, 13.9, 5.6%, all covered; seed 4 0.3, 41.0,
-30.2%, ctv missed. Pooled over seeds 1-4: 11/12 covered (92%), median error 12.8%; one seed of
+30.2%, ctv missed (``bench/rf_recovery.py`` reruns the study). Pooled over seeds 1-4: 11/12 covered (92%), median error 12.8%; one seed of
 four (4) fails both criteria alone. The test fits seed 1 (4 x 300: about 20 s of CPU), the
 first seed, not picked: it is a fixed-seed regression check of a representative fit.
 """
@@ -22,31 +22,11 @@ import pytest
 from mixflow.analysis import hdi
 from mixflow.data.loaders import dataset_from_frame
 from mixflow.datasets import DEFAULT_CHANNELS, BrandSimulation, simulate_brand
-from mixflow.datasets.rf import RfChannelTruth, add_rf_channels
+from mixflow.datasets.rf import STUDY_RF_CHANNELS, add_rf_channels
 from mixflow.spec import parse_config
 from mixflow.workflow import fit_dataset
 
-RF_CHANNELS = (
-    RfChannelTruth("video", 40_000.0, effect_share=0.06, retention=0.4, ec=2.0, freq_slope=3.0),
-    RfChannelTruth(
-        "ctv",
-        25_000.0,
-        effect_share=0.05,
-        retention=0.2,
-        ec=1.8,
-        freq_slope=2.0,
-        mean_frequency=2.0,
-    ),
-    RfChannelTruth(
-        "olv",
-        20_000.0,
-        effect_share=0.04,
-        retention=0.3,
-        ec=2.5,
-        freq_slope=1.5,
-        mean_frequency=3.0,
-    ),
-)
+RF_CHANNELS = STUDY_RF_CHANNELS
 
 
 @pytest.fixture(scope="module")

@@ -168,4 +168,28 @@ DEFAULT_RF_CHANNELS: tuple[RfChannelTruth, ...] = (
     ),
 )
 
-__all__ = ["DEFAULT_RF_CHANNELS", "RfChannelTruth", "add_rf_channels"]
+#: the R&F recovery study's channels (tests/inference/test_recovery_rf.py, bench/rf_recovery.py):
+#: three flighted channels with steep, medium and flat frequency curves
+STUDY_RF_CHANNELS: tuple[RfChannelTruth, ...] = (
+    RfChannelTruth("video", 40_000.0, effect_share=0.06, retention=0.4, ec=2.0, freq_slope=3.0),
+    RfChannelTruth(
+        "ctv",
+        25_000.0,
+        effect_share=0.05,
+        retention=0.2,
+        ec=1.8,
+        freq_slope=2.0,
+        mean_frequency=2.0,
+    ),
+    RfChannelTruth(
+        "olv",
+        20_000.0,
+        effect_share=0.04,
+        retention=0.3,
+        ec=2.5,
+        freq_slope=1.5,
+        mean_frequency=3.0,
+    ),
+)
+
+__all__ = ["DEFAULT_RF_CHANNELS", "STUDY_RF_CHANNELS", "RfChannelTruth", "add_rf_channels"]
