@@ -33,9 +33,9 @@ def test_map_fit_and_its_plan_are_point_estimates(
     assert out.splitlines()[1].startswith("holdout (8 periods): R² ")
     summary = load_summary(run / "summary.json")
     assert summary.point_estimate and summary.fit.coverage_90 is None
-    # the gate fails for it (advisory in the default policy, blocking without it)
-    strict = run_gates(summary, GatePolicy(advisory=()))
-    assert next(g for g in strict if g.name == "point_estimate").status is GateStatus.FAILED
+    # the default policy's point_estimate gate fails it: it blocks the promotion
+    gates = run_gates(summary, GatePolicy())
+    assert next(g for g in gates if g.name == "point_estimate").status is GateStatus.FAILED
     page = (run / "report.html").read_text()
     assert "Point estimate (MAP fit, no posterior intervals)" in page
 

@@ -1,4 +1,5 @@
-"""Lifecycle fixtures: one tiny MAP run directory, a fresh store under a tmp MIXFLOW_HOME."""
+"""Lifecycle fixtures: tiny SVI and MAP run directories, a fresh store under a tmp
+MIXFLOW_HOME."""
 
 from __future__ import annotations
 
@@ -21,6 +22,24 @@ def map_run_dir(
     tmp = tmp_path_factory.mktemp("lifecycle_run")
     config = small_brand_config(
         tmp, {"method": "map", "svi_steps": 300, "progress_bar": False, "holdout_weeks": 0}
+    )
+    out = tmp / "run"
+    fit_run(config, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def svi_run_dir(
+    tmp_path_factory: pytest.TempPathFactory,
+    small_brand_config: Callable[[Path, dict[str, Any]], Path],
+) -> Path:
+    """A run directory of a tiny SVI fit without holdout (80 weeks, 2 channels): posterior
+    draws with intervals, so it passes every gate of the default policy, which refuses to
+    promote a point estimate (MAP). The fixture of the tests about promotion; it costs what
+    the MAP fit costs (about 10 s)."""
+    tmp = tmp_path_factory.mktemp("lifecycle_svi_run")
+    config = small_brand_config(
+        tmp, {"method": "svi", "svi_steps": 300, "progress_bar": False, "holdout_weeks": 0}
     )
     out = tmp / "run"
     fit_run(config, out)

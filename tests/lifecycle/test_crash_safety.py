@@ -23,9 +23,9 @@ from mixflow.lifecycle import (
 from mixflow.lifecycle.tracking import make_client
 
 
-def _extended(map_run_dir: Path, dst: Path, weeks: int = 4) -> Path:
+def _extended(svi_run_dir: Path, dst: Path, weeks: int = 4) -> Path:
     """The fixture's data plus ``weeks`` more weeks (copies of its last ones)."""
-    frame = pd.read_csv(map_run_dir.parent / "data.csv")
+    frame = pd.read_csv(svi_run_dir.parent / "data.csv")
     dates = pd.to_datetime(frame["date"])
     tail = frame.iloc[-weeks:].copy()
     tail["date"] = (dates.iloc[-weeks:] + pd.Timedelta(weeks=weeks)).dt.strftime("%Y-%m-%d")
@@ -33,8 +33,8 @@ def _extended(map_run_dir: Path, dst: Path, weeks: int = 4) -> Path:
     return dst
 
 
-def _champion(map_run_dir: Path, settings: LifecycleSettings) -> None:
-    register(map_run_dir, "brand", settings, actor="ana")
+def _champion(svi_run_dir: Path, settings: LifecycleSettings) -> None:
+    register(svi_run_dir, "brand", settings, actor="ana")
     promote("brand", 1, Alias.CHAMPION, "ana", "first model", settings)
 
 
@@ -54,7 +54,7 @@ def _assert_nothing_half_registered(settings: LifecycleSettings) -> None:
 
 
 def test_a_fit_that_raises_marks_the_run_failed_and_registers_nothing(
-    map_run_dir: Path,
+    svi_run_dir: Path,
     settings: LifecycleSettings,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -64,13 +64,13 @@ def test_a_fit_that_raises_marks_the_run_failed_and_registers_nothing(
     from mixflow.cli.main import app
     from mixflow.lifecycle import refresh as refresh_module
 
-    _champion(map_run_dir, settings)
+    _champion(svi_run_dir, settings)
 
     def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("out of memory in the middle of the fit")
 
     monkeypatch.setattr(refresh_module, "fit_dataset", crash)
-    data = _extended(map_run_dir, tmp_path / "ext.csv")
+    data = _extended(svi_run_dir, tmp_path / "ext.csv")
     args = ["refresh", "brand", "--data", str(data), "--by", "cron"]
     res = CliRunner().invoke(app, args, env={"MIXFLOW_HOME": str(settings.home)})
     # exit 2, not 1: for a scheduler 1 means "registered, not promoted"
@@ -83,20 +83,20 @@ def test_a_fit_that_raises_marks_the_run_failed_and_registers_nothing(
 
 
 def test_a_registration_that_fails_while_logging_creates_no_version(
-    map_run_dir: Path,
+    svi_run_dir: Path,
     settings: LifecycleSettings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from mlflow import MlflowClient
 
-    _champion(map_run_dir, settings)
+    _champion(svi_run_dir, settings)
 
     def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(MlflowClient, "log_artifacts", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        register(map_run_dir, "brand", settings, actor="ana")
+        register(svi_run_dir, "brand", settings, actor="ana")
     # the champion's run, and the one whose artifacts could not be written
     assert _runs(settings) == [("brand", "FAILED"), ("brand", "FINISHED")]
     _assert_nothing_half_registered(settings)
@@ -122,10 +122,10 @@ _SIGTERM_SCRIPT = textwrap.dedent(
 
 
 def test_sigterm_during_a_refresh_exits_143_and_marks_the_run_failed(
-    map_run_dir: Path, settings: LifecycleSettings, tmp_path: Path
+    svi_run_dir: Path, settings: LifecycleSettings, tmp_path: Path
 ) -> None:
-    _champion(map_run_dir, settings)
-    data = _extended(map_run_dir, tmp_path / "ext.csv")
+    _champion(svi_run_dir, settings)
+    data = _extended(svi_run_dir, tmp_path / "ext.csv")
     env = os.environ | {
         "MIXFLOW_HOME": str(settings.home),
         "MIXFLOW_JAX_CACHE": "0",

@@ -44,17 +44,22 @@ def test_tracking_uri_env_overrides_store(tmp_path: Path) -> None:
     assert not s.embedded
 
 
-def test_register_logs_run_and_loads_back(map_run_dir: Path, settings: LifecycleSettings) -> None:
-    info = register(map_run_dir, "brand", settings, actor="ana")
+def test_register_logs_run_and_loads_back(svi_run_dir: Path, settings: LifecycleSettings) -> None:
+    info = register(svi_run_dir, "brand", settings, actor="ana")
     assert info.version == 1
     assert info.gates_passed
     assert {g.name: g.status.value for g in info.gates}["rhat"] == "not_applicable"
 
     run = make_client(settings).get_run(info.run_id)
-    assert run.data.params["fit.method"] == "map"
-    assert run.data.tags["mixflow.method"] == "map"
+    assert run.data.params["fit.method"] == "svi"
+    assert run.data.tags["mixflow.method"] == "svi"
     assert "mixflow.data_fingerprint" in run.data.tags
     assert {"r2", "mape", "nrmse", "fit_seconds"} <= set(run.data.metrics)
+    # one statistic per quantity: the posterior mean ROI, as every output reports it
+    summary = json.loads((svi_run_dir / "summary.json").read_text())
+    for channel, table in summary["channels"].items():
+        assert run.data.metrics[f"roi_mean.{channel}"] == pytest.approx(table["roi"]["mean"])
+    assert not any(key.startswith("roi_median.") for key in run.data.metrics)
     assert "rhat_max" not in run.data.metrics  # None is skipped
     assert "holdout_mape" not in run.data.metrics
     (data_input,) = run.inputs.dataset_inputs
@@ -65,9 +70,9 @@ def test_register_logs_run_and_loads_back(map_run_dir: Path, settings: Lifecycle
     promote("brand", 1, Alias.CHAMPION, "ana", "first model", settings)
     local = load_version("models:/brand@champion", settings)
     assert json.loads((local / "summary.json").read_text()) == json.loads(
-        (map_run_dir / "summary.json").read_text()
+        (svi_run_dir / "summary.json").read_text()
     )
-    assert load_run(local).method.value == "map"
+    assert load_run(local).method.value == "svi"
     assert load_version("models:/brand/1", settings) == local
     assert list_models(settings)[0].aliases == {"champion": 1}
 
@@ -114,8 +119,8 @@ def test_unknown_alias_is_a_registry_error(settings: LifecycleSettings) -> None:
         load_version("models:/brand", settings)
 
 
-def test_promotion_refused_when_gate_fails(map_run_dir: Path, settings: LifecycleSettings) -> None:
-    info = register(map_run_dir, "brand", settings, policy=FAILING, actor="ana")
+def test_promotion_refused_when_gate_fails(svi_run_dir: Path, settings: LifecycleSettings) -> None:
+    info = register(svi_run_dir, "brand", settings, policy=FAILING, actor="ana")
     assert not info.gates_passed
     with pytest.raises(
         RegistryError, match="failed gates: min_weeks \\(80 weeks of data < 10000\\)"
@@ -124,8 +129,31 @@ def test_promotion_refused_when_gate_fails(map_run_dir: Path, settings: Lifecycl
     assert model_versions("brand", settings)[0].aliases == ()
 
 
-def test_override_promotes_and_is_audited(map_run_dir: Path, settings: LifecycleSettings) -> None:
-    info = register(map_run_dir, "brand", settings, policy=FAILING, actor="ana")
+def test_default_policy_refuses_a_point_estimate_unless_overridden(
+    map_run_dir: Path, settings: LifecycleSettings
+) -> None:
+    info = register(map_run_dir, "brand", settings, actor="ana")
+    assert not info.gates_passed
+    assert [g.name for g in info.gates if not g.passed] == ["point_estimate"]
+    with pytest.raises(RegistryError, match="failed gates: point_estimate \\(MAP fit: a point"):
+        promote("brand", info.version, Alias.CHAMPION, "ana", "try", settings)
+    assert model_versions("brand", settings)[0].aliases == ()
+    promote(
+        "brand",
+        info.version,
+        Alias.CHAMPION,
+        "ana",
+        "interim model",
+        settings,
+        override_reason="NUTS refit scheduled; MAP accepted for one week",
+    )
+    assert model_versions("brand", settings)[0].aliases == ("champion",)
+    last = audit_log("brand", settings)[-1]
+    assert (last["action"], last["failed_gates"]) == ("override", ["point_estimate"])
+
+
+def test_override_promotes_and_is_audited(svi_run_dir: Path, settings: LifecycleSettings) -> None:
+    info = register(svi_run_dir, "brand", settings, policy=FAILING, actor="ana")
     before = settings.audit_path.read_text().splitlines()
     promote(
         "brand",
@@ -151,9 +179,9 @@ def test_override_promotes_and_is_audited(map_run_dir: Path, settings: Lifecycle
 
 
 def test_concurrent_promotions_leave_one_champion(
-    map_run_dir: Path, settings: LifecycleSettings
+    svi_run_dir: Path, settings: LifecycleSettings
 ) -> None:
-    versions = [register(map_run_dir, "brand", settings).version for _ in range(3)]
+    versions = [register(svi_run_dir, "brand", settings).version for _ in range(3)]
     errors: list[BaseException] = []
 
     def _promote(version: int) -> None:
@@ -178,13 +206,13 @@ def test_concurrent_promotions_leave_one_champion(
     assert promotions[-1]["after"] == str(champions[0].version)
 
 
-def test_cli_register_promote_audit(map_run_dir: Path, settings: LifecycleSettings) -> None:
+def test_cli_register_promote_audit(svi_run_dir: Path, settings: LifecycleSettings) -> None:
     from mixflow.cli.main import app
 
     runner = CliRunner()
     env = {"MIXFLOW_HOME": str(settings.home)}
     out = runner.invoke(
-        app, ["register", str(map_run_dir), "--name", "brand", "--by", "ana"], env=env
+        app, ["register", str(svi_run_dir), "--name", "brand", "--by", "ana"], env=env
     )
     assert out.exit_code == 0, out.output
     assert "registered brand version 1" in out.output
@@ -202,7 +230,7 @@ def test_cli_register_promote_audit(map_run_dir: Path, settings: LifecycleSettin
 
 
 def test_optimize_accepts_a_registered_champion(
-    map_run_dir: Path, settings: LifecycleSettings
+    svi_run_dir: Path, settings: LifecycleSettings
 ) -> None:
     from mixflow.cli.main import app
 
@@ -210,7 +238,7 @@ def test_optimize_accepts_a_registered_champion(
     env = {"MIXFLOW_HOME": str(settings.home)}
     assert (
         runner.invoke(
-            app, ["register", str(map_run_dir), "--name", "b2", "--by", "ana"], env=env
+            app, ["register", str(svi_run_dir), "--name", "b2", "--by", "ana"], env=env
         ).exit_code
         == 0
     )

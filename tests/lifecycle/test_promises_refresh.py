@@ -30,11 +30,11 @@ def _extend(src: Path, dst: Path, weeks: int) -> Path:
 
 @pytest.mark.slow  # a MAP refit plus two registrations: ~20 s alone, minutes on a loaded box
 def test_refresh_passing_every_check_awaits_approval_and_exits_1(
-    map_run_dir: Path, settings: LifecycleSettings, tmp_path: Path
+    svi_run_dir: Path, settings: LifecycleSettings, tmp_path: Path
 ) -> None:
-    register(map_run_dir, "brand", settings, actor="ana")
+    register(svi_run_dir, "brand", settings, actor="ana")
     promote("brand", 1, Alias.CHAMPION, "ana", "first", settings)
-    data = _extend(map_run_dir.parent / "data.csv", tmp_path / "ext.csv", NEW_WEEKS)
+    data = _extend(svi_run_dir.parent / "data.csv", tmp_path / "ext.csv", NEW_WEEKS)
     policy = tmp_path / "refresh.yaml"
     # auto_promote left at its default (false); the checks are made unable to fail
     policy.write_text(

@@ -59,7 +59,7 @@ def _with_channels(channels: dict[str, dict[str, Any]]) -> RunSummary:
 
 
 def _summary(tv: float = 2.0, search: float = 4.0) -> RunSummary:
-    return _with_channels({"tv": {"roi": {"median": tv}}, "search": {"roi": {"median": search}}})
+    return _with_channels({"tv": {"roi": {"mean": tv}}, "search": {"roi": {"mean": search}}})
 
 
 HOLDOUT = HoldoutScore(
@@ -76,14 +76,14 @@ def test_all_checks_pass_promotes_only_with_auto_promote() -> None:
     held = compare(_summary(), challenger, HOLDOUT, PASSED, RefreshPolicy())
     assert held.decision is Decision.AWAIT_APPROVAL
     assert held.reasons[0] == "every check passed; auto_promote is off"
-    assert held.checks[2].detail == "largest median ROI move tv +20% (2.00 -> 2.40) <= 50%"
+    assert held.checks[2].detail == "largest mean ROI move tv +20% (2.00 -> 2.40) <= 50%"
 
 
 def test_a_big_roi_move_rejects_and_names_the_channel() -> None:
     policy = RefreshPolicy(auto_promote=True, max_roi_shift=0.25)
     decision = compare(_summary(), _summary(tv=1.0, search=4.2), HOLDOUT, PASSED, policy)
     assert decision.decision is Decision.REJECT
-    assert decision.reasons == ("median ROI moved more than 25%: tv -50% (2.00 -> 1.00)",)
+    assert decision.reasons == ("mean ROI moved more than 25%: tv -50% (2.00 -> 1.00)",)
     tv = next(s for s in decision.roi_shifts if s.channel == "tv")
     assert tv.relative == pytest.approx(0.5)
 
@@ -107,7 +107,7 @@ def test_failed_gates_or_missing_channels_reject() -> None:
     gated = compare(_summary(), _summary(), HOLDOUT, failed, policy)
     assert gated.decision is Decision.REJECT
     assert gated.reasons == ("challenger failed gates: rhat (R-hat max 1.2000 > 1.01)",)
-    fewer = _with_channels({"tv": {"roi": {"median": 2.0}}})
+    fewer = _with_channels({"tv": {"roi": {"mean": 2.0}}})
     missing = compare(_summary(), fewer, HOLDOUT, PASSED, policy)
     assert missing.decision is Decision.REJECT
     assert "channels differ between the models: ['search']" in missing.reasons[0]
@@ -216,10 +216,10 @@ def _env(settings: LifecycleSettings) -> dict[str, str]:
 
 
 def test_refresh_without_champion_exits_2(
-    map_run_dir: Path, settings: LifecycleSettings, tmp_path: Path
+    svi_run_dir: Path, settings: LifecycleSettings, tmp_path: Path
 ) -> None:
-    register(map_run_dir, "brand", settings, actor="ana")
-    data = _extend(map_run_dir.parent / "data.csv", tmp_path / "ext.csv", 4)
+    register(svi_run_dir, "brand", settings, actor="ana")
+    data = _extend(svi_run_dir.parent / "data.csv", tmp_path / "ext.csv", 4)
     res = CliRunner().invoke(app, ["refresh", "brand", "--data", str(data)], env=_env(settings))
     assert res.exit_code == 2
     assert res.output.strip().splitlines()[-1] == (
@@ -229,11 +229,11 @@ def test_refresh_without_champion_exits_2(
 
 
 def test_refresh_without_new_weeks_exits_2_and_registers_nothing(
-    map_run_dir: Path, settings: LifecycleSettings
+    svi_run_dir: Path, settings: LifecycleSettings
 ) -> None:
-    register(map_run_dir, "brand", settings, actor="ana")
+    register(svi_run_dir, "brand", settings, actor="ana")
     promote("brand", 1, Alias.CHAMPION, "ana", "first", settings)
-    same = map_run_dir.parent / "data.csv"
+    same = svi_run_dir.parent / "data.csv"
     res = CliRunner().invoke(app, ["refresh", "brand", "--data", str(same)], env=_env(settings))
     assert res.exit_code == 2
     assert "no weeks after the champion's last week 2023-07-10" in res.output
@@ -256,7 +256,7 @@ NEW_WEEKS = 4
 
 @pytest.fixture(scope="module")
 def brand_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A champion run directory fitted on the first 80 of 84 simulated weeks (MAP, its last 4
+    """A champion run directory fitted on the first 80 of 84 simulated weeks (SVI, its last 4
     weeks held out) and the extended data file with all 84."""
     tmp = tmp_path_factory.mktemp("refresh_brand")
     sim = BrandSimulation(
@@ -266,7 +266,7 @@ def brand_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     brand.frame.iloc[:N_CHAMPION].to_csv(tmp / "data.csv", index=False)
     brand.frame.to_csv(tmp / "extended.csv", index=False)
     cfg = dict(brand.config)
-    fit = {"method": "map", "svi_steps": 300, "progress_bar": False, "holdout_weeks": NEW_WEEKS}
+    fit = {"method": "svi", "svi_steps": 300, "progress_bar": False, "holdout_weeks": NEW_WEEKS}
     cfg["fit"] = fit
     (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
     fit_run(tmp / "config.yaml", tmp / "champion")
@@ -285,7 +285,12 @@ def test_refresh_promotes_under_a_permissive_policy(
     champion_dir, extended = brand_files
     _champion(champion_dir, settings)
     policy = tmp_path / "refresh.yaml"
-    policy.write_text(f"auto_promote: true\nholdout_weeks: {NEW_WEEKS}\nmax_roi_shift: 1.0\n")
+    # permissive: a 300-step SVI refit's holdout MAPE lands within +-30% of the champion's
+    # (2.9% against 2.3%), so the holdout check allows +50%
+    policy.write_text(
+        f"auto_promote: true\nholdout_weeks: {NEW_WEEKS}\nmax_roi_shift: 1.0\n"
+        "holdout_tolerance: 0.5\n"
+    )
     out = tmp_path / "refresh"
     args = ["refresh", "brand", "--data", str(extended), "--policy", str(policy)]
     args += ["--informed-priors", "--by", "cron", "--out", str(out), "--json"]
@@ -316,13 +321,15 @@ def test_refresh_promotes_under_a_permissive_policy(
     assert decision["decision"] == "promote" and decision["informed_priors"] is True
     assert [c["name"] for c in decision["checks"]] == ["gates", "holdout", "roi_shift"]
 
-    # the refit's config: extended data, ROI priors from the champion's (MAP) posterior
+    # the refit's config: extended data, ROI priors from the champion's (SVI) posterior
     champion = load_summary(champion_dir / "summary.json")
     config = json.loads((out / "run" / "config.json").read_text())
     assert config["data"]["path"] == str(extended.resolve())
     for ch, prior in config["model"]["priors"]["roi"].items():
         assert prior["median"] == pytest.approx(champion.channels[ch].roi.median)
-        assert prior["sigma"] == pytest.approx(0.1)  # MAP: no spread, the floor
+        log_sd = champion.channels[ch].roi_log_sd
+        assert log_sd is not None and log_sd > 0.05  # SVI draws have spread
+        assert prior["sigma"] == pytest.approx(2.0 * log_sd)  # widened x2, above the 0.1 floor
     assert json.loads((out / "refresh.json").read_text())["policy"]["max_roi_shift"] == 1.0
 
     run = make_client(settings).get_run(result["challenger_run_id"])
@@ -353,7 +360,7 @@ def test_refresh_blocked_by_a_big_roi_move_exits_1(
     res = CliRunner().invoke(app, [*args, "--by", "cron"], env=_env(settings))
     assert res.exit_code == 1, res.output
     assert "challenger version 2" in res.output and ": rejected" in res.output
-    assert "  [FAILED] median ROI moved more than 0.1%: " in res.output
+    assert "  [FAILED] mean ROI moved more than 0.1%: " in res.output
     assert "  [ok] challenger passed every gate" in res.output
 
     versions = {v.version: v.aliases for v in model_versions("brand", settings)}
@@ -361,6 +368,6 @@ def test_refresh_blocked_by_a_big_roi_move_exits_1(
     decision = audit_log("brand", settings)[-1]
     assert (decision["action"], decision["decision"]) == ("refresh", "reject")
     assert (decision["before"], decision["after"]) == ("1", "1")
-    assert decision["reason"].startswith("median ROI moved more than 0.1%")
+    assert decision["reason"].startswith("mean ROI moved more than 0.1%")
     failed = [c["name"] for c in decision["checks"] if not c["passed"]]
     assert failed == ["roi_shift"]

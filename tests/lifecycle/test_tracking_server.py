@@ -156,7 +156,7 @@ def tracking_server(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
 @pytest.mark.slow
 def test_lifecycle_end_to_end_on_a_postgres_backed_server(
     tracking_server: tuple[str, str, Path],
-    map_run_dir: Path,
+    svi_run_dir: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -167,15 +167,15 @@ def test_lifecycle_end_to_end_on_a_postgres_backed_server(
     settings = settings_from_env(env)
     assert not settings.embedded and settings.registry_uri == uri
 
-    first = register(map_run_dir, "brand", settings, actor="ana")
+    first = register(svi_run_dir, "brand", settings, actor="ana")
     promote("brand", first.version, Alias.CHAMPION, "ana", "first model", settings)
-    second = register(map_run_dir, "brand", settings, actor="bo")
+    second = register(svi_run_dir, "brand", settings, actor="bo")
     promote("brand", second.version, Alias.CHALLENGER, "bo", "same data, second look", settings)
 
     run = make_client(settings).get_run(first.run_id)
     assert run.info.status == "FINISHED"
-    assert run.data.params["fit.method"] == "map"
-    summary = json.loads((map_run_dir / "summary.json").read_text())
+    assert run.data.params["fit.method"] == "svi"
+    summary = json.loads((svi_run_dir / "summary.json").read_text())
     (data_input,) = run.inputs.dataset_inputs
     assert data_input.dataset.name == summary["data"]["fingerprint"]
 
@@ -202,7 +202,7 @@ def test_lifecycle_end_to_end_on_a_postgres_backed_server(
 
     # MLflow prints run links to stdout when a run on a server ends; the CLI keeps them out
     monkeypatch.delenv("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", raising=False)
-    out = CliRunner().invoke(app, ["register", str(map_run_dir), "--name", "other"], env=env)
+    out = CliRunner().invoke(app, ["register", str(svi_run_dir), "--name", "other"], env=env)
     assert out.exit_code == 0, out.output
     assert out.stdout.startswith("registered other version 1 (run ")
     out = CliRunner().invoke(app, ["models", "show", "brand", "--json"], env=env)

@@ -72,9 +72,10 @@ class GatePolicy(CheckedModel):
     - ``ess_bulk_min``: smallest allowed bulk effective sample size (NUTS only).
     - ``divergence_rate_max``: largest allowed share of divergent transitions (NUTS only).
     - ``point_estimate``: a gate, no threshold: a MAP fit (one point of the posterior, no
-      intervals) fails it. Advisory in the default policy for now (a warning on the model card
-      and in ``mixflow models show``); a policy whose ``advisory`` leaves it out blocks the
-      promotion of every point estimate.
+      intervals) fails it, so under the default policy a point estimate is never promoted
+      (champion or challenger) without ``--override`` and a reason. A policy that lists it in
+      ``advisory`` turns the failure into a warning on the model card and in
+      ``mixflow models show``.
     - ``holdout_mape_max``: largest allowed MAPE on the holdout weeks (only with a holdout).
     - ``holdout_r2_min``: smallest allowed R² on the holdout weeks (only with a holdout);
       default 0: a model that predicts the held-out weeks worse than their own mean fails.
@@ -111,7 +112,7 @@ class GatePolicy(CheckedModel):
     spend_coverage_min: StrictFiniteFloat = 0.1
     prior_interval: StrictFiniteFloat = 0.95
     prior_sd_ratio_max: StrictFiniteFloat = WEAK_IDENTIFICATION_SD_RATIO
-    advisory: tuple[StrictStr, ...] = ("prior_shift", "point_estimate")
+    advisory: tuple[StrictStr, ...] = ("prior_shift",)
 
     @model_validator(mode="after")
     def _check(self) -> GatePolicy:

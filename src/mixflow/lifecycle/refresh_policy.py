@@ -45,8 +45,8 @@ class RefreshPolicy(CheckedModel):
             when the data adds fewer new weeks [8].
         holdout_tolerance: the challenger's holdout MAPE may exceed the champion's by at most
             this fraction of it (0.1: up to 10% worse, e.g. 4.4% against 4.0%) [0.1].
-        max_roi_shift: largest allowed relative move of any channel's median ROI,
-            ``|challenger / champion - 1|`` [0.5].
+        max_roi_shift: largest allowed relative move of any channel's posterior mean ROI
+            (the statistic every output reports), ``|challenger / champion - 1|`` [0.5].
         prior_widening: with informed priors, each channel's ROI prior log-sd is the
             champion's posterior log-sd times this [2.0] ...
         prior_min_sigma: ... but at least this (a MAP champion has no spread) [0.1].
@@ -113,7 +113,7 @@ class HoldoutScore:
 
 @dataclass(frozen=True)
 class RoiShift:
-    """A channel's median ROI in both models (currency per currency)."""
+    """A channel's posterior mean ROI in both models (currency per currency)."""
 
     channel: str
     champion: float
@@ -192,8 +192,8 @@ def _num(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _median_rois(summary: RunSummary) -> dict[str, float]:
-    return {ch: v.roi.median for ch, v in summary.channels.items()}
+def _mean_rois(summary: RunSummary) -> dict[str, float]:
+    return {ch: v.roi.mean for ch, v in summary.channels.items()}
 
 
 def _gates_check(gates: Sequence[GateResult]) -> Check:
@@ -231,12 +231,12 @@ def _roi_check(
     over = sorted((s for s in shifts if s.relative > limit), key=lambda s: -s.relative)
     if over:
         listed = "; ".join(s.describe() for s in over)
-        detail = f"median ROI moved more than {_pct(limit)}: {listed}"
+        detail = f"mean ROI moved more than {_pct(limit)}: {listed}"
         return Check("roi_shift", False, detail), shifts
     if not shifts:
         return Check("roi_shift", True, "no channels"), shifts
     largest = max(shifts, key=lambda s: s.relative)
-    detail = f"largest median ROI move {largest.describe()} <= {_pct(limit)}"
+    detail = f"largest mean ROI move {largest.describe()} <= {_pct(limit)}"
     return Check("roi_shift", True, detail), shifts
 
 
@@ -250,12 +250,12 @@ def compare(
     """Decide about a challenger (pure).
 
     Checks: the challenger passes every (blocking) gate; its holdout MAPE is at most the
-    champion's times ``1 + holdout_tolerance``; no channel's median ROI moved by more than
+    champion's times ``1 + holdout_tolerance``; no channel's mean ROI moved by more than
     ``max_roi_shift`` (relative) and both models have the same channels. All passed:
     ``PROMOTE`` when ``auto_promote``, else ``AWAIT_APPROVAL``; any failed: ``REJECT``.
     """
     roi_check, shifts = _roi_check(
-        _median_rois(champion_summary), _median_rois(challenger_summary), policy.max_roi_shift
+        _mean_rois(champion_summary), _mean_rois(challenger_summary), policy.max_roi_shift
     )
     checks = (_gates_check(gates), _holdout_check(holdout, policy.holdout_tolerance), roi_check)
     if not all(c.passed for c in checks):
@@ -274,7 +274,9 @@ def informed_roi_priors(
     """Lognormal ROI priors from a posterior's summary: per channel, the posterior median ROI
     as median and ``max(widening x posterior log-sd, min_sigma)`` as sigma. The log-sd is the
     summary's ``roi_log_sd``, or read off the 90% HDI (``log(hi / lo) / (2 x 1.645)``) for
-    summaries without it. Widening matters: the refit sees the champion's weeks again, so
+    summaries without it. (The median, not the reported mean: it is the parameter a lognormal
+    is stated by, ``exp(mu)``, and the posterior median of a lognormal-like ROI estimates it;
+    the posterior mean would shift the prior up by ``exp(sigma^2 / 2)``.) Widening matters: the refit sees the champion's weeks again, so
     their information would otherwise count twice."""
     out = {}
     for ch, v in summary.channels.items():

@@ -92,12 +92,15 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def run_metrics(summary: RunSummary) -> dict[str, float]:
-    """Diagnostics, fit metrics and per-channel median ROI of a summary; ``None``/NaN skipped."""
+    """Diagnostics, fit metrics and per-channel posterior mean ROI (``roi_mean.<channel>``, the
+    one statistic every output reports, :data:`~mixflow.analysis.schema.POINT_STATISTIC`) of a
+    summary; ``None``/NaN skipped. Runs logged before this carry ``roi_median.<channel>``
+    instead; nothing reads these metrics back, so both load and compare alike."""
     candidates: dict[str, Any] = {}
     candidates.update(summary.diagnostics.model_dump(include=set(DIAGNOSTIC_METRICS)))
     candidates.update(summary.fit.model_dump(include=set(FIT_METRICS)))
     for channel, table in summary.channels.items():
-        candidates[_KEY_UNSAFE.sub("_", f"roi_median.{channel}")] = table.roi.median
+        candidates[_KEY_UNSAFE.sub("_", f"roi_mean.{channel}")] = table.roi.mean
     return {
         k: float(v)
         for k, v in candidates.items()
@@ -314,7 +317,7 @@ def log_run(
     """Log ``run_dir`` as a finished MLflow run and return its run id: a new run, or the open
     run ``run_id`` (from :func:`start_run`). A failure while logging marks the run ``FAILED``.
 
-    Params: the flattened ``config.json``. Metrics: diagnostics, fit metrics, median ROI per
+    Params: the flattened ``config.json``. Metrics: diagnostics, fit metrics, mean ROI per
     channel. Tags: versions, data fingerprint, seed, method, git commit of ``cwd``. Input: the
     dataset (see :func:`dataset_input`). Artifacts: the whole run directory under ``run/``
     (config, summary, posterior.nc, report.html ...).

@@ -24,7 +24,9 @@ class ModelRecord(_Doc):
 
     ``wall_seconds`` is the fit task's time on its worker (load, fit, analyse, write, register);
     ``peak_rss_mib`` is the worker process's high-water mark (a reused worker carries its
-    earlier tasks' peak); ``resumed`` marks a model skipped because the same config and data already succeeded."""
+    earlier tasks' peak); ``resumed`` marks a model skipped because the same config and data already succeeded.
+    ``roi``: each channel's posterior mean ROI (currency per currency), the statistic every
+    output reports."""
 
     state: ModelState
     error: str | None = None

@@ -60,7 +60,7 @@ def check_channel_names(channels: Sequence[str]) -> None:
                 f"channel name {name!r} starts with {name[0]!r}: a spreadsheet would read it as "
                 "a formula; rename the column"
             )
-        key = f"roi_median.{name}"
+        key = f"roi_mean.{name}"
         if len(name) > MAX_CHANNEL_NAME or posixpath.normpath(key) != key:
             raise SpecError(
                 f"channel name {name!r} cannot be an MLflow metric name (at most "
