@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -117,3 +118,32 @@ def test_the_report_shows_the_geo_table(geo_run: Path, geo_posterior: Posterior)
     assert section.count("<tr>") == 1 + data.n_geos * data.n_channels  # header + rows
     for geo in data.geos:
         assert f"<td>{geo}</td>" in section
+
+
+def test_a_point_estimate_shows_geo_values_labelled_without_intervals(
+    geo_run: Path, tmp_path: Path
+) -> None:
+    """The per-geo table of a MAP fit of the same brand: point values labelled "point
+    estimate", no intervals (as the channel table does); the SVI run shows its intervals."""
+    from mixflow.report import render_report
+    from mixflow.workflow import fit_run
+
+    config = yaml.safe_load((geo_run.parent / "config.yaml").read_text())
+    config["fit"] = {"method": "map", "svi_steps": 300, "progress_bar": False, "holdout_weeks": 0}
+    config["data"]["path"] = str(geo_run.parent / "data.csv")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    fit_run(tmp_path / "config.yaml", tmp_path / "run")
+    table, note = _geo_section(render_report(tmp_path / "run").read_text())
+    assert "Point estimate (MAP fit, no posterior intervals) per geo" in note
+    assert "Posterior mean [90% HDI]" not in note
+    rows = table.split("<tr>")[2:]  # after the header row
+    assert rows and not any(re.search(r"\[-?\d", row) for row in rows)
+    table, note = _geo_section(render_report(geo_run).read_text())
+    assert "Posterior mean [90% HDI] per geo" in note and re.search(r"\[-?\d", table)
+
+
+def _geo_section(html: str) -> tuple[str, str]:
+    """The report's per-geo table and the note under it."""
+    section = html[html.index("By geo") :]
+    table, rest = section.split("</table>", 1)
+    return table, rest[: rest.index("</p>")]

@@ -123,7 +123,7 @@ def test_optimize_contract(run_dir: Path) -> None:
     ):
         assert key in plan
     for key in ("incremental_kpi", "incremental_revenue", "roi"):
-        assert set(plan["expected"][key]) >= {"mean", "median", "hdi_90"}
+        assert set(plan["expected"][key]) == {"mean", "hdi_90"}  # one statistic: the mean
     assert sum(plan["allocation"].values()) == pytest.approx(4e5, rel=1e-6)
     assert plan["horizon_weeks"] == 8
     assert (out / "plan.csv").is_file() and (out / "plan.png").is_file()

@@ -222,7 +222,8 @@ def optimize(
     sim = simulator_for(run_dir)
     if rf_frequency == "optimal":  # R&F channels at their posterior-mean optimal frequency
         sim = optimal_simulator(sim)
-    result = optimize_with_current(BudgetOptimizer(sim), problem, seed=seed)
+    ratios = _sd_ratios(run_dir)  # a plan moving budget into a weakly identified channel says so
+    result = optimize_with_current(BudgetOptimizer(sim), problem, seed=seed, sd_ratios=ratios)
     payload = result.to_dict()
     curves = allocation_curves(sim, result)
     atomic_write_text(out / "plan.json", json.dumps(payload, indent=2))
@@ -248,6 +249,14 @@ def optimize(
     for line in frequency_lines(payload.get("frequency")) + story.lines + story.notes:
         typer.echo(line)
     typer.echo(f"wrote {out}")
+
+
+def _sd_ratios(run: Path) -> dict[str, float | None]:
+    from mixflow.analysis.schema import SUMMARY_FILE, load_summary
+    from mixflow.cli.runtime import resolve_run_dir
+    from mixflow.optimize.identification import sd_ratios
+
+    return sd_ratios(load_summary(resolve_run_dir(run) / SUMMARY_FILE))
 
 
 @dataclass(frozen=True)
@@ -318,4 +327,7 @@ def plan_story(
                 "the plan's last units of spend there return less revenue than they cost; "
                 "--objective max_profit or a smaller --budget spends less"
             )
+    from mixflow.optimize.identification import weak_move_notes
+
+    notes += weak_move_notes(payload.get("weakly_identified_moves"))
     return PlanStory(lines=lines, notes=notes)

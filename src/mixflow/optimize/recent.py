@@ -3,6 +3,8 @@ current plan to compare an optimized split with: today's channel split at the sa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from mixflow.data.dataset import MMMDataset
@@ -36,7 +38,10 @@ def recent_budget_problem(
 
 
 def optimize_with_current(
-    optimizer: BudgetOptimizer, problem: BudgetProblem, seed: int = 0
+    optimizer: BudgetOptimizer,
+    problem: BudgetProblem,
+    seed: int = 0,
+    sd_ratios: Mapping[str, float | None] | None = None,
 ) -> OptimizationResult:
     """Solve ``problem`` as ``mixflow optimize`` and the service do: with a given budget that is
     spent in full, the current plan compared against is today's channel split (last 13 weeks)
@@ -44,4 +49,4 @@ def optimize_with_current(
     current = None
     if problem.budget is not None and problem.objective.fixed_total:
         current = current_split(optimizer.simulator.posterior.dataset, problem.budget)
-    return optimizer.optimize(problem, current=current, seed=seed)
+    return optimizer.optimize(problem, current=current, seed=seed, sd_ratios=sd_ratios)

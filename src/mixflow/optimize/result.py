@@ -25,9 +25,16 @@ class BoundKind(StrEnum):
     LOCKED = "locked"
 
 
+def _mean_hdi(draws: np.ndarray) -> dict[str, Any]:
+    """``{"mean", "hdi_90"}`` of 1-d draws: the plan's one statistic (the posterior mean) and
+    its interval; the median :func:`~mixflow.analysis.stats.stat` also gives is left out."""
+    out = stat(draws)
+    return {"mean": out["mean"], "hdi_90": out["hdi_90"]}
+
+
 @dataclass(frozen=True)
 class OutcomeStats:
-    """Posterior summaries (``{mean, median, hdi_90}``) of one plan's outcomes, carryover tail
+    """Posterior summaries (``{mean, hdi_90}``) of one plan's outcomes, carryover tail
     included: incremental KPI, incremental revenue (currency) and ROI (revenue / spend;
     ``None`` entries when the plan spends nothing)."""
 
@@ -37,12 +44,8 @@ class OutcomeStats:
 
     @classmethod
     def from_draws(cls, kpi: np.ndarray, value: np.ndarray, spend: float) -> OutcomeStats:
-        roi = (
-            stat(value / spend)
-            if spend > 0
-            else {"mean": None, "median": None, "hdi_90": [None, None]}
-        )
-        return cls(stat(kpi), stat(value), roi)
+        roi = _mean_hdi(value / spend) if spend > 0 else {"mean": None, "hdi_90": [None, None]}
+        return cls(_mean_hdi(kpi), _mean_hdi(value), roi)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,9 +89,13 @@ class OptimizationResult:
     current_objective_value: float
     plan: Plan
     current_plan: Plan
-    #: R&F channels: ``{channel: {optimal: {mean, median, hdi_90}, planned, historical}}``
+    #: R&F channels: ``{channel: {optimal: {mean, hdi_90}, planned, historical}}`` (a
+    #: ``median`` there is dropped by :class:`~mixflow.optimize.schema.PlanInterval`)
     #: (mixflow.optimize.rf); ``None`` without R&F channels
     frequency: dict[str, dict[str, Any]] | None = None
+    #: moves of budget into weakly identified channels (mixflow.optimize.identification,
+    #: :class:`~mixflow.optimize.schema.WeakMove` entries); ``None`` when none is judged
+    weak_moves: list[dict[str, Any]] | None = None
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -122,6 +129,8 @@ class OptimizationResult:
         }
         if self.frequency:
             out["frequency"] = self.frequency
+        if self.weak_moves:
+            out["weakly_identified_moves"] = self.weak_moves
         if self.allocation_by_period is not None:
             out["allocation_by_period"] = {
                 ch: list(v) for ch, v in self.allocation_by_period.items()

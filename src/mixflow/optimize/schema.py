@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from mixflow.optimize.problem import Objective
 
@@ -15,12 +15,20 @@ class _Frozen(BaseModel):
 
 
 class PlanInterval(_Frozen):
-    """Posterior mean, median and 90% HDI ``[low, high]``; ``None`` entries for the ROI of a
-    plan that spends nothing."""
+    """Posterior mean (the one statistic every output reports,
+    :data:`~mixflow.analysis.schema.POINT_STATISTIC`) and 90% HDI ``[low, high]``; ``None``
+    entries for the ROI of a plan that spends nothing. Plan files written before carried a
+    ``median`` too: it is dropped on reading."""
 
     mean: float | None
-    median: float | None
     hdi_90: tuple[float | None, float | None]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_median(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "median" in data:
+            return {k: v for k, v in data.items() if k != "median"}
+        return data
 
 
 class PlanOutcomes(_Frozen):
@@ -38,6 +46,26 @@ class PlanFrequency(_Frozen):
     optimal: PlanInterval
     planned: float
     historical: float
+
+
+class WeakMove(_Frozen):
+    """Budget the plan moves into a weakly identified channel (posterior/prior log-sd of its ROI
+    at least :data:`~mixflow.analysis.schema.WEAK_IDENTIFICATION_SD_RATIO`, the one standard of
+    the fit output, the report and the gates): the data left that channel's ROI close to its
+    prior, so the move rests on the prior more than on the data.
+
+    ``spend_moved``: optimized minus current spend of the channel over the horizon (currency,
+    > 0). ``incremental_revenue``: what that extra spend returns (posterior mean and 90% HDI,
+    carryover tail included; currency, or KPI units when the KPI has no revenue per unit).
+    ``prob_loses_money``: share of posterior draws in which it returns less than it costs,
+    P(incremental revenue < spend moved); ``None`` when the value is not currency.
+    ``sd_ratio``: the channel's posterior/prior log-sd ratio."""
+
+    channel: str
+    spend_moved: float
+    incremental_revenue: PlanInterval
+    prob_loses_money: float | None
+    sd_ratio: float
 
 
 class PlanDocument(_Frozen):
@@ -64,6 +92,9 @@ class PlanDocument(_Frozen):
     allocation_by_period: dict[str, list[float]] | None = None
     #: reach and frequency channels only (mixflow.optimize.rf)
     frequency: dict[str, PlanFrequency] | None = None
+    #: channels the plan moves budget into although their ROI is weakly identified
+    #: (mixflow.optimize.identification); only when there are some
+    weakly_identified_moves: list[WeakMove] | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         """The JSON object written to ``plan.json`` (``allocation_by_period`` only when set)."""
@@ -75,4 +106,11 @@ def plan_json_schema() -> dict[str, Any]:
     return PlanDocument.model_json_schema()
 
 
-__all__ = ["PlanDocument", "PlanFrequency", "PlanInterval", "PlanOutcomes", "plan_json_schema"]
+__all__ = [
+    "PlanDocument",
+    "PlanFrequency",
+    "PlanInterval",
+    "PlanOutcomes",
+    "WeakMove",
+    "plan_json_schema",
+]

@@ -9,7 +9,7 @@ is compiled once per horizon and reused across problems (:class:`BudgetOptimizer
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jax
@@ -19,6 +19,7 @@ from scipy.optimize import minimize
 
 from mixflow.errors import ConvergenceError, InfeasiblePlanError, SpecError
 from mixflow.optimize.constraints import FeasibleSet, money, resolve
+from mixflow.optimize.identification import weak_moves
 from mixflow.optimize.problem import BudgetProblem, Objective, Risk, risk_functions
 from mixflow.optimize.result import OptimizationResult, build_result, objective_quantity
 from mixflow.optimize.rf import with_frequency_report
@@ -143,10 +144,17 @@ class BudgetOptimizer:
 
     # ------------------------------------------------------------------ solving
     def optimize(
-        self, problem: BudgetProblem, current: np.ndarray | None = None, seed: int = 0
+        self,
+        problem: BudgetProblem,
+        current: np.ndarray | None = None,
+        seed: int = 0,
+        sd_ratios: Mapping[str, float | None] | None = None,
     ) -> OptimizationResult:
         """Solve ``problem``; ``current`` (``(C,)`` totals over the horizon, currency) is the plan
         to compare against (default: the last 13 weeks' average weekly spend x horizon).
+        ``sd_ratios`` (channel -> posterior/prior log-sd of its ROI, as the run's summary holds
+        them) marks the weakly identified channels: a plan moving budget into one carries the
+        probability that the move loses money (``weak_moves``).
 
         Raises:
             SpecError: unknown channel names, or ``current`` of the wrong shape.
@@ -188,6 +196,17 @@ class BudgetOptimizer:
             start_date=_next_date(self.simulator),
             geos=tuple(self.simulator.geos),
         )
+        data = self.simulator.posterior.dataset
+        moves = weak_moves(
+            best,
+            cur,
+            fs.channels,
+            sd_ratios or {},
+            lambda xs: self.batch_draws(fs, xs)[1],
+            value_is_currency=data.kpi_type.value == "revenue" or data.has_revenue_per_kpi,
+        )
+        if moves:
+            result = replace(result, weak_moves=moves)
         return with_frequency_report(result, self.simulator)  # R&F channels' frequency
 
 

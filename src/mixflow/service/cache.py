@@ -17,8 +17,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -37,26 +37,32 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, eq=False)
 class LoadedModel:
-    """One registered version in memory: its run folder, simulator and optimizer."""
+    """One registered version in memory: its run folder, simulator and optimizer, and each
+    channel's posterior/prior ROI log-sd ratio from its summary (weak identification, which a
+    plan moving budget into such a channel reports)."""
 
     name: str
     version: int
     run_dir: Path
     simulator: Simulator
     optimizer: BudgetOptimizer
+    sd_ratios: Mapping[str, float | None] = field(default_factory=dict)
 
 
 def load_model(
     name: str, version: int, run_dir: Path, warm_horizons: Sequence[int] = WARM_HORIZONS
 ) -> LoadedModel:
     """Read the posterior of ``run_dir`` and build its warmed simulator and optimizer."""
+    from mixflow.analysis.schema import SUMMARY_FILE, load_summary
     from mixflow.optimize import BudgetOptimizer
+    from mixflow.optimize.identification import sd_ratios
     from mixflow.simulate import Simulator
     from mixflow.workflow import load_run
 
     simulator = Simulator.from_posterior(load_run(run_dir))
     simulator.warm_up(horizons=warm_horizons)
-    return LoadedModel(name, version, run_dir, simulator, BudgetOptimizer(simulator))
+    ratios = sd_ratios(load_summary(run_dir / SUMMARY_FILE))
+    return LoadedModel(name, version, run_dir, simulator, BudgetOptimizer(simulator), ratios)
 
 
 @dataclass(frozen=True)

@@ -285,23 +285,22 @@ class CompareResponse(_Frozen):
 
 
 # --------------------------------------------------------------------------- helpers
-_NULL = PlanInterval(mean=None, median=None, hdi_90=(None, None))
+_NULL = PlanInterval(mean=None, hdi_90=(None, None))
 
 
 def _interval(d: dict[str, Any] | None) -> PlanInterval:
     if d is None:
         return _NULL
-    return PlanInterval(mean=d["mean"], median=d["median"], hdi_90=tuple(d["hdi_90"]))  # type: ignore[arg-type]
+    return PlanInterval(mean=d["mean"], hdi_90=tuple(d["hdi_90"]))  # type: ignore[arg-type]
 
 
 def _row_intervals(rows: np.ndarray) -> list[PlanInterval]:
-    """Mean, median and 90% HDI of each row of ``rows (N, S)`` (non-finite rows: nulls)."""
+    """Mean and 90% HDI of each row of ``rows (N, S)`` (non-finite rows: nulls)."""
     safe, finite = finite_rows(rows)
     mean, band = row_stats(safe)
     return [
         PlanInterval(
             mean=float(mean[i]),
-            median=float(band[i, 0]),
             hdi_90=(float(band[i, 1]), float(band[i, 2])),
         )
         if finite[i]
@@ -465,7 +464,7 @@ def simulate(
     name: str, body: SimulateRequest, caller: Viewer, request: Request
 ) -> SimulateResponse:
     """Simulate a plan on version ``ref`` over every posterior draw: expected incremental KPI,
-    revenue and ROI (mean, median, 90% HDI) in total, per channel and per week."""
+    revenue and ROI (mean, 90% HDI) in total, per channel and per week."""
     stored, model = loaded_model(request, caller.workspace, name, body.ref)
     return simulate_plan(stored, model, body.plan, ("body", "plan"))
 
@@ -529,7 +528,9 @@ def optimize(name: str, body: OptimizeRequest, caller: Viewer, request: Request)
         raise _invalid(err, _problem_loc(err)) from None
     _, model = loaded_model(request, caller.workspace, name, body.ref)
     try:
-        result = optimize_with_current(model.optimizer, problem, seed=body.seed)
+        result = optimize_with_current(
+            model.optimizer, problem, seed=body.seed, sd_ratios=model.sd_ratios
+        )
     except SpecError as err:  # unknown channels, named
         raise _invalid(err, _problem_loc(err)) from None
     return PlanDocument.model_validate(result.to_dict())

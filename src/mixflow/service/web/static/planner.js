@@ -645,6 +645,22 @@
       const prob = Number(cmp.prob_first_beats_second);
       p.textContent = `P(optimized beats current) = ${prob.toFixed(2)}`;
       p.dataset.value = String(prob);
+      // budget moved into a weakly identified channel: the data left its ROI near the prior
+      const weak = doc.weakly_identified_moves || [];
+      $("#weak-moves").replaceChildren(
+        ...weak.map((m) =>
+          el(
+            "li",
+            { "data-channel": m.channel, "data-prob-loses": m.prob_loses_money ?? "" },
+            `${num(m.spend_moved)} moved into ${m.channel}, whose ROI is weakly identified ` +
+              `(posterior/prior log-sd ${m.sd_ratio.toFixed(2)}: the data left it close to the prior); ` +
+              (m.prob_loses_money === null
+                ? "no revenue per KPI unit, so no probability of losing money."
+                : `P(the moved spend returns less than it costs) = ${m.prob_loses_money.toFixed(2)}.`),
+          ),
+        ),
+      );
+      $("#weak-moves").hidden = weak.length === 0;
       $("#allocation").dataset.budget = String(budget);
       $("#optimized").hidden = false;
       planner.channels.forEach((ch, i) => {

@@ -1,0 +1,111 @@
+"""Weak identification in plans: what a plan's move of budget into a channel whose ROI the data
+left close to its prior risks.
+
+A channel is weakly identified by the one standard of the fit output, the report and the gates
+(:func:`mixflow.analysis.schema.is_weakly_identified`, posterior/prior log-sd >= 0.5); the
+caller passes the channels' ratios in (``RunSummary.channels[ch].roi_prior.sd_ratio``). For each
+such channel whose optimized spend exceeds the current one, :func:`weak_moves` evaluates, per
+posterior draw, the plan's value with and without the extra spend on that channel alone (the
+other channels at their optimized spend; channels add up, so this is the extra spend's own
+return, carryover tail included) and the share of draws in which it returns less than it costs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from mixflow.analysis.schema import (
+    WEAK_IDENTIFICATION_SD_RATIO,
+    RunSummary,
+    is_weakly_identified,
+)
+from mixflow.analysis.stats import stat
+
+#: a channel's spend must rise by more than this share of the plan's total spend to count as a
+#: move into it (below, it is the solver's rounding, not a decision)
+MOVE_MIN_SHARE = 0.005
+
+
+def sd_ratios(summary: RunSummary) -> dict[str, float | None]:
+    """Channel -> posterior/prior log-sd ratio of its ROI, as the run's summary holds it
+    (``None`` where it is not judged: MAP fits, coefficient priors)."""
+    return {ch: v.roi_prior.sd_ratio if v.roi_prior else None for ch, v in summary.channels.items()}
+
+
+def weak_moves(
+    allocation: np.ndarray,
+    current: np.ndarray,
+    channels: tuple[str, ...],
+    sd_ratios: Mapping[str, float | None],
+    values: Callable[[np.ndarray], np.ndarray],
+    value_is_currency: bool,
+) -> list[dict[str, Any]]:
+    """The plan's moves into weakly identified channels, as ``plan.json``'s
+    ``weakly_identified_moves`` entries (:class:`~mixflow.optimize.schema.WeakMove`), largest
+    move first.
+
+    Args:
+        allocation, current: ``(C,)`` optimized and current spend per channel over the horizon
+            (currency).
+        channels: the ``C`` channel names.
+        sd_ratios: channel -> posterior/prior log-sd ratio of its ROI (``None``: not judged,
+            e.g. a MAP fit); channels not named are not judged.
+        values: ``xs (N, C) -> (N, S)`` per-draw incremental value of allocations.
+        value_is_currency: whether the value is revenue (else KPI units: no probability of
+            losing money).
+    """
+    allocation = np.asarray(allocation, np.float64)
+    current = np.asarray(current, np.float64)
+    floor = MOVE_MIN_SHARE * float(allocation.sum())
+    moved = [
+        i
+        for i, ch in enumerate(channels)
+        if is_weakly_identified(sd_ratios.get(ch)) and allocation[i] - current[i] > floor
+    ]
+    if not moved:
+        return []
+    without = [np.where(np.arange(len(channels)) == i, current, allocation) for i in moved]
+    draws = values(np.stack([allocation, *without]))  # (1 + M, S)
+    out = []
+    for j, i in enumerate(moved):
+        extra = float(allocation[i] - current[i])
+        gain = draws[0] - draws[j + 1]  # (S,) return of the extra spend, per draw
+        band = stat(gain)
+        ratio = sd_ratios[channels[i]]
+        assert ratio is not None
+        out.append(
+            {
+                "channel": channels[i],
+                "spend_moved": extra,
+                "incremental_revenue": {"mean": band["mean"], "hdi_90": band["hdi_90"]},
+                "prob_loses_money": float(np.mean(gain < extra)) if value_is_currency else None,
+                "sd_ratio": float(ratio),
+            }
+        )
+    return sorted(out, key=lambda m: -m["spend_moved"])
+
+
+def weak_move_notes(moves: list[dict[str, Any]] | None) -> list[str]:
+    """One warning line per move (``mixflow optimize``'s console, plan.html, the planner)."""
+    lines = []
+    for m in moves or []:
+        prob = m["prob_loses_money"]
+        risk = (
+            f"P(the moved spend returns less than it costs) = {prob:.2f}"
+            if prob is not None
+            else "no revenue per KPI unit, so no probability of losing money"
+        )
+        lines.append(
+            f"WARNING: the plan moves {m['spend_moved']:,.0f} into {m['channel']}, whose ROI is "
+            f"weakly identified (posterior/prior log-sd {m['sd_ratio']:.2f} >= "
+            f"{WEAK_IDENTIFICATION_SD_RATIO:g}: the data "
+            f"left it close to the prior); {risk}. A lift test of {m['channel']} "
+            "(mixflow experiment next) would tell"
+        )
+    return lines
+
+
+__all__ = ["MOVE_MIN_SHARE", "sd_ratios", "weak_move_notes", "weak_moves"]
