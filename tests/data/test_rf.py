@@ -49,7 +49,7 @@ def test_national_rf_example_reads_reach_and_frequency() -> None:
     cfg, base = load_config(EXAMPLES / "meridian_national_rf.yaml")
     ds = load_dataset(cfg.data, base)
     raw = pd.read_csv(DATA / "meridian_national_media_rf.csv")
-    assert ds.rf_channels == ("Channel3",)
+    assert ds.rf_channels == ("Channel3",) and ds.has_exposure == (True,) * 4
     np.testing.assert_allclose(ds.exposure[0, :, 3], raw["Channel3_reach"])
     np.testing.assert_allclose(ds.frequency_array[0, :, 0], raw["Channel3_frequency"])
     np.testing.assert_allclose(ds.exposure[0, :, 0], raw["Channel0_impression"])

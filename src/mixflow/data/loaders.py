@@ -161,7 +161,8 @@ def dataset_from_frame(frame: pd.DataFrame, cfg: DataConfig) -> MMMDataset:
         revenue_per_kpi=_revenue_per_kpi(table, cfg, roles, where, index),
         kpi_type=KpiType(cfg.kpi_type),
         has_revenue_per_kpi=cfg.revenue_per_kpi_column is not None,
-        has_exposure=tuple(m.exposure_column is not None for m in cfg.media),
+        # an R&F channel's exposure is its reach
+        has_exposure=tuple(m.exposure_column is not None or m.is_rf for m in cfg.media),
         is_geo=cfg.geo_column is not None,
         organic=index.stack(organic),
         organic_names=tuple(o.name for o in cfg.organic),
