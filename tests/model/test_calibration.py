@@ -73,7 +73,12 @@ def true_params(b: SimulatedBrand, data: MMMDataset, spec: ModelSpec) -> dict[st
 def coefficient_spec(b: SimulatedBrand) -> ModelSpec:
     raw = {
         **b.config,
-        "model": {**b.config["model"], "priors": {"parameterization": "coefficient"}},
+        # the simulated truth saturates every geo on one curve (pooled)
+        "model": {
+            **b.config["model"],
+            "priors": {"parameterization": "coefficient"},
+            **({"geo_saturation": "pooled"} if b.config["data"].get("geo_column") else {}),
+        },
     }
     spec = model_spec_from_config(parse_config(raw))
     assert spec.priors.parameterization is PriorParameterization.COEFFICIENT
@@ -107,7 +112,7 @@ def test_implied_lift_at_true_parameters_equals_the_true_lift(
     beta = params["coef"][None, :] * (
         jnp.exp(params["geo_tau"] * params["geo_z"]) if data.is_geo else 1.0
     )
-    got = float(implied_lift(params, arrays, spec, s, beta)[0]) * design.calibration.unit
+    got = float(implied_lift(params, arrays, spec, beta)[0]) * design.calibration.unit
     assert abs(want) > 100.0  # a real effect, not 0 == 0
     assert math.copysign(1.0, want) == math.copysign(1.0, change)
     assert got == pytest.approx(want, rel=FLOAT32_RTOL)

@@ -78,9 +78,9 @@ def lift_draws(
     spec = posterior.spec
 
     def one(params: dict[str, jnp.ndarray]) -> jnp.ndarray:
-        s = saturated_media(params, arrays["x_lag"], spec)
+        s = saturated_media(params, arrays["x_lag"], spec, arrays)
         beta = media_coefficients(params, arrays, spec, s)
-        return implied_lift(params, arrays, spec, s, beta)
+        return implied_lift(params, arrays, spec, beta)
 
     out = jax.jit(lambda d: jax.lax.map(one, d, batch_size=50))(flat)
     return np.asarray(out, dtype=np.float64) * design.calibration.unit

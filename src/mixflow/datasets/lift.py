@@ -59,13 +59,43 @@ def simulated_go_dark_test(
     last: int,
     relative_se: float,
     rng: np.random.Generator,
+    geos: Sequence[str] = (),
 ) -> LiftTest:
-    """:func:`simulated_lift_test` of ``channel`` going dark in every geo over periods
-    ``first`` .. ``last`` (indices into ``data.dates``, inclusive): its whole spend there cut."""
+    """:func:`simulated_lift_test` of ``channel`` going dark over periods ``first`` .. ``last``
+    (indices into ``data.dates``, inclusive) in ``geos`` (every geo when empty): its whole
+    spend there cut."""
     c = data.channels.index(channel)
-    dark = -float(data.spend[:, first : last + 1, c].sum())
+    rows = [data.geos.index(g) for g in geos] if geos else list(range(data.n_geos))
+    dark = -float(data.spend[rows, first : last + 1, c].sum())
     start, end = (pd.Timestamp(data.dates[i]).date() for i in (first, last))
-    return simulated_lift_test(truth, data, channel, start, end, dark, relative_se, rng)
+    return simulated_lift_test(truth, data, channel, start, end, dark, relative_se, rng, geos)
 
 
-__all__ = ["simulated_go_dark_test", "simulated_lift_test", "true_lift"]
+def simulated_heavy_up_test(
+    truth: TrueResponse,
+    data: MMMDataset,
+    channel: str,
+    first: int,
+    last: int,
+    increase: float,
+    relative_se: float,
+    rng: np.random.Generator,
+    geos: Sequence[str] = (),
+) -> LiftTest:
+    """:func:`simulated_lift_test` of ``channel`` spending ``increase`` (0.5: +50 %) more over
+    periods ``first`` .. ``last`` in ``geos`` (every geo when empty)."""
+    if not increase > 0:
+        raise SpecError(f"increase must be > 0, got {increase}")
+    c = data.channels.index(channel)
+    rows = [data.geos.index(g) for g in geos] if geos else list(range(data.n_geos))
+    extra = increase * float(data.spend[rows, first : last + 1, c].sum())
+    start, end = (pd.Timestamp(data.dates[i]).date() for i in (first, last))
+    return simulated_lift_test(truth, data, channel, start, end, extra, relative_se, rng, geos)
+
+
+__all__ = [
+    "simulated_go_dark_test",
+    "simulated_heavy_up_test",
+    "simulated_lift_test",
+    "true_lift",
+]

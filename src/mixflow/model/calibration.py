@@ -43,23 +43,34 @@ from mixflow.transforms.adstock import lag_stack
 
 @dataclass(frozen=True, eq=False)
 class CalibrationArrays:
-    """Lift tests laid on the design's scaled panel (``n`` tests).
+    """Lift tests laid on the design's scaled panel (``n`` tests), cut to the cells they measure.
+
+    A test's lift at a measured cell depends only on that cell's lag stack (the exposure of the
+    ``L`` periods before it, with and without the test), so the model evaluates the tested
+    channel's response on the measured window alone: the ``G'`` geos any test measures and the
+    ``W`` periods from the first measured period of any test to the last, carryover included.
 
     Attributes:
         channel: ``(n,)`` tested channel index.
-        dx: ``(L+1, G, T', n)`` lag stack of each test's scaled exposure change.
-        weight: ``(G, T', n)`` measured cells, times ``population_g / mean population`` (the
+        geo: ``(G',)`` indices of the geos in the window.
+        x: ``(L+1, G', W, n)`` lag stack of each test's channel's historical scaled exposure.
+        dx: ``(L+1, G', W, n)`` lag stack of each test's scaled exposure change.
+        weight: ``(G', W, n)`` measured cells, times ``population_g / mean population`` (the
             factor from scaled media units to ``unit``).
         obs, se: ``(n,)`` measured lift and its standard error, divided by ``unit``.
         unit: KPI units per model lift unit (``kpi_scale * mean population``).
+        window: ``(first, last + 1)`` periods of the padded panel the window covers.
     """
 
     channel: np.ndarray
+    geo: np.ndarray
+    x: np.ndarray
     dx: np.ndarray
     weight: np.ndarray
     obs: np.ndarray
     se: np.ndarray
     unit: float
+    window: tuple[int, int] = (0, 1)
 
     @property
     def n_tests(self) -> int:
@@ -67,10 +78,13 @@ class CalibrationArrays:
 
     @staticmethod
     def empty(n_geos: int, n_padded: int, max_lag: int) -> CalibrationArrays:
+        del n_padded  # the empty window is one period of one geo
         return CalibrationArrays(
             channel=np.zeros(0, dtype=np.int32),
-            dx=np.zeros((max_lag + 1, n_geos, n_padded, 0)),
-            weight=np.zeros((n_geos, n_padded, 0)),
+            geo=np.zeros(1, dtype=np.int32),
+            x=np.zeros((max_lag + 1, 1, 1, 0)),
+            dx=np.zeros((max_lag + 1, 1, 1, 0)),
+            weight=np.zeros((1, 1, 0)),
             obs=np.zeros(0),
             se=np.zeros(0),
             unit=1.0,
@@ -87,14 +101,15 @@ def calibration_arrays(
 ) -> CalibrationArrays:
     """Lay ``tests`` on the panel. ``media_scale``: ``(C,)`` or ``(G, C)`` per-capita exposure
     per scaled unit; ``scaled_exposure`` is the design's ``(G, T', C)`` scaled exposure
-    (padded), used to keep a go-dark test's exposure at or above zero."""
+    (padded), used to keep a go-dark test's exposure at or above zero and as the tests'
+    historical exposure."""
     g, t_all = data.n_geos, data.n_times + max_lag
     if not tests:
         return CalibrationArrays.empty(g, t_all, max_lag)
     pop = data.population
     per_geo = np.broadcast_to(media_scale, (g, data.n_channels))
     unit = kpi_scale * float(pop.mean())
-    channel, dx, weight = [], [], []
+    channel, x, dx, weight = [], [], [], []
     for test in tests:
         cells = spend_change_cells(test, data, max_lag)
         c = cells.channel
@@ -103,17 +118,26 @@ def calibration_arrays(
         base = scaled_exposure[:, :, c]
         delta = np.maximum(base + delta, 0.0) - base
         channel.append(c)
+        x.append(lag_stack(base[:, :, None], max_lag)[..., 0])
         dx.append(lag_stack(delta[:, :, None], max_lag)[..., 0])
         weight.append(cells.measured * (pop / pop.mean())[:, None])
+    w_all = np.stack(weight, axis=-1)
+    measured = w_all.any(axis=-1)
+    geo = np.flatnonzero(measured.any(axis=1))
+    periods = np.flatnonzero(measured.any(axis=0))
+    lo, hi = int(periods[0]), int(periods[-1]) + 1
     obs = np.array([tst.incremental_kpi for tst in tests]) / unit
     se = np.array([tst.standard_error for tst in tests]) / unit
     return CalibrationArrays(
         channel=np.array(channel, dtype=np.int32),
-        dx=np.stack(dx, axis=-1),
-        weight=np.stack(weight, axis=-1),
+        geo=geo.astype(np.int32),
+        x=np.stack(x, axis=-1)[:, geo, lo:hi],
+        dx=np.stack(dx, axis=-1)[:, geo, lo:hi],
+        weight=w_all[geo, lo:hi],
         obs=obs,
         se=se,
         unit=unit,
+        window=(lo, hi),
     )
 
 

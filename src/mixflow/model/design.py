@@ -138,7 +138,8 @@ class Design:
             self.n_geos, self.n_times + self.max_lag, self.max_lag
         )
         out["cal_channel"] = np.asarray(cal.channel, dtype=np.int32)
-        for name in ("dx", "weight", "obs", "se"):
+        out["cal_geo"] = np.asarray(cal.geo, dtype=np.int32)
+        for name in ("x", "dx", "weight", "obs", "se"):
             out[f"cal_{name}"] = np.asarray(getattr(cal, name), dtype=np.float32)
         for name, (_, args) in self.component_priors.items():
             out[f"prior_{name}"] = np.asarray(args, dtype=np.float32)

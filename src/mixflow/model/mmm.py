@@ -158,13 +158,12 @@ def saturated_media(
     return from_channel_major(saturated_channel_major(params, x_cm, spec, arrays), g, t)
 
 
-def implied_lift(
-    params: Params, arrays: Arrays, spec: ModelSpec, saturated: jnp.ndarray, beta: jnp.ndarray
-) -> jnp.ndarray:
+def implied_lift(params: Params, arrays: Arrays, spec: ModelSpec, beta: jnp.ndarray) -> jnp.ndarray:
     """``(n,)`` model-implied lift of each lift test, in the calibration unit (see
     :class:`mixflow.model.calibration.CalibrationArrays`): the tested channel's saturated media
     with the test's exposure change minus without it, times its coefficient, summed over the
-    measured cells. ``saturated``: ``(G, T', C)`` historical; ``beta``: ``(G, C)``."""
+    measured cells. Evaluated on the tests' window of geos and periods only (``cal_x``,
+    ``cal_dx``: ``(L+1, G', W, n)``), not the whole panel. ``beta``: ``(G, C)`` or ``(1, C)``."""
     idx = arrays["cal_channel"]
     curve = {
         p.name
@@ -173,8 +172,11 @@ def implied_lift(
     }
     # each test is a "channel" of its own: its channel's parameters, its moved exposure
     per_test = {name: value[idx] for name, value in params.items() if name in curve}
-    moved = saturated_media(per_test, arrays["x_lag"][..., idx] + arrays["cal_dx"], spec)
-    diff = (moved - saturated[..., idx]) * beta[:, None, idx]
+    x = arrays["cal_x"]
+    both = saturated_media(per_test, jnp.concatenate([x, x + arrays["cal_dx"]], axis=1), spec)
+    g = x.shape[1]
+    b = beta[arrays["cal_geo"]] if beta.shape[0] > 1 else beta
+    diff = (both[g:] - both[:g]) * b[:, None, idx]
     return jnp.einsum("gtn,gtn->n", diff, arrays["cal_weight"])
 
 
@@ -323,6 +325,5 @@ def mmm_model(arrays: Arrays, spec: ModelSpec) -> None:
     with numpyro.handlers.mask(mask=mask):
         numpyro.sample("y", like.to_event(0), obs=arrays["y"])
     if arrays["cal_obs"].shape[0]:
-        saturated = jnp.moveaxis(s_cm, 0, -1)
-        lift = implied_lift(params, arrays, spec, saturated, out["beta"])
+        lift = implied_lift(params, arrays, spec, out["beta"])
         numpyro.sample("lift_obs", dist.Normal(lift, arrays["cal_se"]), obs=arrays["cal_obs"])
