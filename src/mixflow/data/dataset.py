@@ -88,7 +88,8 @@ class MMMDataset:
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         if not self.has_exposure:
             object.__setattr__(self, "has_exposure", tuple(False for _ in self.channels))
-        organic = np.zeros((g, t, 0)) if self.organic is None else self.organic
+        # none: (G, T, 0) whatever was passed (dataclasses.replace of another panel's geos)
+        organic = np.zeros((g, t, 0)) if not self.organic_names else self.organic
         object.__setattr__(self, "organic", _frozen(organic))
         frequency = np.zeros((g, t, 0)) if self.frequency is None else self.frequency
         object.__setattr__(self, "frequency", _frozen(frequency))
