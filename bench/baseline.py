@@ -10,7 +10,7 @@ relative contribution error, divergences, max R-hat and the sampling time. The s
 the medians over seeds per trend and the per-seed paired differences (spline minus linear).
 
 Usage: python bench/baseline.py [--seeds 31 32 33] [--drift 0.12] [--holdout 13]
-       [--chains 4] [--warmup 500] [--draws 500]
+       [--chains 4] [--warmup 500] [--draws 500] [--knot-weeks W] [--trends linear spline]
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ def fit_one(seed: int, trend: str, args: argparse.Namespace) -> dict[str, Any]:
     )
     cfg = dict(brand.config)
     cfg["model"] = {**cfg["model"], "trend": trend}
+    if args.knot_weeks is not None:
+        cfg["model"]["trend_knot_weeks"] = args.knot_weeks
     cfg["fit"] = {
         "chains": args.chains,
         "warmup": args.warmup,
@@ -79,9 +81,11 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--draws", type=int, default=500)
+    parser.add_argument("--knot-weeks", type=float, default=None, help="spline knot spacing")
+    parser.add_argument("--trends", nargs="+", default=["linear", "spline"])
     args = parser.parse_args()
-    runs = [fit_one(seed, trend, args) for seed in args.seeds for trend in ("linear", "spline")]
-    by = {t: [r for r in runs if r["trend"] == t] for t in ("linear", "spline")}
+    runs = [fit_one(seed, trend, args) for seed in args.seeds for trend in args.trends]
+    by = {t: [r for r in runs if r["trend"] == t] for t in args.trends}
 
     def med(trend: str, key: str) -> float:
         return float(np.median([r[key] for r in by[trend]]))
@@ -93,7 +97,9 @@ def main() -> None:
         "paired_spline_minus_linear": {
             k: [s[k] - lin[k] for lin, s in zip(by["linear"], by["spline"], strict=True)]
             for k in ("holdout_mape", "roi_median_abs_rel_error")
-        },
+        }
+        if set(by) == {"linear", "spline"}
+        else None,
         "divergences": {t: [r["divergences"] for r in by[t]] for t in by},
         "runs": runs,
     }
