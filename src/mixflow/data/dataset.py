@@ -89,7 +89,9 @@ class MMMDataset:
         if not self.has_exposure:
             object.__setattr__(self, "has_exposure", tuple(False for _ in self.channels))
         # none: (G, T, 0) whatever was passed (dataclasses.replace of another panel's geos)
-        organic = np.zeros((g, t, 0)) if not self.organic_names else self.organic
+        organic = self.organic
+        if not self.organic_names or organic is None:
+            organic = np.zeros((g, t, 0))
         object.__setattr__(self, "organic", _frozen(organic))
         frequency = np.zeros((g, t, 0)) if self.frequency is None else self.frequency
         object.__setattr__(self, "frequency", _frozen(frequency))
