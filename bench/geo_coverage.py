@@ -4,7 +4,7 @@ Each brand is :func:`mixflow.datasets.simulate_brand` with ``n_geos`` geos whose
 half-saturation scales with each geo's own mean exposure (``geo_relative_saturation``) and whose
 media effects vary by geo (``geo_effect_sd``, log-sd 0.25): the conditions under which issue 21
 found 90% intervals covering 6 of 15 true ROIs. Every brand is fitted once per model variant
-(``pooled``: today's default; ``relative``: ``model.geo_saturation: relative``; ``*_t``: the
+(``pooled``: the default before issue 21; ``relative``: today's default; ``*_t``: the
 same with the Student-t likelihood). Per variant it prints coverage of the 90% HDI per brand and
 channel, the median |median / truth - 1|, the worst R-hat, the smallest bulk ESS, divergences and
 wall time.
