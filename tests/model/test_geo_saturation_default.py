@@ -91,3 +91,28 @@ def test_a_version_2_summary_upgrades_to_pooled_for_geo_runs_and_none_for_nation
     # version 3 keeps what it states
     current = {**geo, "schema_version": 3, "model": {**geo["model"], "geo_saturation": "relative"}}
     assert parse_summary(current).model.geo_saturation == "relative"
+
+
+def test_the_report_and_the_model_card_state_the_geo_saturation() -> None:
+    from mixflow.lifecycle.model_card import _facts
+    from mixflow.report.templating import environment
+
+    legacy = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_run" / "summary.json"
+    obj = json.loads(legacy.read_text())
+    national = parse_summary(obj)
+    geo = parse_summary(
+        {
+            **obj,
+            "schema_version": 3,
+            "data": {**obj["data"], "n_geos": 2, "geos": ["north", "south"]},
+            "model": {**obj["model"], "geo_saturation": "relative"},
+        }
+    )
+    table = environment().from_string(
+        '{% from "run_tables.html.j2" import model_table %}{{ model_table(s) }}'
+    )
+    assert "<td>Geo saturation</td><td>relative</td>" in table.render(s=geo)
+    assert "Geo saturation" not in table.render(s=national)  # does not apply: no row
+    spec_line = dict(_facts(geo, "brand", None))["model spec"]
+    assert spec_line.endswith(", relative geo saturation")
+    assert "geo saturation" not in dict(_facts(national, "brand", None))["model spec"]
