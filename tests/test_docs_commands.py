@@ -11,9 +11,12 @@ checks the shipped files).
 
 To keep it short, fits run by MAP (SVI ones stay SVI), samplers and simulations get tiny
 settings (:data:`FAST`, options each command documents in its ``--help``), a command written
-twice in the docs runs once, and the commands run in four independent groups
-(:data:`GROUPS`), each its own test in its own xdist group (CI's ``--dist loadgroup`` runs them
-on both workers), on a copy of one shared ``mixflow demo --quick`` run. Commands that need
+twice in the docs runs once, commands run in the test's process through Typer's runner (the
+``mixflow`` script's app; ``mixflow demo`` alone runs as a subprocess, once), and they run in
+four independent groups (:data:`GROUPS`), each its own test in its own xdist group (CI's
+``--dist loadgroup`` runs them on both workers), on a copy of one shared ``demo --quick`` run.
+Measured on the loaded shared machine (load ~14, ``-n 0``): 633 s before (one test, a
+subprocess per command, no monitor/refresh), 397 s after with 9 more commands. Commands that need
 something a fresh clone cannot have are listed in :data:`SKIPS` with the reason; a skip whose
 command is no longer in the docs fails the fast test below, so the list cannot go stale.
 """
@@ -266,26 +269,47 @@ def _args(command: str) -> list[str]:
     return args
 
 
+def _invoke(
+    args: list[str], clone: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str]:
+    """Run one command in this process (Typer's runner; the CLI maps errors to exit codes
+    inside the app, as the ``mixflow`` script does), in ``clone`` with its own home. One
+    process per group saves each command's start (importing JAX, NumPyro, ArviZ, MLflow:
+    5-8 s under load, most of a short command)."""
+    from typer.testing import CliRunner
+
+    from mixflow.cli.main import app
+
+    monkeypatch.chdir(clone)
+    for key in [k for k in os.environ if k.startswith(("MLFLOW_", "MIXFLOW_"))]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("MIXFLOW_HOME", str(home))
+    result = CliRunner().invoke(app, args)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        return 1, f"{result.output}\n{type(result.exception).__name__}: {result.exception}"
+    return result.exit_code, result.output
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "group", [pytest.param(g, marks=pytest.mark.xdist_group(f"docs-{g}")) for g in GROUPS]
 )
-def test_docs_commands_run_on_a_fresh_clone(group: str, demo_clone: Path, tmp_path: Path) -> None:
+def test_docs_commands_run_on_a_fresh_clone(
+    group: str, demo_clone: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     clone = tmp_path / "clone"
     shutil.copytree(demo_clone, clone, symlinks=True)
-    env = _env(tmp_path / "home")
     failures: list[str] = []
     timings: list[tuple[float, str]] = []
     commands = group_commands(group)
     assert commands, f"no commands in group {group}"
     for doc, command in commands:
         started = time.perf_counter()
-        result = _run(_args(command), clone, env)
+        code, output = _invoke(_args(command), clone, tmp_path / "home", monkeypatch)
         timings.append((time.perf_counter() - started, command))
         allowed = next((c for p, c in EXIT_CODES.items() if command.startswith(p)), {0})
-        if result.returncode not in allowed:
-            tail = (result.stderr or result.stdout).strip()[-500:]
-            failures.append(f"{doc}: mixflow {command}\n  -> {result.returncode}: {tail}")
+        if code not in allowed:
+            failures.append(f"{doc}: mixflow {command}\n  -> {code}: {output.strip()[-500:]}")
     for seconds, command in sorted(timings, reverse=True)[:8]:
         print(f"{seconds:6.1f} s  mixflow {command[:100]}")  # shown with -rP or -s
     assert not failures, "\n".join(failures)
