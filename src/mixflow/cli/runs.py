@@ -151,8 +151,35 @@ def summary_lines(summary: RunSummary) -> list[str]:
     return lines
 
 
+def calibration_lines(out: Path) -> list[str]:
+    """What ``mixflow fit`` prints of a calibrated run's ``calibration.json``: the number of
+    lift tests, then every test the model contradicts (``|z| > 2``) before or after
+    calibration, with both z."""
+    from mixflow.analysis.calibration_schema import CONTRADICTION_Z, CalibrationTestCheck
+    from mixflow.report.rundir import CALIBRATION_FILE, read_calibration
+
+    tests = [
+        CalibrationTestCheck.model_validate(t) for t in read_calibration(out / CALIBRATION_FILE)
+    ]
+    if not tests:
+        return []
+    lines = [f"calibration: {len(tests)} lift test(s)"]
+    for t in tests:
+        before = t.before.z if t.before else None
+        if t.contradicts or (t.before and t.before.contradicts):
+            was = "n/a" if before is None else f"{before:+.1f}"
+            state = "still contradicts" if t.contradicts else "reconciled"
+            lines.append(
+                f"WARNING: the model contradicts lift test {t.label} (|z| > {CONTRADICTION_Z:g}): "
+                f"z {was} before calibration, {t.z:+.1f} after ({state})"
+            )
+    if len(lines) == 1:
+        lines[0] += f": the model agrees with every test (|z| <= {CONTRADICTION_Z:g})"
+    return lines
+
+
 def _print_summary(summary: RunSummary, out: Path) -> None:
-    for line in summary_lines(summary):
+    for line in summary_lines(summary) + calibration_lines(out):
         typer.echo(line)
     typer.echo(f"wrote {out}")
 

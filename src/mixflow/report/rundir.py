@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
+from pydantic import ValidationError
 
+from mixflow.analysis.calibration_schema import CalibrationDocument
 from mixflow.analysis.schema import SUMMARY_FILE, RunSummary, load_summary
 from mixflow.data.folders import verify_folder
 from mixflow.errors import RunDirError
@@ -26,9 +28,7 @@ RESPONSE_CURVES_FILE: Final = "response_curves.csv"
 ADSTOCK_FILE: Final = "adstock.csv"
 PRIOR_POSTERIOR_FILE: Final = "prior_posterior.csv"
 CALIBRATION_FILE: Final = "calibration.json"
-_CALIBRATION_KEYS: Final = ("channel", "start", "end", "incremental_kpi", "standard_error")
 
-_STAT_KEYS: Final = ("mean", "hdi_90")
 
 CONTRIBUTION_COLUMNS: Final = (
     "date",
@@ -142,20 +142,22 @@ def read_run_dir(run_dir: Path) -> RunFiles:
 
 
 def read_calibration(path: Path) -> tuple[Mapping[str, Any], ...]:
-    """The lift tests of ``calibration.json`` (empty when the file is absent)."""
+    """The lift tests of ``calibration.json`` (empty when the file is absent), read through
+    :class:`~mixflow.analysis.calibration.CalibrationDocument` (any schema version), each as
+    its JSON form."""
     if not path.exists():
         return ()
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RunDirError(f"{path.name} is not readable JSON: {exc}") from exc
-    tests = raw.get("tests") if isinstance(raw, dict) else None
-    if not isinstance(tests, list):
-        raise RunDirError(f"{path.name}: expected an object with a list 'tests'")
-    for i, test in enumerate(tests):
-        _require(test, (*_CALIBRATION_KEYS, "model_lift"), f"tests[{i}].", path.name)
-        _require(test["model_lift"], _STAT_KEYS, f"tests[{i}].model_lift.", path.name)
-    return tuple(tests)
+    try:
+        document = CalibrationDocument.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise RunDirError(f"{path.name}: {where}: {err['msg']}") from None
+    return tuple(test.model_dump(mode="json") for test in document.tests)
 
 
 def _require(mapping: Mapping[str, Any], keys: Sequence[str], prefix: str, file: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mixflow.analysis.calibration import calibration_check
+from mixflow.analysis.calibration import calibration_document
 from mixflow.analysis.geo_breakdown import GEO_CONTRIBUTIONS_FILE, GEO_ROI_FILE, geo_breakdown
 from mixflow.analysis.schema import SUMMARY_FILE
 from mixflow.analysis.summary import Analysis, analyze
@@ -125,9 +125,9 @@ def _write_files(
         atomic_write_bytes(out_dir / GEO_CONTRIBUTIONS_FILE, csv_bytes(geo.contributions))
     if config_file is not None:
         atomic_write_bytes(out_dir / "config.yaml", Path(config_file).read_bytes())
-    checks = calibration_check(posterior)
-    if checks:
-        text = json.dumps({"tests": checks}, indent=2, allow_nan=False)
+    document = calibration_document(posterior)
+    if document.tests:
+        text = json.dumps(document.to_json_dict(), indent=2, allow_nan=False)
         atomic_write_text(out_dir / CALIBRATION_FILE, text)
 
 
