@@ -21,7 +21,7 @@ from mixflow.datasets.lift import true_lift
 from mixflow.errors import DataError, SpecError
 from mixflow.model.calibration import roi_priors_from_tests, spec_with_test_priors
 from mixflow.model.design import build_design
-from mixflow.model.mmm import implied_lift, saturated_media
+from mixflow.model.mmm import implied_lift
 from mixflow.spec import model_spec_from_config, parse_config
 from mixflow.spec.model_spec import ModelSpec, PriorParameterization
 
@@ -108,7 +108,6 @@ def test_implied_lift_at_true_parameters_equals_the_true_lift(
     assert design.calibration is not None
     arrays = {k: jnp.asarray(v) for k, v in design.arrays().items()}
     params = true_params(b, data, spec)
-    s = saturated_media(params, arrays["x_lag"], spec)
     beta = params["coef"][None, :] * (
         jnp.exp(params["geo_tau"] * params["geo_z"]) if data.is_geo else 1.0
     )

@@ -122,9 +122,9 @@ def calibration_arrays(
         dx.append(lag_stack(delta[:, :, None], max_lag)[..., 0])
         weight.append(cells.measured * (pop / pop.mean())[:, None])
     w_all = np.stack(weight, axis=-1)
-    measured = w_all.any(axis=-1)
-    geo = np.flatnonzero(measured.any(axis=1))
-    periods = np.flatnonzero(measured.any(axis=0))
+    measured = np.asarray(w_all != 0).any(axis=-1)
+    geo = np.flatnonzero(np.any(measured, axis=1))
+    periods = np.flatnonzero(np.any(measured, axis=0))
     lo, hi = int(periods[0]), int(periods[-1]) + 1
     obs = np.array([tst.incremental_kpi for tst in tests]) / unit
     se = np.array([tst.standard_error for tst in tests]) / unit
