@@ -93,7 +93,9 @@ class MMMDataset:
         if not self.organic_names or organic is None:
             organic = np.zeros((g, t, 0))
         object.__setattr__(self, "organic", _frozen(organic))
-        frequency = np.zeros((g, t, 0)) if self.frequency is None else self.frequency
+        frequency = self.frequency
+        if not self.rf_channels or frequency is None:
+            frequency = np.zeros((g, t, 0))
         object.__setattr__(self, "frequency", _frozen(frequency))
         expected = {
             "kpi": (g, t),
