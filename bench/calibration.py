@@ -108,9 +108,7 @@ def score(brand: Any, post: Posterior, seconds: float, test: LiftTest) -> dict[s
     return out
 
 
-def run_case(
-    seed: int, kind: str, args: argparse.Namespace
-) -> dict[str, Any]:
+def run_case(seed: int, kind: str, args: argparse.Namespace) -> dict[str, Any]:
     brand = geo_brand(seed, args.geos, args.weeks, args.effect_sd)
     test = experiment(brand, kind, args.relative_se, seed + 100)
     data = dataset_from_frame(brand.frame, parse_config(brand.config).data)
@@ -171,7 +169,9 @@ def main(argv: list[str] | None = None) -> None:
         for kind in args.kinds.split(","):
             rows.append(run_case(seed, kind, args))
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    print(json.dumps({"cases": rows, "summary": summarize(rows), "load": os.getloadavg()}, indent=1))
+    print(
+        json.dumps({"cases": rows, "summary": summarize(rows), "load": os.getloadavg()}, indent=1)
+    )
 
 
 if __name__ == "__main__":
