@@ -9,7 +9,6 @@ import pytest
 from mixflow.spec.options import Saturation
 from mixflow.transforms.frequency import fold_gain, frequency_gain, optimal_frequency
 from mixflow.transforms.registry import saturation_component
-from mixflow.transforms.saturation import hill
 
 
 @pytest.mark.parametrize(("ec", "slope"), [(2.0, 2.0), (1.5, 3.5), (4.0, 1.3), (2.0, 0.8)])
@@ -40,7 +39,11 @@ def test_gain_is_one_at_the_reference_and_zero_without_exposure() -> None:
 @pytest.mark.parametrize("kind", [Saturation.HILL, Saturation.LOGISTIC])
 def test_folded_gain_equals_the_curve_of_the_scaled_input(kind: Saturation) -> None:
     sat = saturation_component(kind)
-    params = {"half_saturation": jnp.asarray(0.8), "slope": jnp.asarray(1.7), "lam": jnp.asarray(1.2)}
+    params = {
+        "half_saturation": jnp.asarray(0.8),
+        "slope": jnp.asarray(1.7),
+        "lam": jnp.asarray(1.2),
+    }
     x = jnp.linspace(0.0, 3.0, 31)
     gain = jnp.asarray(0.6)
     direct = sat.curve(gain * x, params)

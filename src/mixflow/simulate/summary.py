@@ -52,7 +52,9 @@ def summarize(
         "per_period": [
             {
                 "period": h + 1,
-                "date": str(plan.start.astype("datetime64[D]") + np.timedelta64(h * period_days, "D")),
+                "date": str(
+                    plan.start.astype("datetime64[D]") + np.timedelta64(h * period_days, "D")
+                ),
                 "kpi_mean": float(draws.kpi[:, h].mean()),
                 "kpi_hdi_90": [float(band[h, 0]), float(band[h, 1])],
                 "baseline_mean": float(draws.baseline_kpi[:, h].mean()),
