@@ -105,7 +105,9 @@ def test_design_shapes(kind: str) -> None:
     arrays = d.arrays()
     assert arrays["obs_mask"].dtype == np.bool_
     assert arrays["cal_channel"].dtype == np.int32  # lift tests' channel indices (none here)
-    floats = {k: v for k, v in arrays.items() if k not in ("obs_mask", "cal_channel")}
+    assert arrays["cal_geo"].dtype == np.int32  # the geos the lift tests' window covers
+    ints = ("obs_mask", "cal_channel", "cal_geo")
+    floats = {k: v for k, v in arrays.items() if k not in ints}
     assert all(v.dtype == np.float32 for v in floats.values())
     assert arrays["cal_obs"].shape == (0,)
 
