@@ -39,9 +39,9 @@ def test_max_profit_prints_the_profit_and_the_spend_against_the_cap() -> None:
     # profit = incremental revenue - spend, for both plans
     assert story.lines[0] == (
         "objective max_profit, profit (incremental revenue - spend) (posterior mean): "
-        "optimized 253,000 vs current 200,000"
+        "optimized 253k vs current 200k"
     )
-    assert story.lines[1] == "spend 647,000 of a cap of 1,900,000 (34%); current plan 500,000"
+    assert story.lines[1] == "spend 647k of a cap of 1.9M (34%); current plan 500k"
     assert story.lines[2] == "P(optimized beats current) = 0.93"
 
 
@@ -49,7 +49,7 @@ def test_max_revenue_below_break_even_warns_and_names_the_channels() -> None:
     payload = _payload("max_revenue", marginal_roi={"tv": 0.83, "search": 1.4})
     story = plan_story(payload, point_estimate=False, value_is_currency=True)
     assert story.lines[0].startswith("objective max_revenue, incremental revenue")
-    assert story.lines[1].startswith("spend 647,000 of the budget 1,900,000")
+    assert story.lines[1].startswith("spend 647k of the budget 1.9M")
     assert len(story.notes) == 1
     assert f"below break-even ({BREAK_EVEN_MROI:g}) on tv 0.83:" in story.notes[0]
     assert "search" not in story.notes[0]

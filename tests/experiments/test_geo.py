@@ -17,6 +17,7 @@ from mixflow.errors import DataError, RunDirError
 from mixflow.experiments import GeoMethod, GeoResult, analyze_geo_experiment, sc_weights
 from mixflow.experiments.geo import GeoResultDocument
 from mixflow.experiments.results import load_result, parse_result
+from mixflow.report.fmt import fmt_amount
 
 GEOLIFT = Path(__file__).resolve().parents[2] / "data" / "geo_experiments"
 GEOLIFT_TEST = GEOLIFT / "geolift_test.csv"
@@ -220,9 +221,8 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
     assert isinstance(document, GeoResultDocument) and document.to_json_dict() == payload
     assert f"ATT {payload['att']:,.1f} per location-day" in result.output
     lo, hi = payload["ci_90"]  # the console prints the 90 % interval, as fit and impact do
-    assert f"incremental {payload['incremental_kpi']:,.0f} [90%: {lo:,.0f}, {hi:,.0f}]" in (
-        result.output
-    )
+    inc, lo_s, hi_s = (fmt_amount(v) for v in (payload["incremental_kpi"], lo, hi))
+    assert f"incremental {inc} [90%: {lo_s}, {hi_s}]" in result.output
     html = (tmp_path / "out" / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 2
 

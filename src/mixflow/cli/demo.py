@@ -11,6 +11,7 @@ import numpy as np
 import yaml
 
 from mixflow.analysis.schema import RunSummary
+from mixflow.cli.output import fmt_amount
 from mixflow.data.io import atomic_write_bytes, atomic_write_text
 from mixflow.datasets import BrandSimulation, SimulatedBrand, simulate_brand
 from mixflow.datasets.truth import BudgetCheck, optimize_recent_budget
@@ -144,7 +145,7 @@ def _format_plan(check: BudgetCheck, folder: Path) -> str:
     lo, hi = RELATIVE_BOUNDS
     lines = [
         "",
-        f"next {result.problem.horizon} weeks at the recent budget {result.budget:,.0f} "
+        f"next {result.problem.horizon} weeks at the recent budget {fmt_amount(result.budget)} "
         f"(each channel {lo:g}x..{hi:g}x its share of the last 52 weeks):",
         f"{'channel':<10}{'current':>12}{'optimized':>12}{'change':>9}{'true best':>12}",
     ]
@@ -152,16 +153,16 @@ def _format_plan(check: BudgetCheck, folder: Path) -> str:
         cur, opt = result.current_allocation[ch], result.allocation[ch]
         change = f"{opt / cur - 1.0:+.0%}" if cur > 0 else ""
         lines.append(
-            f"{ch:<10}{cur:>12,.0f}{opt:>12,.0f}{change:>9}{truth.optimum_allocation[ch]:>12,.0f}"
+            f"{ch:<10}{fmt_amount(cur):>12}{fmt_amount(opt):>12}{change:>9}{fmt_amount(truth.optimum_allocation[ch]):>12}"
         )
     exp = result.expected.incremental_revenue["mean"]
     cur_exp = result.current_expected.incremental_revenue["mean"]
     lines += [
-        f"the model expects {exp:,.0f} vs {cur_exp:,.0f} incremental revenue (carryover "
+        f"the model expects {fmt_amount(exp)} vs {fmt_amount(cur_exp)} incremental revenue (carryover "
         f"included); P(optimized beats current) = {result.prob_beats_current:.2f}",
-        f"under the true model the optimized plan earns {truth.recommended:,.0f} vs "
-        f"{truth.current:,.0f} for the current split ({truth.uplift:+.1%}); the true optimum "
-        f"earns {truth.optimum:,.0f} (recommended reaches {truth.share_of_optimum:.1%} of it)",
+        f"under the true model the optimized plan earns {fmt_amount(truth.recommended)} vs "
+        f"{fmt_amount(truth.current)} for the current split ({truth.uplift:+.1%}); the true optimum "
+        f"earns {fmt_amount(truth.optimum)} (recommended reaches {truth.share_of_optimum:.1%} of it)",
         f"plan: {folder}",
     ]
     return "\n".join(lines)

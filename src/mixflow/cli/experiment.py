@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from mixflow.cli.output import fmt_amount
 from mixflow.errors import DataError
 from mixflow.experiments.methods import GeoMethod
 
@@ -71,6 +72,6 @@ def analyze(
     lift = "lift undefined" if math.isnan(result.lift_pct) else f"lift {result.lift_pct:.2f}%"
     typer.echo(
         f"{result.method.value}: ATT {result.att:,.1f} per location-day, incremental "
-        f"{result.incremental_kpi:,.0f} [90%: {lo:,.0f}, {hi:,.0f}], {lift}, "
+        f"{fmt_amount(result.incremental_kpi)} [90%: {fmt_amount(lo)}, {fmt_amount(hi)}], {lift}, "
         f"p={result.p_value:.3f}; wrote {out}"
     )

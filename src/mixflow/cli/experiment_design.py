@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from mixflow.cli.output import fmt_amount
 from mixflow.cli.runtime import resolve_run_dir
 from mixflow.errors import DataError, SpecError
 from mixflow.experiments.methods import GeoMethod
@@ -167,7 +168,7 @@ def _pct(value: float | None) -> str:
 
 
 def _money(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
+    return "-" if value is None else f"{fmt_amount(value)}"
 
 
 def _fpr(design: Design) -> str:
@@ -274,10 +275,10 @@ def _print_values(ranked: tuple[ChannelTestValue, ...], payload: dict[str, Any])
         f"{'sd after':>10}{'value':>12}{'EVSI':>12}"
     )
     for v in ranked:
-        evsi = "-" if v.evsi is None else f"{v.evsi:,.0f}"
+        evsi = "-" if v.evsi is None else f"{fmt_amount(v.evsi)}"
         typer.echo(
-            f"{v.rank:>4}  {v.channel:<14}{v.budget:>13,.0f}{v.roi_mean:>10.3f}{v.roi_sd:>8.3f}"
-            f"{v.test_se:>9.3f}{v.roi_sd_after:>10.3f}{v.value:>12,.0f}{evsi:>12}"
+            f"{v.rank:>4}  {v.channel:<14}{fmt_amount(v.budget):>13}{v.roi_mean:>10.3f}{v.roi_sd:>8.3f}"
+            f"{v.test_se:>9.3f}{v.roi_sd_after:>10.3f}{fmt_amount(v.value):>12}{evsi:>12}"
         )
     breakeven = payload["breakeven_roi"]
     typer.echo(

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from mixflow.cli.output import fmt_amount
 from mixflow.errors import DataError
 
 app = typer.Typer()
@@ -101,5 +102,5 @@ def impact(
 def _num(value: float) -> str:
     """Four significant figures (whole numbers with thousands separators from 1,000)."""
     if abs(value) >= 1000:
-        return f"{value:,.0f}"
+        return f"{fmt_amount(value)}"
     return f"{value:.4g}"

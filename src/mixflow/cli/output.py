@@ -14,6 +14,15 @@ if TYPE_CHECKING:
     from mixflow.lifecycle.registry import ModelVersionInfo
 
 
+def fmt_amount(value: Any) -> str:
+    """Money or KPI units in the one number format of reports and charts (``2.5M``, ``640k``,
+    ``12.35``; :func:`mixflow.report.fmt.fmt_amount`), imported on first use: the report
+    package pulls in its templates and charts, which a command's start-up should not pay."""
+    from mixflow.report.fmt import fmt_amount as amount
+
+    return amount(value)
+
+
 def echo_json(data: Any) -> None:
     """Print ``data`` as indented JSON (NaN refused: the output is strict JSON)."""
     typer.echo(json.dumps(data, indent=2, allow_nan=False))

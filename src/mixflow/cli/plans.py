@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from mixflow.cli.output import fmt_amount
 from mixflow.cli.runtime import simulator_for
 from mixflow.errors import SpecError
 
@@ -46,16 +47,16 @@ def simulate(
     atomic_write_bytes(out / "simulation.png", plan_chart([result]))
     inc = result["incremental_revenue_with_tail"]
     roi = result["roi_with_tail"]
-    typer.echo(f"plan '{p.name}': {p.horizon} weeks, spend {p.total:,.0f}")
+    typer.echo(f"plan '{p.name}': {p.horizon} weeks, spend {fmt_amount(p.total)}")
     if sim.posterior.method.value == "map":
         typer.echo(
-            f"incremental revenue (with carryover tail, point estimate: MAP fit) {inc['mean']:,.0f}"
+            f"incremental revenue (with carryover tail, point estimate: MAP fit) {fmt_amount(inc['mean'])}"
             + (f"; ROI {roi['mean']:.2f}" if roi else "")
         )
     else:
         typer.echo(
             f"incremental revenue (with carryover tail, posterior mean [90% HDI]) "
-            f"{inc['mean']:,.0f} [{inc['hdi_90'][0]:,.0f}, {inc['hdi_90'][1]:,.0f}]"
+            f"{fmt_amount(inc['mean'])} [{fmt_amount(inc['hdi_90'][0])}, {fmt_amount(inc['hdi_90'][1])}]"
             + (
                 f"; ROI {roi['mean']:.2f} [{roi['hdi_90'][0]:.2f}, {roi['hdi_90'][1]:.2f}]"
                 if roi
@@ -98,13 +99,13 @@ def compare(
         # one point of the posterior: no interval, and no probability to compute from it
         typer.echo(f"{'plan':<20}{metric + ' (point estimate)':>26}")
         for name, st in result["plans"].items():
-            typer.echo(f"{name:<20}{st['mean']:>26,.0f}")
+            typer.echo(f"{name:<20}{fmt_amount(st['mean']):>26}")
         typer.echo("MAP fit: no P(one plan beats another) from a point estimate")
     else:
         typer.echo(f"{'plan':<20}{metric + ' mean':>18}  90% HDI")
         for name, st in result["plans"].items():
             typer.echo(
-                f"{name:<20}{st['mean']:>18,.0f}  [{st['hdi_90'][0]:,.0f}, {st['hdi_90'][1]:,.0f}]"
+                f"{name:<20}{fmt_amount(st['mean']):>18}  [{fmt_amount(st['hdi_90'][0])}, {fmt_amount(st['hdi_90'][1])}]"
             )
         for a, row in result["prob_beats"].items():
             for b, pr in row.items():
@@ -244,7 +245,7 @@ def optimize(
         pct = float(row.change_pct)  # type: ignore[arg-type]
         change = "" if np.isnan(pct) else f"{pct:+.0%}"
         typer.echo(
-            f"{row.channel:<14}{row.current:>14,.0f}{row.optimized:>14,.0f}{change:>9}{row.marginal_roi:>8.2f}  {row.at_bound}"
+            f"{row.channel:<14}{fmt_amount(row.current):>14}{fmt_amount(row.optimized):>14}{change:>9}{row.marginal_roi:>8.2f}  {row.at_bound}"
         )
     for line in frequency_lines(payload.get("frequency")) + story.lines + story.notes:
         typer.echo(line)
@@ -287,24 +288,24 @@ def plan_story(
     if objective == "max_profit":
         profit = float(exp["incremental_revenue"]["mean"]) - spend
         cur_profit = float(cur["incremental_revenue"]["mean"]) - current_spend
-        head = f"profit (incremental revenue - spend){tag}: optimized {profit:,.0f} vs current {cur_profit:,.0f}"
+        head = f"profit (incremental revenue - spend){tag}: optimized {fmt_amount(profit)} vs current {fmt_amount(cur_profit)}"
     elif objective in ("max_kpi", "min_spend_for_kpi"):
         head = (
-            f"incremental KPI{tag}: optimized {float(exp['incremental_kpi']['mean']):,.0f} vs "
-            f"current {float(cur['incremental_kpi']['mean']):,.0f}"
+            f"incremental KPI{tag}: optimized {fmt_amount(float(exp['incremental_kpi']['mean']))} vs "
+            f"current {fmt_amount(float(cur['incremental_kpi']['mean']))}"
         )
     else:
         head = (
-            f"incremental revenue{tag}: optimized {float(exp['incremental_revenue']['mean']):,.0f}"
-            f" vs current {float(cur['incremental_revenue']['mean']):,.0f}"
+            f"incremental revenue{tag}: optimized {fmt_amount(float(exp['incremental_revenue']['mean']))}"
+            f" vs current {fmt_amount(float(cur['incremental_revenue']['mean']))}"
         )
     fixed = objective in ("max_revenue", "max_kpi")
     lines = [
         f"objective {objective}, {head}",
-        f"spend {spend:,.0f} of {'the budget' if fixed else 'a cap of'} {budget:,.0f} "
-        f"({spend / budget:.0%}); current plan {current_spend:,.0f}"
+        f"spend {fmt_amount(spend)} of {'the budget' if fixed else 'a cap of'} {fmt_amount(budget)} "
+        f"({spend / budget:.0%}); current plan {fmt_amount(current_spend)}"
         if budget > 0
-        else f"spend {spend:,.0f}",
+        else f"spend {fmt_amount(spend)}",
     ]
     notes: list[str] = []
     if point_estimate:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from mixflow.cli.output import fmt_amount
 from mixflow.cli.runtime import setup_jax
 from mixflow.errors import SpecError
 
@@ -178,7 +179,7 @@ def optimize(
     for name, mp in joint.plan.models.items():
         mroi = list(mp.marginal_roi.values())
         typer.echo(
-            f"{name:<24}{mp.current_budget:>14,.0f}{mp.budget:>14,.0f}"
+            f"{name:<24}{fmt_amount(mp.current_budget):>14}{fmt_amount(mp.budget):>14}"
             f"{min(mroi):>8.2f}..{max(mroi):.2f}"
         )
     exp, cur = (
@@ -186,8 +187,8 @@ def optimize(
         joint.plan.current_expected.incremental_revenue,
     )
     typer.echo(
-        f"incremental revenue: optimized {exp.mean:,.0f} [{exp.hdi_90[0]:,.0f}, "
-        f"{exp.hdi_90[1]:,.0f}] vs current {cur.mean:,.0f}; "
+        f"incremental revenue: optimized {fmt_amount(exp.mean)} [{fmt_amount(exp.hdi_90[0])}, "
+        f"{fmt_amount(exp.hdi_90[1])}] vs current {fmt_amount(cur.mean)}; "
         f"P(optimized beats current) = {joint.plan.probability_beats_current:.2f}"
     )
     typer.echo(f"wrote {out_dir / PLAN_FILE}")
