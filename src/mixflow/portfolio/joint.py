@@ -35,6 +35,7 @@ from mixflow.data.dataset import KpiType
 from mixflow.errors import ConvergenceError, InfeasiblePlanError, SpecError, did_you_mean
 from mixflow.optimize import BudgetProblem, FeasibleSet, resolve
 from mixflow.optimize.constraints import money
+from mixflow.optimize.solver import SCREEN_FTOL, unique_starts
 from mixflow.portfolio.schema import Expected, Interval, ModelPlan, PortfolioPlan
 from mixflow.simulate import Simulator
 
@@ -252,7 +253,9 @@ def _joint_set(
     return fs
 
 
-def _solve(fn: _Joint, fs: FeasibleSet, x0: np.ndarray, center: np.ndarray) -> np.ndarray | None:
+def _solve(
+    fn: _Joint, fs: FeasibleSet, x0: np.ndarray, center: np.ndarray, ftol: float = FTOL
+) -> np.ndarray | None:
     """SLSQP from ``x0`` in scaled free variables (as the single-model solver)."""
     s = fs.scale
     free = fs.hi - fs.lo > 1e-12 * s
@@ -291,7 +294,7 @@ def _solve(fn: _Joint, fs: FeasibleSet, x0: np.ndarray, center: np.ndarray) -> n
         method="SLSQP",
         bounds=list(zip((fs.lo[free] / s).tolist(), hi, strict=True)),
         constraints=cons,
-        options={"maxiter": MAX_ITER, "ftol": FTOL},
+        options={"maxiter": MAX_ITER, "ftol": ftol},
     )
     if not np.all(np.isfinite(res.x)):
         return None
@@ -348,9 +351,13 @@ class PortfolioOptimizer:
         fn = self._compiled[key]
         rng = np.random.default_rng(seed)
         center = fs.interior_point(rng)
-        starts = fs.budget_starts(fs.current, center, rng, self.n_random_starts)
-        solved = [_solve(fn, fs, x0, center) for x0 in starts]
-        ok = [x for x in [*solved, *starts] if x is not None and not fs.violations(x)]
+        starts = unique_starts(fs.budget_starts(fs.current, center, rng, self.n_random_starts), fs)
+        screened = [_solve(fn, fs, x0, center, SCREEN_FTOL) for x0 in starts]
+        ok = [x for x in [*screened, *starts] if x is not None and not fs.violations(x)]
+        if ok:
+            polished = _solve(fn, fs, max(ok, key=lambda x: fn(x)[0]), center)
+            if polished is not None and not fs.violations(polished):
+                ok.append(polished)
         if not ok:
             raise ConvergenceError(
                 "the portfolio optimizer found no plan satisfying every constraint"
