@@ -37,6 +37,8 @@ MIN_ROLE = {
     ("GET", "/api/v1/plans"): "viewer",
     ("GET", "/api/v1/plans/{plan_id}"): "viewer",
     ("POST", "/api/v1/experiments/analyze"): "analyst",
+    ("POST", "/api/v1/portfolios/fits"): "analyst",
+    ("POST", "/api/v1/portfolios/optimize"): "viewer",
     ("GET", "/api/v1/audit"): "admin",
 }
 RANK = {"viewer": 1, "analyst": 2, "admin": 3}

@@ -65,6 +65,10 @@ class FitTask:
     policy: GatePolicy | None = None
     value_per_kpi: float | None = None
     tracking_env: dict[str, str] = field(default_factory=dict)
+    #: the registry name (default ``name``; the service registers ``<workspace>.<name>``)
+    registered_name: str | None = None
+    #: who the registration's audit names
+    actor: str = "portfolio"
 
 
 def _node_id() -> str | None:
@@ -127,10 +131,10 @@ def fit_model(task: FitTask, setup: WorkerSetup | None = None) -> ModelRecord:
 
             info = register(
                 Path(task.run_dir),
-                task.name,
+                task.registered_name or task.name,
                 settings_from_env(task.tracking_env),
                 policy=task.policy,
-                actor="portfolio",
+                actor=task.actor,
                 reason=f"portfolio {task.portfolio}",
             )
             version, gates_ok = info.version, info.gates_passed
@@ -262,8 +266,11 @@ def fit_portfolio(
     tracking_env: Mapping[str, str] | None = None,
     setup: WorkerSetup | None = None,
     progress: bool = True,
+    name_prefix: str = "",
+    actor: str = "portfolio",
 ) -> PortfolioRecord:
     """Fit (or resume) every model of ``portfolio`` into ``out_dir``; see the module docstring.
+    With ``register``, model ``NAME`` is registered as ``name_prefix + NAME`` by ``actor``.
 
     Returns the record written to ``DIR/portfolio.json``."""
     opts = ray_options or RayOptions()
@@ -294,6 +301,8 @@ def fit_portfolio(
                 policy=m.policy,
                 value_per_kpi=m.value_per_kpi,
                 tracking_env=env,
+                registered_name=name_prefix + m.name,
+                actor=actor,
             )
         )
     write_record(portfolio, out_dir, records)

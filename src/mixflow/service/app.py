@@ -27,6 +27,7 @@ from mixflow.service.routers import (
     monitor,
     planning,
     plans,
+    portfolios,
 )
 from mixflow.service.settings import ServiceSettings
 
@@ -82,6 +83,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         models.router,
         monitor.router,
         experiments.router,
+        portfolios.router,
         audit_routes.router,
     ):
         app.include_router(router)

@@ -23,6 +23,14 @@ class ServiceSettings(BaseSettings):
     ref_cache_seconds: float = Field(
         default=2.0, ge=0, description="how long the version an alias names is kept (0: never)"
     )
+    ray_address: str = Field(
+        default="",
+        description="the Ray cluster portfolio fit jobs run on (empty: RAY_ADDRESS, else a "
+        "local Ray started by the job)",
+    )
+    ray_local_cpus: int = Field(
+        default=0, ge=0, description="CPUs of a job's local Ray (0: this machine's count)"
+    )
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to ``sqlite:///<home>/service.db``."""

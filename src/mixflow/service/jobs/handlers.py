@@ -136,7 +136,39 @@ def run_experiment_analysis(payload: dict[str, Any], folder: Path) -> dict[str, 
     return loaded
 
 
+def run_portfolio_fit(payload: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Fit the uploaded portfolio ``payload['portfolio']`` as ``mixflow portfolio fit`` does,
+    one Ray task per model, into ``folder/out``; with ``payload['register']`` each model is
+    registered as ``<workspace>.<name>`` with gates. The result is ``portfolio.json``'s
+    content (a model's failure is recorded there, not raised)."""
+    from mixflow.portfolio import RayOptions, fit_portfolio, load_portfolio
+    from mixflow.service.settings import ServiceSettings
+    from mixflow.service.store import SEPARATOR
+
+    settings = ServiceSettings(home=home_of(folder))
+    env = {"MIXFLOW_HOME": str(settings.home)}
+    for name in ("MLFLOW_TRACKING_URI", "MIXFLOW_EXPERIMENT"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    workspace = str(payload["workspace"])
+    record = fit_portfolio(
+        load_portfolio(Path(payload["inputs"]) / str(payload["portfolio"])),
+        folder / "out",
+        ray_options=RayOptions(
+            address=settings.ray_address or None, local_cpus=settings.ray_local_cpus or None
+        ),
+        register=bool(payload.get("register")),
+        tracking_env=env,
+        progress=False,
+        name_prefix=f"{workspace}{SEPARATOR}",
+        actor=str(payload.get("submitted_by") or "service"),
+    )
+    loaded: dict[str, Any] = json.loads(record.model_dump_json())
+    return loaded
+
+
 HANDLERS: Mapping[str, Handler] = {
     "fit": run_fit,
+    "portfolio_fit": run_portfolio_fit,
     "experiment_analysis": run_experiment_analysis,
 }
