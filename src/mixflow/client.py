@@ -18,6 +18,7 @@ from mixflow.errors import MixflowError
 
 if TYPE_CHECKING:  # imported when called: the client itself needs only httpx
     from mixflow.optimize.schema import PlanDocument
+    from mixflow.portfolio.schema import PortfolioPlan
     from mixflow.service.routers.planning import CompareResponse, SimulateResponse
     from mixflow.service.routers.plans import PlanPage, SavedPlanOut
 
@@ -211,6 +212,68 @@ class MixflowClient:
         }
         return PlanDocument.model_validate(
             self._json(self._http.post(f"/api/v1/models/{model_name}/optimize", json=body))
+        )
+
+    # ------------------------------------------------------------------ portfolios
+    def portfolio_fit(
+        self,
+        portfolio: Path,
+        files: list[Path],
+        *,
+        register: bool = True,
+        wait: bool = False,
+        idempotency_key: str | None = None,
+        poll_s: float = 2.0,
+        timeout_s: float = 6 * 3600.0,
+    ) -> dict[str, Any]:
+        """Upload a portfolio file with the model configs it names and their data ``files``
+        (all named by bare file name) to be fitted on the service's Ray, each model registered
+        in the workspace when ``register``; with ``wait`` poll until the job finishes. A
+        finished job's ``result`` is the ``portfolio.json`` document."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        parts: list[tuple[str, tuple[str | None, bytes]]] = [
+            ("portfolio", (portfolio.name, portfolio.read_bytes()))
+        ]
+        parts += [("files", (p.name, p.read_bytes())) for p in files]
+        job = dict(
+            self._json(
+                self._http.post(
+                    "/api/v1/portfolios/fits",
+                    files=parts,
+                    data={"register": "true" if register else "false"},
+                    headers=headers,
+                )
+            )
+        )
+        return self.wait(job["job_id"], poll_s=poll_s, timeout_s=timeout_s) if wait else job
+
+    def portfolio_optimize(
+        self,
+        models: list[str | Mapping[str, Any]],
+        budget: float,
+        *,
+        horizon_weeks: int = 13,
+        relative_bounds: tuple[float, float] | None = None,
+        model_bounds: Mapping[str, tuple[float, float | None]] | None = None,
+        objective: str = "max_revenue",
+        seed: int = 0,
+    ) -> PortfolioPlan:
+        """One ``budget`` split jointly over the workspace's registered ``models`` (names, or
+        ``{"name", "ref", "value_per_kpi"}``) as ``mixflow portfolio optimize`` does: the
+        ``portfolio_plan.json`` document."""
+        from mixflow.portfolio.schema import PortfolioPlan
+
+        body: dict[str, Any] = {
+            "models": [{"name": m} if isinstance(m, str) else dict(m) for m in models],
+            "budget": budget,
+            "horizon_weeks": horizon_weeks,
+            "relative_bounds": list(relative_bounds) if relative_bounds else None,
+            "model_bounds": {k: list(v) for k, v in (model_bounds or {}).items()},
+            "objective": objective,
+            "seed": seed,
+        }
+        return PortfolioPlan.model_validate(
+            self._json(self._http.post("/api/v1/portfolios/optimize", json=body))
         )
 
     def save_plan(

@@ -123,3 +123,25 @@ def test_saved_plans_round_trip_and_problems_raise(server: tuple[str, str, Path]
         with pytest.raises(ClientError) as missing:
             mf.simulate("nope", PLAN)
         assert missing.value.status == 404
+
+
+def test_portfolio_optimize_is_typed_and_equals_the_library(server: tuple[str, str, Path]) -> None:
+    from mixflow.portfolio import Member, PortfolioProblem, optimize_portfolio
+    from mixflow.portfolio.schema import PortfolioPlan
+    from mixflow.simulate import Simulator
+    from mixflow.workflow import load_run
+
+    url, key, run = server
+    with MixflowClient(url, api_key=key) as mf:
+        plan = mf.portfolio_optimize(["brand"], 3e5, horizon_weeks=6, relative_bounds=(0.5, 2.0))
+        assert isinstance(plan, PortfolioPlan)
+        lib = optimize_portfolio(
+            [Member("brand", Simulator(load_run(run)))],
+            PortfolioProblem(3e5, 6, relative_bounds=(0.5, 2.0)),
+        ).plan
+        assert plan.models["brand"].allocation == pytest.approx(
+            lib.models["brand"].allocation, rel=1e-6
+        )
+        with pytest.raises(ClientError) as bad:
+            mf.portfolio_optimize(["brand"], 3e5, model_bounds={"nope": (0.0, 1.0)})
+        assert bad.value.status == 422 and "unknown model 'nope'" in bad.value.detail
