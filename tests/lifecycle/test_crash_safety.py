@@ -144,3 +144,33 @@ def test_sigterm_during_a_refresh_exits_143_and_marks_the_run_failed(
     assert "SIGTERM did not stop" not in done.stderr
     assert _runs(settings) == [("brand", "FINISHED"), ("brand refresh", "FAILED")]
     _assert_nothing_half_registered(settings)
+
+
+def test_held_signals_deliver_a_sigterm_only_at_release() -> None:
+    import os
+    import signal
+
+    from mixflow.lifecycle.tracking import held_signals
+
+    class Terminated(Exception):
+        pass
+
+    def on_term(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    reached = []
+    try:
+        with pytest.raises(Terminated), held_signals() as release:
+            os.kill(os.getpid(), signal.SIGTERM)
+            reached.append("after the signal")  # held: the block goes on
+            release()
+            reached.append("after release")  # not reached: delivered at release
+        assert reached == ["after the signal"]
+        assert signal.getsignal(signal.SIGTERM) is on_term  # the handler is back
+        with held_signals():  # nothing pending: nothing raised, nothing left held
+            pass
+        with pytest.raises(Terminated):
+            os.kill(os.getpid(), signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)

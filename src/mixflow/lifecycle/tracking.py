@@ -15,9 +15,11 @@ import json
 import math
 import os
 import re
+import signal
 import socket
 import subprocess
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -262,18 +264,57 @@ def mark_failed(run_id: str, settings: LifecycleSettings) -> None:
 
 
 @contextmanager
+def held_signals() -> Iterator[Callable[[], None]]:
+    """Hold SIGTERM and SIGINT for the ``with`` block (main thread only): a signal that
+    arrives is recorded instead of handled, and delivered to the previous handlers when the
+    block calls the ``release()`` it was given, or at the latest when it ends.
+
+    Opening an MLflow run and entering the ``try`` that marks it ``FAILED`` are two steps; a
+    signal between them (while ``create_run`` returns, say) used to leave the run
+    ``RUNNING`` until the next registration's sweep. Opening under held signals and releasing
+    them inside the ``try`` closes that window."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: None
+        return
+    pending: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        pending.append(signum)
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGTERM, signal.SIGINT)}
+    released = False
+
+    def release() -> None:
+        nonlocal released
+        if released:
+            return
+        released = True
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for signum in pending:
+            signal.raise_signal(signum)  # the previous handler runs here, in the caller
+
+    try:
+        yield release
+    finally:
+        release()
+
+
+@contextmanager
 def tracked_run(
     settings: LifecycleSettings, run_name: str, tags: Mapping[str, str] | None = None
 ) -> Iterator[str]:
     """Open a run for the ``with`` block and yield its id; any exception escaping the block
     (``KeyboardInterrupt`` and ``SystemExit`` too) marks the run ``FAILED`` and propagates.
     The block ends the run itself (:func:`log_run` with ``run_id`` does)."""
-    run_id = start_run(settings, run_name, tags)
-    try:
-        yield run_id
-    except BaseException:
-        mark_failed(run_id, settings)
-        raise
+    with held_signals() as release:
+        run_id = start_run(settings, run_name, tags)
+        try:
+            release()
+            yield run_id
+        except BaseException:
+            mark_failed(run_id, settings)
+            raise
 
 
 def dataset_input(run_dir: Path, summary: RunSummary, config: Mapping[str, Any]) -> Any:
@@ -322,34 +363,47 @@ def log_run(
     dataset (see :func:`dataset_input`). Artifacts: the whole run directory under ``run/``
     (config, summary, posterior.nc, report.html ...).
     """
-    from mlflow.entities import Metric, Param, RunTag
-
     run_dir = Path(run_dir)
     summary, config = read_run_dir(run_dir)
     client = make_client(settings)
     tags = run_tags(summary, config, Path.cwd() if cwd is None else cwd)
-    if run_id is None:
-        name = run_name or summary.name or run_dir.name
-        run_id = start_run(settings, name)
-    run = client.get_run(run_id)
-    try:
-        params = [Param(k, v) for k, v in flatten(config).items()]
-        for batch in _chunks(params, _BATCH):
-            client.log_batch(run_id, params=batch)
-        tag_list = [RunTag(k, v) for k, v in tags.items()]
-        for batch in _chunks(tag_list, _BATCH):
-            client.log_batch(run_id, tags=batch)
-        metrics = [Metric(k, v, run.info.start_time, 0) for k, v in run_metrics(summary).items()]
-        client.log_batch(run_id, metrics=metrics)
-        data_input = dataset_input(run_dir, summary, config)
-        if data_input is not None:
-            client.log_inputs(run_id, datasets=[data_input])
-        client.log_artifacts(run_id, str(run_dir), artifact_path=RUN_ARTIFACT_PATH)
-    except BaseException:
-        client.set_terminated(run_id, status="FAILED")
-        raise
+    with held_signals() as release:
+        if run_id is None:
+            name = run_name or summary.name or run_dir.name
+            run_id = start_run(settings, name)
+        try:
+            release()  # a signal held while the run opened is handled here, in the try
+            _log_into(client, run_id, run_dir, summary, config, tags)
+        except BaseException:
+            client.set_terminated(run_id, status="FAILED")
+            raise
     client.set_terminated(run_id, status="FINISHED")
     return run_id
+
+
+def _log_into(
+    client: MlflowClient,
+    run_id: str,
+    run_dir: Path,
+    summary: RunSummary,
+    config: Mapping[str, Any],
+    tags: Mapping[str, str],
+) -> None:
+    from mlflow.entities import Metric, Param, RunTag
+
+    run = client.get_run(run_id)
+    params = [Param(k, v) for k, v in flatten(config).items()]
+    for batch in _chunks(params, _BATCH):
+        client.log_batch(run_id, params=batch)
+    tag_list = [RunTag(k, v) for k, v in tags.items()]
+    for batch in _chunks(tag_list, _BATCH):
+        client.log_batch(run_id, tags=batch)
+    metrics = [Metric(k, v, run.info.start_time, 0) for k, v in run_metrics(summary).items()]
+    client.log_batch(run_id, metrics=metrics)
+    data_input = dataset_input(run_dir, summary, config)
+    if data_input is not None:
+        client.log_inputs(run_id, datasets=[data_input])
+    client.log_artifacts(run_id, str(run_dir), artifact_path=RUN_ARTIFACT_PATH)
 
 
 __all__ = [
