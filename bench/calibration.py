@@ -5,7 +5,9 @@ Two kinds of experiment, each measured from the truth with Normal noise of the r
 error (``--relative-se`` of the true lift, 0.15 by default, typical of a geo experiment):
 
 - ``heavy_up``: +50 % spend on ``tv`` in a third of the geos for 6 weeks;
-- ``go_dark``: ``search`` spend off in a third of the geos for 6 weeks.
+- ``go_dark``: ``search`` spend off in a third of the geos for 6 weeks;
+- ``heavy_up_search``: +50 % spend on ``search`` (always on, the channel the plain fit pins
+  least) in a third of the geos for 6 weeks.
 
 Per brand and kind it fits the config twice (no calibration; ``calibration.method:
 likelihood`` with the test) and prints, per channel, the true ROI, the posterior mean, its
@@ -44,7 +46,7 @@ from mixflow.spec import parse_config  # noqa: E402
 from mixflow.workflow import fit_dataset  # noqa: E402
 
 #: kind -> (tested channel, experiment)
-KINDS = {"heavy_up": "tv", "go_dark": "search"}
+KINDS = {"heavy_up": "tv", "go_dark": "search", "heavy_up_search": "search"}
 TEST_WEEKS = 6
 
 
@@ -67,7 +69,7 @@ def experiment(brand: Any, kind: str, relative_se: float, seed: int) -> LiftTest
     last = first + TEST_WEEKS - 1
     rng = np.random.default_rng(seed)
     truth = brand.true_response
-    if kind == "heavy_up":
+    if kind.startswith("heavy_up"):
         return simulated_heavy_up_test(
             truth, data, KINDS[kind], first, last, 0.5, relative_se, rng, geos
         )

@@ -39,6 +39,8 @@ def test_summary_written_by_the_previous_code_loads_unchanged() -> None:
     assert [ch.pop("frequency") for ch in dumped["channels"].values()] == [None, None]
     # version 3 added the geo saturation: a national run has none
     assert dumped["model"].pop("geo_saturation") is None
+    # the time-varying media multiplier (issue 17) came later: an older run had none
+    assert dumped["model"].pop("time_varying_media") is False
     assert dumped.pop("schema_version") == 3
     assert dumped == {k: v for k, v in json.loads(text).items() if k != "schema_version"}
 

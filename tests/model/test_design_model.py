@@ -106,7 +106,8 @@ def test_design_shapes(kind: str) -> None:
     assert arrays["obs_mask"].dtype == np.bool_
     assert arrays["cal_channel"].dtype == np.int32  # lift tests' channel indices (none here)
     assert arrays["cal_geo"].dtype == np.int32  # the geos the lift tests' window covers
-    ints = ("obs_mask", "cal_channel", "cal_geo")
+    assert arrays["cal_time"].dtype == np.int32  # and its periods (the media multiplier's)
+    ints = ("obs_mask", "cal_channel", "cal_geo", "cal_time")
     floats = {k: v for k, v in arrays.items() if k not in ints}
     assert all(v.dtype == np.float32 for v in floats.values())
     assert arrays["cal_obs"].shape == (0,)

@@ -25,7 +25,12 @@ from mixflow.analysis.calibration_schema import (
 from mixflow.analysis.stats import stat
 from mixflow.data.lift_tests import LiftTest
 from mixflow.model.design import build_design
-from mixflow.model.mmm import implied_lift, media_coefficients, saturated_media
+from mixflow.model.mmm import (
+    implied_lift,
+    media_coefficients,
+    saturated_media,
+    with_time_multiplier,
+)
 from mixflow.posterior.posterior import Posterior
 from mixflow.spec.model_spec import calibration_from_config
 from mixflow.spec.options import CalibrationMethod
@@ -57,7 +62,9 @@ def lift_draws(
     spec = posterior.spec
 
     def one(params: dict[str, jnp.ndarray]) -> jnp.ndarray:
-        s = saturated_media(params, arrays["x_lag"], spec, arrays)
+        s = with_time_multiplier(
+            params, arrays, saturated_media(params, arrays["x_lag"], spec, arrays)
+        )
         beta = media_coefficients(params, arrays, spec, s)
         return implied_lift(params, arrays, spec, beta)
 

@@ -18,6 +18,7 @@ from mixflow.model.mmm import (
     baseline_components,
     media_coefficients,
     saturated_media,
+    with_time_multiplier,
 )
 from mixflow.posterior.posterior import Posterior
 from mixflow.spec.model_spec import ModelSpec
@@ -69,13 +70,15 @@ def _per_draw(
     ku = kpi_unit[:, None]  # (G, 1)
 
     def contributions(scale: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
-        s = saturated_media(params, arrays["x_lag"] * scale, spec)
+        s = with_time_multiplier(
+            params, arrays, saturated_media(params, arrays["x_lag"] * scale, spec)
+        )
         media = s * beta[:, None, :]  # (G, T', C) scaled
         kpi = jnp.einsum("gtc,g->c", media, ku[:, 0])
         value = jnp.einsum("gtc,gt->c", media, vw)
         return kpi, value
 
-    s = saturated_media(params, arrays["x_lag"], spec)
+    s = with_time_multiplier(params, arrays, saturated_media(params, arrays["x_lag"], spec))
     media = s * beta[:, None, :]
     base = baseline_components(params, arrays)
     baseline = sum(base.values(), jnp.zeros_like(base["intercept"]))

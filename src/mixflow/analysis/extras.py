@@ -129,4 +129,37 @@ def extras_columns(x: ExtrasDraws | None) -> dict[str, np.ndarray]:
     return cols
 
 
-__all__ = ["ExtrasDraws", "compute_extras", "extras_columns", "extras_summaries"]
+#: columns of ``contributions.csv`` a model with a time-varying media multiplier adds
+MEDIA_MULTIPLIER_COLUMNS = ("media_multiplier", "media_multiplier_low", "media_multiplier_high")
+
+
+def media_multiplier_columns(
+    posterior: Posterior, max_draws: int | None = 1000
+) -> dict[str, np.ndarray]:
+    """Columns for ``contributions.csv`` of a model with ``model.time_varying_media``: the
+    multiplier of every paid channel's effect per period of the data window, posterior mean
+    and 90% HDI (:data:`MEDIA_MULTIPLIER_COLUMNS`); empty for other models."""
+    flat = posterior.flat_samples(max_draws)
+    if "media_time_z" not in flat:
+        return {}
+    from mixflow.analysis.stats import hdi
+    from mixflow.model.time_varying import media_multiplier
+
+    t = posterior.dataset.n_times
+    trend_t = jnp.asarray(posterior.design.trend_t[:t], dtype=jnp.float32)
+    sites = {k: jnp.asarray(flat[k]) for k in ("media_time_z", "media_time_offset")}
+    m = np.asarray(jax.jit(jax.vmap(lambda p: media_multiplier(p, trend_t)))(sites), np.float64)
+    band = hdi(m)  # (T, 2)
+    return dict(
+        zip(MEDIA_MULTIPLIER_COLUMNS, (m.mean(axis=0), band[:, 0], band[:, 1]), strict=True)
+    )
+
+
+__all__ = [
+    "MEDIA_MULTIPLIER_COLUMNS",
+    "ExtrasDraws",
+    "compute_extras",
+    "extras_columns",
+    "extras_summaries",
+    "media_multiplier_columns",
+]

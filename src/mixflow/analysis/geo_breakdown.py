@@ -73,10 +73,11 @@ def _per_draw(
 ) -> tuple[jnp.ndarray, jnp.ndarray]:
     import jax.numpy as jnp
 
-    from mixflow.model.mmm import media_coefficients, saturated_media
+    from mixflow.model.mmm import media_coefficients, saturated_media, with_time_multiplier
 
     beta = media_coefficients(params, arrays, spec)  # (G, C)
-    media = saturated_media(params, arrays["x_lag"], spec) * beta[:, None, :]  # (G, T', C)
+    s = with_time_multiplier(params, arrays, saturated_media(params, arrays["x_lag"], spec))
+    media = s * beta[:, None, :]  # (G, T', C)
     kpi = jnp.einsum("gtc,g->gc", media, kpi_unit)
     value = jnp.einsum("gtc,gt->gc", media, arrays["value_weight"])
     return kpi, value

@@ -167,6 +167,9 @@ class ModelSummary(_Frozen):
     #: ``relative``, each geo's own mean exposure; ``pooled``, the panel's); ``None`` for a
     #: national model, which has one market (schema version 3)
     geo_saturation: Literal["pooled", "relative"] | None = None
+    #: whether one multiplier of every paid channel's effect drifts over time
+    #: (``model.time_varying_media``; ``contributions.csv`` holds it per period)
+    time_varying_media: bool = False
 
 
 class DiagnosticsSummary(_Frozen):

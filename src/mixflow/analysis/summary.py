@@ -14,7 +14,12 @@ import pandas as pd
 
 from mixflow.analysis.component_priors import component_prior_rows
 from mixflow.analysis.draws import BASELINE_PARTS, DrawQuantities, compute_draws
-from mixflow.analysis.extras import compute_extras, extras_columns, extras_summaries
+from mixflow.analysis.extras import (
+    compute_extras,
+    extras_columns,
+    extras_summaries,
+    media_multiplier_columns,
+)
 from mixflow.analysis.metrics import fit_metrics
 from mixflow.analysis.rf import frequency_summaries
 from mixflow.analysis.schema import (
@@ -286,6 +291,7 @@ def analyze(posterior: Posterior, max_draws: int | None = 1000) -> Analysis:
             likelihood=spec.likelihood.value,
             prior_parameterization=spec.priors.parameterization.value,
             geo_saturation=spec.geo_saturation.value if data.n_geos > 1 else None,
+            time_varying_media=spec.time_varying_media,
         ),
         method=posterior.method.value,
         channels=channels,
@@ -297,6 +303,8 @@ def analyze(posterior: Posterior, max_draws: int | None = 1000) -> Analysis:
     )
     contributions = _contributions_frame(posterior, q)
     for column, values in extras_columns(extras).items():
+        contributions[column] = values
+    for column, values in media_multiplier_columns(posterior).items():
         contributions[column] = values
     return Analysis(
         summary=summary,

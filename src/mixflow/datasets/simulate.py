@@ -107,12 +107,18 @@ class BrandSimulation:
     geo_relative_saturation: bool = False
     #: geo panels only: log-sd of each geo's multiplier of a channel's effect
     geo_effect_sd: float = 0.15
+    #: size of a smooth drift in how effective all media are: every channel's effect is
+    #: multiplied by ``exp(media_drift * sin(2 pi t / P + phase))``, ``P`` 1-1.5 times the
+    #: window (the effect model.time_varying_media learns); 0 leaves media constant
+    media_drift: float = 0.0
     start: str = "2022-01-03"
     kpi_name: str = "revenue"
 
     def __post_init__(self) -> None:
         if self.geo_effect_sd < 0:
             raise SpecError(f"geo_effect_sd must be >= 0, got {self.geo_effect_sd}")
+        if not 0 <= self.media_drift <= 1:
+            raise SpecError(f"media_drift must be in [0, 1], got {self.media_drift}")
         if self.geo_relative_saturation and self.saturation != "hill":
             raise SpecError("geo_relative_saturation needs saturation='hill'")
 
@@ -218,6 +224,12 @@ def simulate_brand(sim: BrandSimulation, rng: np.random.Generator) -> SimulatedB
     base_rel = base_rel + (controls @ control_coef + events @ event_coef)[None, :]
     base_kpi = sim.base_weekly_kpi * pop_share[:, None] * base_rel  # (G, T')
 
+    media_mult = np.ones(n + lag)
+    if sim.media_drift:  # drawn only then: brands without it keep their random stream
+        period = rng.uniform(1.0, 1.5) * n
+        phase = rng.uniform(0.0, 2 * math.pi)
+        media_mult = np.exp(sim.media_drift * np.sin(2 * math.pi * t / period + phase))
+
     frame_cols: dict[str, Any] = {}
     true_roi: dict[str, float] = {}
     true_contrib: dict[str, float] = {}
@@ -252,7 +264,7 @@ def simulate_brand(sim: BrandSimulation, rng: np.random.Generator) -> SimulatedB
         mean_s = s[:, :n][:, active].mean()
         geo_mult = np.ones(g) if g == 1 else np.exp(rng.normal(0.0, sim.geo_effect_sd, g))
         beta = ch.effect_share * sim.base_weekly_kpi / max(mean_s, 1e-9)
-        contrib = beta * pop_share[:, None] * geo_mult[:, None] * s
+        contrib = beta * pop_share[:, None] * geo_mult[:, None] * s * media_mult[None, :]
         media_kpi += contrib
         spend_tot[ch.name] = float(spend.sum())
         true_contrib[ch.name] = float(contrib.sum())
@@ -260,7 +272,8 @@ def simulate_brand(sim: BrandSimulation, rng: np.random.Generator) -> SimulatedB
         frame_cols[f"{ch.name}_spend"] = spend
         parts["weights"].append(np.asarray(w, np.float64))
         parts["scale"].append(scale)
-        parts["beta"].append(beta)
+        # a plan after the data: at the media effectiveness of the data's last week
+        parts["beta"].append(beta * media_mult[n - 1])
         parts["geo_mult"].append(geo_mult)
         parts["cpe"].append(ch.cost_per_exposure if ch.has_exposure else 1.0)
         parts["history"].append(pc / scale)
@@ -317,7 +330,9 @@ def simulate_brand(sim: BrandSimulation, rng: np.random.Generator) -> SimulatedB
         "fit": {"chains": 4, "warmup": 1000, "draws": 1000, "seed": 1},
     }
     total_value = float(kpi.sum())
-    truth = {"media_share": float(media_kpi[:, :n].sum()) / total_value}
+    truth: dict[str, Any] = {"media_share": float(media_kpi[:, :n].sum()) / total_value}
+    if sim.media_drift:
+        truth["media_multiplier"] = media_mult[:n].tolist()
     chans = sim.channels
     response = TrueResponse(
         channels=tuple(ch.name for ch in chans),

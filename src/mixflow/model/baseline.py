@@ -67,10 +67,16 @@ def sample_spline(arrays: Arrays, knot_weeks: float) -> dict[str, jnp.ndarray]:
     return p
 
 
-def _raw_spline(params: Mapping[str, jnp.ndarray], trend_t: jnp.ndarray) -> jnp.ndarray:
-    steps = STEP_SD * params["spline_z"]
+def random_walk_spline(z: jnp.ndarray, step_sd: float, trend_t: jnp.ndarray) -> jnp.ndarray:
+    """``(T',)`` the B-spline whose ``len(z) + 1`` coefficients follow a random walk from 0 with
+    steps ``step_sd * z``, at times ``trend_t`` (held flat outside ``[0, 1]``)."""
+    steps = step_sd * z
     coef = jnp.concatenate([jnp.zeros((1,), steps.dtype), jnp.cumsum(steps)])
     return bspline_basis(trend_t, int(coef.shape[0])) @ coef
+
+
+def _raw_spline(params: Mapping[str, jnp.ndarray], trend_t: jnp.ndarray) -> jnp.ndarray:
+    return random_walk_spline(params["spline_z"], STEP_SD, trend_t)
 
 
 def spline_trend(params: Mapping[str, jnp.ndarray], trend_t: jnp.ndarray) -> jnp.ndarray:
@@ -84,6 +90,7 @@ __all__ = [
     "STEP_SD",
     "bspline_basis",
     "n_basis",
+    "random_walk_spline",
     "sample_spline",
     "spline_trend",
 ]

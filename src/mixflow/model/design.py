@@ -139,6 +139,8 @@ class Design:
         )
         out["cal_channel"] = np.asarray(cal.channel, dtype=np.int32)
         out["cal_geo"] = np.asarray(cal.geo, dtype=np.int32)
+        # the padded periods of the tests' window (the time-varying media multiplier's times)
+        out["cal_time"] = np.arange(*cal.window, dtype=np.int32)
         for name in ("x", "dx", "weight", "obs", "se"):
             out[f"cal_{name}"] = np.asarray(getattr(cal, name), dtype=np.float32)
         for name, (_, args) in self.component_priors.items():

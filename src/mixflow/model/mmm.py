@@ -27,6 +27,11 @@ import numpyro.distributions as dist
 from mixflow.model.baseline import sample_spline, spline_trend
 from mixflow.model.organic import organic_level, organic_media, sample_organic
 from mixflow.model.rf import rf_input, sample_rf
+from mixflow.model.time_varying import (
+    has_media_multiplier,
+    media_multiplier,
+    sample_media_multiplier,
+)
 from mixflow.spec.model_spec import Likelihood, ModelSpec, PriorParameterization, Trend
 from mixflow.spec.priors import ADSTOCK_PARAMETERS, SATURATION_PARAMETERS, prior_args
 from mixflow.transforms.adstock import adstock_channel_major, channel_major, from_channel_major
@@ -90,8 +95,12 @@ def _sample_latent(arrays: Arrays, spec: ModelSpec) -> dict[str, jnp.ndarray]:
         p["level"] = numpyro.sample("level", dist.Normal(arrays["level_loc"][0], LEVEL_SD))
     if spec.trend is Trend.SPLINE:
         p.update(sample_spline(arrays, spec.trend_knot_weeks))
-    elif spec.trend is not Trend.NONE:
+    if spec.trend in (Trend.LINEAR, Trend.PIECEWISE) or (
+        spec.trend is Trend.SPLINE and spec.trend_slope
+    ):
         p["trend"] = numpyro.sample("trend", dist.Normal(0.0, 0.5))
+    if spec.time_varying_media:
+        p.update(sample_media_multiplier(arrays, spec.media_knot_weeks))
     p.update(sample_organic(arrays))
     p.update(sample_rf(arrays))
     n_knots = arrays["knots"].shape[-1]
@@ -177,6 +186,8 @@ def implied_lift(params: Params, arrays: Arrays, spec: ModelSpec, beta: jnp.ndar
     g = x.shape[1]
     b = beta[arrays["cal_geo"]] if beta.shape[0] > 1 else beta
     diff = (both[g:] - both[:g]) * b[:, None, idx]
+    if has_media_multiplier(params):
+        diff = diff * time_multiplier(params, arrays)[arrays["cal_time"]][None, :, None]
     return jnp.einsum("gtn,gtn->n", diff, arrays["cal_weight"])
 
 
@@ -203,10 +214,28 @@ def media_coefficients(
 ) -> jnp.ndarray:
     """``(G, C)`` media coefficients in scaled KPI units, derived from ROI when so parameterized.
 
-    ``saturated``: the historical ``saturated_media`` when the caller already has it.
+    ``saturated``: the historical ``saturated_media`` when the caller already has it (times
+    :func:`with_time_multiplier`).
     """
-    s = saturated_media(params, arrays["x_lag"], spec, arrays) if saturated is None else saturated
-    return _coefficients(params, arrays, jnp.moveaxis(s, -1, 0))
+    if saturated is None:
+        saturated = with_time_multiplier(
+            params, arrays, saturated_media(params, arrays["x_lag"], spec, arrays)
+        )
+    return _coefficients(params, arrays, jnp.moveaxis(saturated, -1, 0))
+
+
+def time_multiplier(params: Params, arrays: Arrays) -> jnp.ndarray:
+    """``(T',)`` the time-varying media multiplier over the design's periods (ones without
+    ``model.time_varying_media``; :mod:`mixflow.model.time_varying`)."""
+    return media_multiplier(params, arrays["trend_t"])
+
+
+def with_time_multiplier(params: Params, arrays: Arrays, saturated: jnp.ndarray) -> jnp.ndarray:
+    """Historical saturated media ``(G, T', C)`` (the design's periods) times the time-varying
+    media multiplier, when the model has one: what the media coefficients multiply."""
+    if not has_media_multiplier(params):
+        return saturated
+    return saturated * time_multiplier(params, arrays)[None, :, None]
 
 
 def _coefficients(params: Params, arrays: Arrays, s_cm: jnp.ndarray) -> jnp.ndarray:
@@ -266,7 +295,8 @@ def predict(
     """Mean KPI and its parts in scaled units over padded time.
 
     Returns ``mu (G, T')``, ``media (G, T', C)``, ``beta (G, C)`` and the baseline parts.
-    ``saturated``: the historical ``saturated_media`` when the caller already has it.
+    ``saturated``: the historical ``saturated_media`` when the caller already has it (times
+    :func:`with_time_multiplier`).
     """
     if saturated is None:
         return _predict(params, arrays, _saturated_design(params, arrays, spec))
@@ -276,7 +306,10 @@ def predict(
 def _saturated_design(params: Params, arrays: Arrays, spec: ModelSpec) -> jnp.ndarray:
     """``(C, G, T')`` saturated media of the design's own channel-major lag stack."""
     g, t_all = arrays["value_weight"].shape
-    return saturated_channel_major(params, arrays["x_media"], spec, arrays).reshape(-1, g, t_all)
+    s_cm = saturated_channel_major(params, arrays["x_media"], spec, arrays).reshape(-1, g, t_all)
+    if has_media_multiplier(params):
+        s_cm = s_cm * time_multiplier(params, arrays)[None, None, :]
+    return s_cm
 
 
 def _predict(

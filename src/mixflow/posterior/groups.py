@@ -31,6 +31,7 @@ _NAMED_SITES = {
     "season": "fourier_term",
     "trend_delta": "trend_knot",
     "spline_z": "spline_knot",
+    "media_time_z": "media_knot",
     **dict.fromkeys(("organic_alpha", "organic_half", "organic_effect", "organic_coef"), "organic"),
     **dict.fromkeys(("rf_ec", "rf_slope"), "rf_channel"),
 }
@@ -55,6 +56,8 @@ def posterior_coords(data: MMMDataset, samples: Mapping[str, np.ndarray]) -> dic
         coords["trend_knot"] = list(range(1, samples["trend_delta"].shape[-1] + 1))
     if "spline_z" in samples:
         coords["spline_knot"] = list(range(1, samples["spline_z"].shape[-1] + 1))
+    if "media_time_z" in samples:
+        coords["media_knot"] = list(range(1, samples["media_time_z"].shape[-1] + 1))
     if data.organic_names:
         coords["organic"] = list(data.organic_names)
     if data.rf_channels:

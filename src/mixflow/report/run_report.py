@@ -53,6 +53,7 @@ def build_html(run: RunFiles) -> str:
         calibration_chart=png_bytes(calibration_chart(run)) if run.calibration else None,
         geo_rows=geo_rows(run.run_dir),
         baseline_chart=_baseline_png(run),
+        media_multiplier_chart=_media_multiplier_png(run),
     )
 
 
@@ -60,6 +61,13 @@ def _baseline_png(run: RunFiles) -> bytes | None:
     from mixflow.report.extras import baseline_chart
 
     fig = baseline_chart(run)
+    return None if fig is None else png_bytes(fig)
+
+
+def _media_multiplier_png(run: RunFiles) -> bytes | None:
+    from mixflow.report.extras import media_multiplier_chart
+
+    fig = media_multiplier_chart(run)
     return None if fig is None else png_bytes(fig)
 
 

@@ -42,6 +42,7 @@ import numpy as np
 from mixflow.model.design import time_features
 from mixflow.model.mmm import baseline_components, media_coefficients
 from mixflow.model.organic import organic_window
+from mixflow.model.time_varying import media_multiplier
 from mixflow.posterior.posterior import Posterior
 from mixflow.simulate.plan import Plan
 from mixflow.simulate.rf import frequency_key, rf_curve_draws, rf_exposure_per_spend
@@ -163,10 +164,18 @@ class Simulator:
             k: jnp.asarray(v) for k, v in posterior.flat_samples(max_draws).items()
         }
         arrays = {k: jnp.asarray(v) for k, v in self.design.arrays().items()}
-        # media coefficients depend only on the fitted history: once per draw
-        self._beta = jax.jit(jax.vmap(lambda p: media_coefficients(p, arrays, self.spec)))(
-            self._draws
-        )
+        # media coefficients depend only on the fitted history: once per draw. A time-varying
+        # media multiplier (model.time_varying_media) is held at its last fitted value over a
+        # plan, as the baseline is: exact for plans after the data (the default start), the
+        # data's-end effectiveness for a plan laid over history
+        self._beta = jax.jit(
+            jax.vmap(
+                lambda p: (
+                    media_coefficients(p, arrays, self.spec)
+                    * media_multiplier(p, jnp.ones((1,), jnp.float32))[0]
+                )
+            )
+        )(self._draws)
         # exposure per unit of spend, per geo and channel (1 for spend-driven channels)
         spend_tot = data.spend.sum(axis=1)
         expo_tot = data.exposure.sum(axis=1)

@@ -90,6 +90,13 @@ class ModelSpec(StrictModel):
     trend_knots: int = Field(default=4, ge=1, le=50)
     #: ``trend: spline``: periods between the spline's knots (mixflow.model.baseline)
     trend_knot_weeks: float = Field(default=52.0, ge=4.0, le=520.0)
+    #: ``trend: spline``: also a linear slope under the spline, which, unlike the spline,
+    #: carries on after the fitted periods (mixflow.model.baseline)
+    trend_slope: bool = False
+    #: one multiplier of every paid channel's effect that drifts smoothly over time
+    #: (mixflow.model.time_varying), with knots every ``media_knot_weeks`` periods
+    time_varying_media: bool = False
+    media_knot_weeks: float = Field(default=52.0, ge=4.0, le=520.0)
     likelihood: Likelihood = Likelihood.NORMAL
     #: geo models: ``relative`` (the default) measures each geo's saturation against its own
     #: mean exposure, ``pooled`` against the panel's (see docs/model.md, "Geo heterogeneity");

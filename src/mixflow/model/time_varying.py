@@ -1,0 +1,71 @@
+"""A time-varying media multiplier shared by every paid channel (``model.time_varying_media``).
+
+    contribution[g, t, c] = beta[g, c] * m(t) * saturation(adstock(x))[g, t, c]
+    log m(t) = sum_j B_j(t) c_j - mean,   c_0 = 0,   c_j = c_{j-1} + MEDIA_STEP_SD * z_j
+
+the same random-walk cubic B-spline as the time-varying baseline (:mod:`mixflow.model.baseline`),
+on the log scale, with knots every ``model.media_knot_weeks`` periods (52 by default: one a
+year, so the multiplier follows how effective media is from year to year without trading off
+against the seasonality or a single campaign). ``MEDIA_STEP_SD`` = 0.1 is the prior sd of the
+log multiplier's change per knot, about 10% a year. The log multiplier is centred over the fitted
+periods (deterministic site ``media_time_offset``), so ``m`` has geometric mean 1 there and the
+channels' coefficients keep their meaning; with ROI priors the ROI is defined with ``m`` in
+the denominator, so it is the ROI of the history as it happened. After the fitted periods the
+multiplier stays at its last fitted value, as the baseline does: a plan is simulated at the
+media effectiveness of the data's end.
+
+This is PyMC-Marketing's time-varying media effect (an HSGP there) written as a P-spline, so the
+geometry stays that of a few Gaussian ``z``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import jax.numpy as jnp
+import numpyro
+import numpyro.distributions as dist
+
+from mixflow.model.baseline import n_basis, random_walk_spline
+
+#: prior sd of the log multiplier's random-walk step per knot
+MEDIA_STEP_SD = 0.1
+#: the sites of a time-varying media multiplier
+MEDIA_TIME_SITES = ("media_time_z", "media_time_offset")
+
+Arrays = Mapping[str, jnp.ndarray]
+
+
+def sample_media_multiplier(arrays: Arrays, knot_weeks: float) -> dict[str, jnp.ndarray]:
+    """The multiplier's parameters for the design's ``T`` periods."""
+    k = n_basis(int(arrays["y"].shape[1]), knot_weeks)
+    p: dict[str, jnp.ndarray] = {}
+    with numpyro.plate("media_knots", k - 1):
+        p["media_time_z"] = numpyro.sample("media_time_z", dist.Normal(0.0, 1.0))
+    t = arrays["y"].shape[1]
+    weight = arrays["obs_mask"].astype(jnp.float32)
+    raw = random_walk_spline(p["media_time_z"], MEDIA_STEP_SD, arrays["trend_t"][:t])
+    p["media_time_offset"] = numpyro.deterministic("media_time_offset", raw @ weight / weight.sum())
+    return p
+
+
+def media_multiplier(params: Mapping[str, jnp.ndarray], trend_t: jnp.ndarray) -> jnp.ndarray:
+    """``(T',)`` the multiplier at times ``trend_t`` (the design's time, 0..1 over the fitted
+    periods); ones when the model has none."""
+    if "media_time_z" not in params:
+        return jnp.ones(trend_t.shape, dtype=jnp.float32)
+    raw = random_walk_spline(params["media_time_z"], MEDIA_STEP_SD, trend_t)
+    return jnp.exp(raw - params["media_time_offset"])
+
+
+def has_media_multiplier(params: Mapping[str, jnp.ndarray]) -> bool:
+    return "media_time_z" in params
+
+
+__all__ = [
+    "MEDIA_STEP_SD",
+    "MEDIA_TIME_SITES",
+    "has_media_multiplier",
+    "media_multiplier",
+    "sample_media_multiplier",
+]
