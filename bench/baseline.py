@@ -10,7 +10,8 @@ relative contribution error, divergences, max R-hat and the sampling time. The s
 the medians over seeds per trend and the per-seed paired differences (spline minus linear).
 
 Usage: python bench/baseline.py [--seeds 31 32 33] [--drift 0.12] [--holdout 13]
-       [--chains 4] [--warmup 500] [--draws 500] [--knot-weeks W] [--trends linear spline]
+       [--chains 4] [--warmup 500] [--draws 500] [--knot-weeks W]
+       [--trends linear spline spline:26 spline+slope:26]
 """
 
 from __future__ import annotations
@@ -30,15 +31,27 @@ from mixflow.spec import parse_config
 from mixflow.workflow import fit_dataset
 
 
-def fit_one(seed: int, trend: str, args: argparse.Namespace) -> dict[str, Any]:
+def parse_variant(variant: str) -> tuple[str, float | None, bool]:
+    """``linear`` | ``spline`` | ``spline:26`` | ``spline+slope:26`` -> (trend, knot weeks,
+    slope)."""
+    name, _, knots = variant.partition(":")
+    trend, _, extra = name.partition("+")
+    return trend, float(knots) if knots else None, extra == "slope"
+
+
+def fit_one(seed: int, variant: str, args: argparse.Namespace) -> dict[str, Any]:
+    trend, knot_weeks, slope = parse_variant(variant)
     brand = simulate_brand(BrandSimulation(n_weeks=156), np.random.default_rng(seed))
     brand, truth = add_extras(
         brand, BrandExtras(drift_amplitude=args.drift), np.random.default_rng(1000 + seed)
     )
     cfg = dict(brand.config)
     cfg["model"] = {**cfg["model"], "trend": trend}
-    if args.knot_weeks is not None:
-        cfg["model"]["trend_knot_weeks"] = args.knot_weeks
+    knot_weeks = knot_weeks if knot_weeks is not None else args.knot_weeks
+    if knot_weeks is not None:
+        cfg["model"]["trend_knot_weeks"] = knot_weeks
+    if slope:
+        cfg["model"]["trend_slope"] = True
     cfg["fit"] = {
         "chains": args.chains,
         "warmup": args.warmup,
@@ -61,7 +74,7 @@ def fit_one(seed: int, trend: str, args: argparse.Namespace) -> dict[str, Any]:
     promo = s.treatments["promo"].contribution.median
     return {
         "seed": seed,
-        "trend": trend,
+        "trend": variant,
         "holdout_mape": s.fit.holdout_mape,
         "roi_median_abs_rel_error": float(np.median(roi_err)),
         "organic_rel_error": organic,
@@ -82,7 +95,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--knot-weeks", type=float, default=None, help="spline knot spacing")
-    parser.add_argument("--trends", nargs="+", default=["linear", "spline"])
+    parser.add_argument(
+        "--trends",
+        nargs="+",
+        default=["linear", "spline"],
+        help="variants: linear, spline, spline:KNOT_WEEKS, spline+slope[:KNOT_WEEKS]",
+    )
     args = parser.parse_args()
     runs = [fit_one(seed, trend, args) for seed in args.seeds for trend in args.trends]
     by = {t: [r for r in runs if r["trend"] == t] for t in args.trends}
@@ -94,12 +112,15 @@ def main() -> None:
     out = {
         "settings": vars(args),
         "median_over_seeds": {t: {k: med(t, k) for k in keys} for t in by},
-        "paired_spline_minus_linear": {
-            k: [s[k] - lin[k] for lin, s in zip(by["linear"], by["spline"], strict=True)]
-            for k in ("holdout_mape", "roi_median_abs_rel_error")
-        }
-        if set(by) == {"linear", "spline"}
-        else None,
+        # per seed, each variant minus the linear trend
+        "paired_minus_linear": {
+            t: {
+                k: [s[k] - lin[k] for lin, s in zip(by["linear"], by[t], strict=True)]
+                for k in ("holdout_mape", "roi_median_abs_rel_error")
+            }
+            for t in by
+            if t != "linear" and "linear" in by
+        },
         "divergences": {t: [r["divergences"] for r in by[t]] for t in by},
         "runs": runs,
     }

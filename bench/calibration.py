@@ -17,6 +17,8 @@ measurement) before and after calibration.
 
     python bench/calibration.py                       # 3 brands x 2 kinds, 10 geos, 2 x 500
     python bench/calibration.py --brands 1 --kinds heavy_up --chains 2 --samples 300
+    python bench/calibration.py --kinds heavy_up --heterogeneous --effect-sd 0.25 \
+        --geo-saturation pooled          # a model the test contradicts (issue 21's case)
 """
 
 from __future__ import annotations
@@ -50,13 +52,17 @@ KINDS = {"heavy_up": "tv", "go_dark": "search", "heavy_up_search": "search"}
 TEST_WEEKS = 6
 
 
-def geo_brand(seed: int, n_geos: int, n_weeks: int, effect_sd: float) -> Any:
-    """A geo brand with per-geo effect multipliers (tv, search, radio)."""
+def geo_brand(
+    seed: int, n_geos: int, n_weeks: int, effect_sd: float, heterogeneous: bool = False
+) -> Any:
+    """A geo brand with per-geo effect multipliers (tv, search, radio); ``heterogeneous``: each
+    geo's half-saturation scaled by its own mean exposure (issue 21's panels)."""
     sim = BrandSimulation(
         n_weeks=n_weeks,
         n_geos=n_geos,
         channels=(DEFAULT_CHANNELS[0], DEFAULT_CHANNELS[1], DEFAULT_CHANNELS[4]),
         geo_effect_sd=effect_sd,
+        geo_relative_saturation=heterogeneous,
     )
     return simulate_brand(sim, np.random.default_rng(seed))
 
@@ -76,8 +82,17 @@ def experiment(brand: Any, kind: str, relative_se: float, seed: int) -> LiftTest
     return simulated_go_dark_test(truth, data, KINDS[kind], first, last, relative_se, rng, geos)
 
 
-def config(brand: Any, test: LiftTest | None, chains: int, n: int, seed: int) -> Any:
+def config(
+    brand: Any,
+    test: LiftTest | None,
+    chains: int,
+    n: int,
+    seed: int,
+    geo_saturation: str | None = None,
+) -> Any:
     raw = dict(brand.config)
+    if geo_saturation is not None:
+        raw["model"] = {**raw["model"], "geo_saturation": geo_saturation}
     raw["fit"] = {"chains": chains, "warmup": n, "draws": n, "seed": seed, "progress_bar": False}
     if test is not None:
         rec = {k: v for k, v in test.to_record().items() if v is not None}
@@ -111,7 +126,7 @@ def score(brand: Any, post: Posterior, seconds: float, test: LiftTest) -> dict[s
 
 
 def run_case(seed: int, kind: str, args: argparse.Namespace) -> dict[str, Any]:
-    brand = geo_brand(seed, args.geos, args.weeks, args.effect_sd)
+    brand = geo_brand(seed, args.geos, args.weeks, args.effect_sd, args.heterogeneous)
     test = experiment(brand, kind, args.relative_se, seed + 100)
     data = dataset_from_frame(brand.frame, parse_config(brand.config).data)
     row: dict[str, Any] = {
@@ -122,7 +137,7 @@ def run_case(seed: int, kind: str, args: argparse.Namespace) -> dict[str, Any]:
         "se": round(test.standard_error, 1),
     }
     for name, t in (("plain", None), ("calibrated", test)):
-        cfg = config(brand, t, args.chains, args.samples, seed)
+        cfg = config(brand, t, args.chains, args.samples, seed, args.geo_saturation)
         t0 = time.perf_counter()
         post = fit_dataset(cfg, data)
         row[name] = score(brand, post, time.perf_counter() - t0, test)
@@ -165,6 +180,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--relative-se", type=float, default=0.15)
     ap.add_argument("--chains", type=int, default=2)
     ap.add_argument("--samples", type=int, default=500)
+    ap.add_argument(
+        "--heterogeneous",
+        action="store_true",
+        help="per-geo half-saturation relative to each geo's exposure (issue 21's panels)",
+    )
+    ap.add_argument(
+        "--geo-saturation",
+        choices=["relative", "pooled"],
+        default=None,
+        help="model.geo_saturation of both fits (default: the config default, relative)",
+    )
     args = ap.parse_args(argv)
     rows = []
     for seed in (int(s) for s in args.brands.split(",")):

@@ -75,6 +75,10 @@ class PriorSpec(StrictModel):
     media_share: float = Field(default=0.25, gt=0, lt=1)
     #: ... with this log-scale spread for each channel's ROI
     roi_sigma: float = Field(default=1.0, gt=0)
+    #: pool the channels' ROIs: ``log roi_c = loc_c + sigma_c * shift + tau * z_c`` with one
+    #: shared ``shift`` ~ Normal(0, 1) and ``tau`` ~ HalfNormal(POOLED_ROI_TAU), so what the data
+    #: say about media as a whole moves every channel (mixflow.model.mmm; issue 17's prior study)
+    pool_roi: bool = False
     adstock: ChannelPriors = Field(default_factory=dict)
     saturation: ChannelPriors = Field(default_factory=dict)
 
@@ -89,7 +93,9 @@ class ModelSpec(StrictModel):
     trend: Trend = Trend.LINEAR
     trend_knots: int = Field(default=4, ge=1, le=50)
     #: ``trend: spline``: periods between the spline's knots (mixflow.model.baseline)
-    trend_knot_weeks: float = Field(default=52.0, ge=4.0, le=520.0)
+    #: (26 since issue 17's drifting-baseline study; saved runs hold theirs, config.json
+    #: records every field)
+    trend_knot_weeks: float = Field(default=26.0, ge=4.0, le=520.0)
     #: ``trend: spline``: also a linear slope under the spline, which, unlike the spline,
     #: carries on after the fitted periods (mixflow.model.baseline)
     trend_slope: bool = False
