@@ -174,7 +174,9 @@ class MixflowClient:
         metric: str = "profit",
     ) -> CompareResponse:
         """P(``first`` beats ``second``) on ``metric`` (profit, revenue or kpi) and the difference's
-        interval, on the same posterior draws."""
+        interval, on the same posterior draws; ``weakly_identified_moves[second's name]`` lists
+        the budget ``second`` moves into weakly identified channels against ``first``
+        (``reference``)."""
         from mixflow.service.routers.planning import CompareResponse
 
         body = {"ref": ref, "plans": [dict(first), dict(second)], "metric": metric}

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from mixflow.cli.output import fmt_amount
 from mixflow.cli.runtime import simulator_for
 from mixflow.errors import SpecError
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from mixflow.simulate import Plan, Simulator
 
 app = typer.Typer()
 
@@ -84,6 +79,7 @@ def compare(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Compare plans side by side on the same posterior draws, with P(one beats the other)."""
+    from mixflow.optimize.identification import compare_weak_moves
     from mixflow.simulate import compare as compare_plans
     from mixflow.simulate import load_plan
 
@@ -122,43 +118,6 @@ def compare(
     typer.echo(f"best: {result['best']}")
     for line in compare_weak_move_notes(moves, names[0]):
         typer.echo(line)
-
-
-def compare_weak_moves(
-    sim: Simulator, plans: Sequence[Plan], ratios: Mapping[str, float | None]
-) -> dict[str, list[dict[str, Any]]]:
-    """Plan name -> its moves of budget into weakly identified channels against ``plans[0]``
-    (the reference), for every plan after the first: ``plan.json``'s ``weakly_identified_moves``
-    entries (:func:`mixflow.optimize.identification.weak_moves`), largest move first.
-
-    A channel's spend moved is the plan's total on it minus the reference's (currency, over
-    each plan's own horizon). What the extra spend returns is, per draw, the plan's incremental
-    value (carryover tail included) minus that of the same plan with only that channel's spend
-    scaled down to the reference's total (its flighting and geo split kept).
-    ``ratios``: channel -> posterior/prior log-sd ratio of its ROI (the run summary's)."""
-    import numpy as np
-
-    from mixflow.optimize.identification import weak_moves
-
-    data = sim.posterior.dataset
-    currency = data.kpi_type.value == "revenue" or data.has_revenue_per_kpi
-    reference = plans[0].spend.sum(axis=(0, 1))  # (C,)
-    out: dict[str, list[dict[str, Any]]] = {}
-    for plan in plans[1:]:
-        totals = plan.spend.sum(axis=(0, 1))  # (C,)
-
-        def values(xs: np.ndarray, plan: Plan = plan, totals: np.ndarray = totals) -> np.ndarray:
-            # xs (N, C) channel totals -> (N, S): the plan's spend scaled channel by channel
-            scale = np.divide(xs, totals, out=np.ones_like(xs), where=totals > 0)
-            return np.stack(
-                [
-                    sim.simulate(plan.with_spend(plan.spend * s)).incremental_value_with_tail
-                    for s in scale
-                ]
-            )
-
-        out[plan.name] = weak_moves(totals, reference, plan.channels, ratios, values, currency)
-    return out
 
 
 def compare_weak_move_notes(moves: Mapping[str, list[dict[str, Any]]], reference: str) -> list[str]:

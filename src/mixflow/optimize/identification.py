@@ -8,12 +8,14 @@ such channel whose optimized spend exceeds the current one, :func:`weak_moves` e
 posterior draw, the plan's value with and without the extra spend on that channel alone (the
 other channels at their optimized spend; channels add up, so this is the extra spend's own
 return, carryover tail included) and the share of draws in which it returns less than it costs.
+:func:`compare_weak_moves` asks the same of plans compared against a reference plan
+(``mixflow compare`` and the service's compare route).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +25,9 @@ from mixflow.analysis.schema import (
     is_weakly_identified,
 )
 from mixflow.analysis.stats import stat
+
+if TYPE_CHECKING:
+    from mixflow.simulate import Plan, Simulator
 
 #: a channel's spend must rise by more than this share of the plan's total spend to count as a
 #: move into it (below, it is the solver's rounding, not a decision)
@@ -88,6 +93,40 @@ def weak_moves(
     return sorted(out, key=lambda m: -m["spend_moved"])
 
 
+def compare_weak_moves(
+    sim: Simulator, plans: Sequence[Plan], ratios: Mapping[str, float | None]
+) -> dict[str, list[dict[str, Any]]]:
+    """Plan name -> its moves of budget into weakly identified channels against ``plans[0]``
+    (the reference), for every plan after the first: ``plan.json``'s ``weakly_identified_moves``
+    entries (:func:`weak_moves`), largest move first.
+
+    A channel's spend moved is the plan's total on it minus the reference's (currency, over
+    each plan's own horizon). What the extra spend returns is, per draw, the plan's incremental
+    value (carryover tail included) minus that of the same plan with only that channel's spend
+    scaled down to the reference's total (its flighting and geo split kept).
+    ``ratios``: channel -> posterior/prior log-sd ratio of its ROI (:func:`sd_ratios` of the
+    run summary)."""
+    data = sim.posterior.dataset
+    currency = data.kpi_type.value == "revenue" or data.has_revenue_per_kpi
+    reference = plans[0].spend.sum(axis=(0, 1))  # (C,)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for plan in plans[1:]:
+        totals = plan.spend.sum(axis=(0, 1))  # (C,)
+
+        def values(xs: np.ndarray, plan: Plan = plan, totals: np.ndarray = totals) -> np.ndarray:
+            # xs (N, C) channel totals -> (N, S): the plan's spend scaled channel by channel
+            scale = np.divide(xs, totals, out=np.ones_like(xs), where=totals > 0)
+            return np.stack(
+                [
+                    sim.simulate(plan.with_spend(plan.spend * s)).incremental_value_with_tail
+                    for s in scale
+                ]
+            )
+
+        out[plan.name] = weak_moves(totals, reference, plan.channels, ratios, values, currency)
+    return out
+
+
 def weak_move_notes(moves: list[dict[str, Any]] | None) -> list[str]:
     """One warning line per move (``mixflow optimize``'s console, plan.html, the planner)."""
     lines = []
@@ -108,4 +147,4 @@ def weak_move_notes(moves: list[dict[str, Any]] | None) -> list[str]:
     return lines
 
 
-__all__ = ["MOVE_MIN_SHARE", "sd_ratios", "weak_move_notes", "weak_moves"]
+__all__ = ["MOVE_MIN_SHARE", "compare_weak_moves", "sd_ratios", "weak_move_notes", "weak_moves"]

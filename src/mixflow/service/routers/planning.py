@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from mixflow.errors import SpecError, did_you_mean
 from mixflow.optimize.problem import Objective, Risk, SpendPattern, _coerce
-from mixflow.optimize.schema import PlanDocument, PlanInterval, PlanOutcomes
+from mixflow.optimize.schema import PlanDocument, PlanInterval, PlanOutcomes, WeakMove
 from mixflow.service.auth import Caller, Role, require
 from mixflow.service.cache import LoadedModel, ModelCache, RefCache, load_model
 from mixflow.service.intervals import finite_rows, row_stats
@@ -271,8 +271,9 @@ class SimulateResponse(_Frozen):
 
 
 class CompareResponse(_Frozen):
-    """Two plans on the same draws: each one's metric, P(first beats second), and the
-    interval of the difference first - second."""
+    """Two plans on the same draws: each one's metric, P(first beats second), the
+    interval of the difference first - second, and the second plan's moves of budget into
+    weakly identified channels against the first (``mixflow compare --json``'s fields)."""
 
     model: ModelRef
     metric: Literal["profit", "revenue", "kpi"]
@@ -282,6 +283,12 @@ class CompareResponse(_Frozen):
     prob_first_beats_second: float
     difference: PlanInterval
     best: str
+    reference: str = Field(description="the plan the other is judged against: the first")
+    weakly_identified_moves: dict[str, list[WeakMove]] = Field(
+        description="plan name -> the budget it puts into weakly identified channels beyond "
+        "the reference's (plan.json's entries, largest first; [] when none); the reference "
+        "itself is not listed"
+    )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -472,8 +479,10 @@ def simulate(
 @router.post("/{name}/compare", response_model=CompareResponse)
 def compare(name: str, body: CompareRequest, caller: Viewer, request: Request) -> CompareResponse:
     """Compare two plans on the same draws (as ``mixflow compare``): P(first beats second)
-    on the metric and the 90% HDI of the difference."""
+    on the metric, the 90% HDI of the difference, and any budget the second plan moves into a
+    weakly identified channel against the first, with P(that spend returns less than it costs)."""
     from mixflow.analysis.stats import stat
+    from mixflow.optimize.identification import compare_weak_moves
     from mixflow.simulate import compare as compare_plans
     from mixflow.simulate import metric_draws, plan_from_dict
 
@@ -492,6 +501,8 @@ def compare(name: str, body: CompareRequest, caller: Viewer, request: Request) -
     out = compare_plans(results, body.metric)
     (a, da), (b, db) = results
     diff = metric_draws(a, da, body.metric) - metric_draws(b, db, body.metric)
+    # the second plan against the first, as `mixflow compare` judges each plan after the first
+    moves = compare_weak_moves(model.simulator, plans, model.sd_ratios)
     return CompareResponse(
         model=ModelRef(model_name=stored.model_name, version=stored.version),
         metric=body.metric,
@@ -501,6 +512,10 @@ def compare(name: str, body: CompareRequest, caller: Viewer, request: Request) -
         prob_first_beats_second=out["prob_beats"][a.name][b.name],
         difference=_interval(stat(diff)),
         best=out["best"],
+        reference=a.name,
+        weakly_identified_moves={
+            n: [WeakMove.model_validate(m) for m in ms] for n, ms in moves.items()
+        },
     )
 
 

@@ -647,19 +647,7 @@
       p.dataset.value = String(prob);
       // budget moved into a weakly identified channel: the data left its ROI near the prior
       const weak = doc.weakly_identified_moves || [];
-      $("#weak-moves").replaceChildren(
-        ...weak.map((m) =>
-          el(
-            "li",
-            { "data-channel": m.channel, "data-prob-loses": m.prob_loses_money ?? "" },
-            `${num(m.spend_moved)} moved into ${m.channel}, whose ROI is weakly identified ` +
-              `(posterior/prior log-sd ${m.sd_ratio.toFixed(2)}: the data left it close to the prior); ` +
-              (m.prob_loses_money === null
-                ? "no revenue per KPI unit, so no probability of losing money."
-                : `P(the moved spend returns less than it costs) = ${m.prob_loses_money.toFixed(2)}.`),
-          ),
-        ),
-      );
+      $("#weak-moves").replaceChildren(...weak.map((m) => weakMoveItem(m)));
       $("#weak-moves").hidden = weak.length === 0;
       $("#allocation").dataset.budget = String(budget);
       $("#optimized").hidden = false;
@@ -672,6 +660,20 @@
       button.disabled = false;
       button.textContent = "Optimize";
     }
+  }
+
+  // one move of budget into a weakly identified channel (an entry of plan.json's
+  // weakly_identified_moves), as a list item; text nodes only, so names are never markup
+  function weakMoveItem(m, prefix = "") {
+    return el(
+      "li",
+      { "data-channel": m.channel, "data-prob-loses": m.prob_loses_money ?? "" },
+      `${prefix}${num(m.spend_moved)} moved into ${m.channel}, whose ROI is weakly identified ` +
+        `(posterior/prior log-sd ${m.sd_ratio.toFixed(2)}: the data left it close to the prior); ` +
+        (m.prob_loses_money === null
+          ? "no revenue per KPI unit, so no probability of losing money."
+          : `P(the moved spend returns less than it costs) = ${m.prob_loses_money.toFixed(2)}.`),
+    );
   }
 
   async function saveScenario(ev) {
@@ -779,7 +781,11 @@
     }
     table.append(tb);
     const p = el("p", { class: "big", "data-testid": "prob-a-beats-b", "data-value": pAB }, `P(A beats B) = ${Number(pAB).toFixed(2)}`);
-    $("#comparison").replaceChildren(p, el("div", { class: "table-wrap" }, table));
+    // B against A (the reference): budget B puts into a weakly identified channel beyond A's
+    const moves = (pick(res, "weakly_identified_moves") || {})[nameB] || [];
+    const warn = el("ul", { class: "warning", role: "alert", "data-testid": "compare-weak-moves", hidden: moves.length === 0 });
+    warn.append(...moves.map((m) => weakMoveItem(m, `${nameB} against ${nameA}: `)));
+    $("#comparison").replaceChildren(p, warn, el("div", { class: "table-wrap" }, table));
   }
 
   // ---------------------------------------------------------------- fits
