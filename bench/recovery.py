@@ -8,7 +8,6 @@ coverage over seeds, and per family the pooled figures with their spread across 
     python bench/recovery.py                       # every family, national and geo, 4 seeds
     python bench/recovery.py --quick               # 2 chains x 300, national, 2 seeds
     python bench/recovery.py --families correlated,extreme_roi --levels geo --seeds 1,2,3
-    python bench/recovery.py --levels national --pool-roi   # the pooled ROI prior
     python bench/recovery.py --families weibull_delay --levels geo --chains 2 --samples 300 \
         --per-seed                                 # each seed's per-channel scores as well
 """
@@ -37,22 +36,11 @@ LEVELS = {"national": 1, "geo": 6}
 
 
 def fit_and_score(
-    family: str,
-    n_geos: int,
-    seed: int,
-    chains: int,
-    n: int,
-    n_weeks: int,
-    pool_roi: bool = False,
+    family: str, n_geos: int, seed: int, chains: int, n: int, n_weeks: int
 ) -> dict[str, dict[str, Any]]:
-    """Per channel: truth, posterior median, 90% HDI, relative error and coverage;
-    ``pool_roi``: with ``priors.pool_roi`` (the pooled ROI prior)."""
+    """Per channel: truth, posterior median, 90% HDI, relative error and coverage."""
     brand = simulate_family(family, np.random.default_rng(seed), n_geos=n_geos, n_weeks=n_weeks)
     cfg = dict(brand.config)
-    if pool_roi:
-        model = dict(cfg["model"])
-        model["priors"] = {**model.get("priors", {}), "pool_roi": True}
-        cfg["model"] = model
     cfg["fit"] = {"chains": chains, "warmup": n, "draws": n, "seed": seed, "progress_bar": False}
     config = parse_config(cfg)
     post = fit_dataset(config, dataset_from_frame(brand.frame, config.data))
@@ -84,7 +72,6 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--per-seed", action="store_true", help="also print each seed's per-channel scores"
     )
-    p.add_argument("--pool-roi", action="store_true", help="fit with priors.pool_roi: true")
     args = p.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     levels = args.levels.split(",")
@@ -92,20 +79,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         chains, n, seeds, levels = 2, 300, seeds[:2], ["national"]
     report: dict[str, Any] = {"settings": {"chains": chains, "warmup": n, "draws": n,
-                                            "seeds": seeds, "pool_roi": args.pool_roi}}  # fmt: skip
+                                            "seeds": seeds}}  # fmt: skip
     for fam in args.families.split(","):
         for level in levels:
             t0 = time.perf_counter()
             runs = [
-                fit_and_score(
-                    fam,
-                    LEVELS[level],
-                    s,
-                    chains,
-                    n,
-                    104 if level == "national" else 78,
-                    args.pool_roi,
-                )
+                fit_and_score(fam, LEVELS[level], s, chains, n, 104 if level == "national" else 78)
                 for s in seeds
             ]
             per_channel = {

@@ -39,7 +39,6 @@ from mixflow.analysis.schema import (
 )
 from mixflow.analysis.stats import hdi, stat
 from mixflow.data.dataset import KpiType
-from mixflow.model.mmm import POOLED_ROI_TAU
 from mixflow.posterior.posterior import Posterior
 from mixflow.spec.model_spec import FitMethod, PriorParameterization
 
@@ -80,8 +79,6 @@ def _channel_table(posterior: Posterior, q: DrawQuantities) -> dict[str, Channel
     for i, ch in enumerate(data.channels):
         log_sd = _log_sd(roi[:, i])
         sigma = float(design.roi_scale[i])
-        if posterior.spec.priors.pool_roi:  # the pooled prior's marginal log-sd
-            sigma = math.hypot(sigma, POOLED_ROI_TAU)
         ratio = log_sd / sigma if judge_spread and log_sd is not None else None
         out[ch] = ChannelSummary(
             spend=float(spend[i]),

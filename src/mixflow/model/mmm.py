@@ -41,9 +41,6 @@ from mixflow.transforms.registry import (
     saturation_component,
 )
 
-#: scale of the HalfNormal prior on the channels' spread around the pooled ROI
-#: (``priors.pool_roi``); a channel's marginal prior log-sd is ``sqrt(sigma^2 + tau_scale^2)``
-POOLED_ROI_TAU = 0.5
 #: prior sd of each geo's level around its mean KPI (scaled KPI, mean 1)
 LEVEL_SD = 0.5
 #: per-geo sites: the dense mass matrix of a geo fit leaves them out (see mixflow.inference)
@@ -80,23 +77,12 @@ def _sample_latent(arrays: Arrays, spec: ModelSpec) -> dict[str, jnp.ndarray]:
         for comp in (adstock_component(spec.adstock), saturation_component(spec.saturation)):
             for par in comp.params:
                 p[par.name] = numpyro.sample(par.name, _component_prior(arrays, spec, par.name))
-        if spec.priors.parameterization is PriorParameterization.ROI and spec.priors.pool_roi:
-            p["roi_z"] = numpyro.sample("roi_z", dist.Normal(0.0, 1.0))
-        elif spec.priors.parameterization is PriorParameterization.ROI:
+        if spec.priors.parameterization is PriorParameterization.ROI:
             p["roi"] = numpyro.sample("roi", dist.LogNormal(arrays["roi_loc"], arrays["roi_scale"]))
         else:
             p["coef"] = numpyro.sample("coef", dist.HalfNormal(arrays["coef_sigma"]))
         if g > 1:
             p["geo_tau"] = numpyro.sample("geo_tau", dist.HalfNormal(0.3))
-    if "roi_z" in p:
-        # non-centred: one shared log shift (in units of each channel's prior sd) plus
-        # channel deviations whose spread tau is learned
-        p["roi_shift"] = numpyro.sample("roi_shift", dist.Normal(0.0, 1.0))
-        p["roi_tau"] = numpyro.sample("roi_tau", dist.HalfNormal(POOLED_ROI_TAU))
-        log_roi = (
-            arrays["roi_loc"] + arrays["roi_scale"] * p["roi_shift"] + p["roi_tau"] * p["roi_z"]
-        )
-        p["roi"] = numpyro.deterministic("roi", jnp.exp(log_roi))
     if g > 1:
         with numpyro.plate("geos", g, dim=-2), numpyro.plate("geo_channels", c, dim=-1):
             p["geo_z"] = numpyro.sample("geo_z", dist.Normal(0.0, 1.0))

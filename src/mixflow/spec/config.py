@@ -75,10 +75,6 @@ class PriorSpec(StrictModel):
     media_share: float = Field(default=0.25, gt=0, lt=1)
     #: ... with this log-scale spread for each channel's ROI
     roi_sigma: float = Field(default=1.0, gt=0)
-    #: pool the channels' ROIs: ``log roi_c = loc_c + sigma_c * shift + tau * z_c`` with one
-    #: shared ``shift`` ~ Normal(0, 1) and ``tau`` ~ HalfNormal(POOLED_ROI_TAU), so what the data
-    #: say about media as a whole moves every channel (mixflow.model.mmm; issue 17's prior study)
-    pool_roi: bool = False
     adstock: ChannelPriors = Field(default_factory=dict)
     saturation: ChannelPriors = Field(default_factory=dict)
 
