@@ -11,7 +11,7 @@ correlation of its posterior-mean log with the true log curve over the data wind
 ranges. The summary gives the medians over seeds per variant.
 
 Usage: python bench/time_varying_media.py [--seeds 5 6 7] [--drift 0.3] [--holdout 13]
-       [--chains 4] [--warmup 500] [--draws 500]
+       [--chains 4] [--warmup 500] [--draws 500] [--target-accept 0.9]
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def fit_one(seed: int, time_varying: bool, args: argparse.Namespace) -> dict[str
         "draws": args.draws,
         "seed": seed,
         "holdout_weeks": args.holdout,
+        "target_accept": args.target_accept,
         "progress_bar": False,
     }
     config = parse_config(cfg)
@@ -88,6 +89,7 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--draws", type=int, default=500)
+    parser.add_argument("--target-accept", type=float, default=0.9)
     args = parser.parse_args()
     runs = []
     for seed in args.seeds:
