@@ -41,6 +41,7 @@ EXPECTED_SHAPES = {
     "meridian_national.yaml": (1, 156, 4),
     "meridian_national_rf.yaml": (1, 156, 4),
     "meridian_national_all_channels.yaml": (1, 156, 5),
+    "meridian_national_time_varying.yaml": (1, 156, 4),
     "robyn_weekly.yaml": (1, 208, 5),
 }
 
