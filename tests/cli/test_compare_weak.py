@@ -5,9 +5,7 @@ its prior names the move and the probability that the extra spend loses money.""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -22,22 +20,12 @@ BUDGET, WEEKS = 4e5, 8
 
 
 @pytest.fixture(scope="module")
-def weak_search(
-    tmp_path_factory: pytest.TempPathFactory, small_brand_config: Callable[[Path, Any], Path]
-) -> Path:
-    """A small SVI fit whose search ROI prior is tight (log-sd 0.25 around 4), which the data
-    barely move (weakly identified by the 0.5 standard; tv is not), and three plans of the same
-    budget: ``base`` (tv 0.7, search 0.3), ``more_search`` (0.4, 0.6), ``less_search``
-    (0.8, 0.2)."""
-    from mixflow.workflow import fit_run
-
+def weak_search(tmp_path_factory: pytest.TempPathFactory, weak_search_run: Path) -> Path:
+    """A folder holding ``run`` (:func:`weak_search_run`: search weakly identified, tv not) and
+    three plans of the same budget: ``base`` (tv 0.7, search 0.3), ``more_search`` (0.4, 0.6),
+    ``less_search`` (0.8, 0.2)."""
     folder = tmp_path_factory.mktemp("compare_weak")
-    fit = {"method": "svi", "svi_steps": 300, "progress_bar": False, "holdout_weeks": 0}
-    config = small_brand_config(folder, fit)
-    cfg = yaml.safe_load(config.read_text())
-    cfg["model"]["priors"] = {"roi": {"search": {"median": 4.0, "sigma": 0.25}}}
-    config.write_text(yaml.safe_dump(cfg))
-    fit_run(config, folder / "run")
+    (folder / "run").symlink_to(weak_search_run, target_is_directory=True)
     for name, tv in (("base", 0.7), ("more_search", 0.4), ("less_search", 0.8)):
         plan = {"name": name, "budget": BUDGET, "horizon_weeks": WEEKS}
         plan["shares"] = {"tv": tv, "search": round(1.0 - tv, 6)}
@@ -89,7 +77,7 @@ def test_compare_console_warns_only_for_the_plan_moving_into_it(weak_search: Pat
     text = _compare(weak_search, "base", "more_search", "less_search", as_json=False)
     warnings = [line for line in text.splitlines() if "weakly identified" in line]
     (line,) = warnings
-    assert line.startswith("WARNING: plan 'more_search' against 'base': the plan moves 120,000")
+    assert line.startswith("WARNING: plan 'more_search' against 'base': the plan moves 120k")
     assert "into search, whose ROI is weakly identified" in line
     assert "P(the moved spend returns less than it costs) = " in line
     # a comparison whose other plan moves none says nothing

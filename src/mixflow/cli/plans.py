@@ -127,7 +127,7 @@ def compare_weak_move_notes(moves: Mapping[str, list[dict[str, Any]]], reference
     return [
         f"WARNING: plan '{name}' against '{reference}': " + note.removeprefix("WARNING: ")
         for name, plan_moves in moves.items()
-        for note in weak_move_notes(plan_moves)
+        for note in weak_move_notes(plan_moves, fmt_amount)
     ]
 
 
@@ -348,5 +348,5 @@ def plan_story(
             )
     from mixflow.optimize.identification import weak_move_notes
 
-    notes += weak_move_notes(payload.get("weakly_identified_moves"))
+    notes += weak_move_notes(payload.get("weakly_identified_moves"), fmt_amount)
     return PlanStory(lines=lines, notes=notes)

@@ -127,8 +127,13 @@ def compare_weak_moves(
     return out
 
 
-def weak_move_notes(moves: list[dict[str, Any]] | None) -> list[str]:
-    """One warning line per move (``mixflow optimize``'s console, plan.html, the planner)."""
+def weak_move_notes(
+    moves: list[dict[str, Any]] | None, amount: Callable[[float], str] | None = None
+) -> list[str]:
+    """One warning line per move (``mixflow optimize``'s and ``mixflow compare``'s console).
+    ``amount`` formats the moved spend (the CLI passes the reports' compact ``2.5M``; this
+    layer may not import them); by default ``2,202,828``."""
+    amount = amount or (lambda v: f"{v:,.0f}")
     lines = []
     for m in moves or []:
         prob = m["prob_loses_money"]
@@ -138,7 +143,7 @@ def weak_move_notes(moves: list[dict[str, Any]] | None) -> list[str]:
             else "no revenue per KPI unit, so no probability of losing money"
         )
         lines.append(
-            f"WARNING: the plan moves {m['spend_moved']:,.0f} into {m['channel']}, whose ROI is "
+            f"WARNING: the plan moves {amount(m['spend_moved'])} into {m['channel']}, whose ROI is "
             f"weakly identified (posterior/prior log-sd {m['sd_ratio']:.2f} >= "
             f"{WEAK_IDENTIFICATION_SD_RATIO:g}: the data "
             f"left it close to the prior); {risk}. A lift test of {m['channel']} "

@@ -6,7 +6,7 @@ function (:func:`mixflow.optimize.identification.compare_weak_moves`) as the CLI
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,22 +30,10 @@ BASE, MORE_SEARCH, LESS_SEARCH = _plan("base", 0.7), _plan("more_search", 0.4), 
 
 
 @pytest.fixture(scope="module")
-def env(
-    tmp_path_factory: pytest.TempPathFactory, small_brand_config: Callable[[Path, Any], Path]
-) -> Iterator[Env]:
-    """A small SVI fit whose search ROI prior is tight (log-sd 0.25 around 4), which the data
-    barely move (search weakly identified by the 0.5 standard, tv not), registered as the
-    champion of workspace acme's model 'brand'."""
-    from mixflow.workflow import fit_run
-
-    folder = tmp_path_factory.mktemp("compare_weak_service")
-    fit = {"method": "svi", "svi_steps": 300, "progress_bar": False, "holdout_weeks": 0}
-    config = small_brand_config(folder, fit)
-    cfg = yaml.safe_load(config.read_text())
-    cfg["model"]["priors"] = {"roi": {"search": {"median": 4.0, "sigma": 0.25}}}
-    config.write_text(yaml.safe_dump(cfg))
-    fit_run(config, folder / "run")
-    yield from make_env(tmp_path_factory.mktemp("compare_weak_home"), folder / "run")
+def env(tmp_path_factory: pytest.TempPathFactory, weak_search_run: Path) -> Iterator[Env]:
+    """:func:`weak_search_run` (search weakly identified, tv not) registered as the champion of
+    workspace acme's model 'brand'."""
+    yield from make_env(tmp_path_factory.mktemp("compare_weak_home"), weak_search_run)
 
 
 def _compare(env: Env, *plans: dict[str, Any]) -> dict[str, Any]:
