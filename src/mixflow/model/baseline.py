@@ -55,19 +55,31 @@ def bspline_basis(trend_t: jnp.ndarray, k: int) -> jnp.ndarray:
     return jnp.where(x < 1.0, inner, jnp.where(x < 2.0, outer, 0.0))
 
 
-def sample_spline(arrays: Arrays, knot_weeks: float) -> dict[str, jnp.ndarray]:
-    """The spline baseline's parameters for the design's ``T`` periods."""
-    k = n_basis(int(arrays["y"].shape[1]), knot_weeks)
+def sample_random_walk_spline(
+    arrays: Arrays, knot_weeks: float, step_sd: float, sites: tuple[str, str, str]
+) -> dict[str, jnp.ndarray]:
+    """A random-walk spline over the design's ``T`` periods: its ``z`` (sampled, plate
+    ``sites[0]``, site ``sites[1]``) and its mean over the fitted periods (deterministic site
+    ``sites[2]``), which callers subtract to centre it."""
+    plate, z_site, offset_site = sites
+    t = int(arrays["y"].shape[1])
+    k = n_basis(t, knot_weeks)
     p: dict[str, jnp.ndarray] = {}
-    with numpyro.plate("spline_knots", k - 1):
-        p["spline_z"] = numpyro.sample("spline_z", dist.Normal(0.0, 1.0))
-    # centred over the fitted periods: the sampled level stays the mean KPI's (as with no
-    # trend), instead of trading off against the spline's mean along a ridge
-    t = arrays["y"].shape[1]
+    with numpyro.plate(plate, k - 1):
+        p[z_site] = numpyro.sample(z_site, dist.Normal(0.0, 1.0))
     weight = arrays["obs_mask"].astype(jnp.float32)
-    raw = _raw_spline(p, arrays["trend_t"][:t])
-    p["spline_offset"] = numpyro.deterministic("spline_offset", raw @ weight / weight.sum())
+    raw = random_walk_spline(p[z_site], step_sd, arrays["trend_t"][:t])
+    p[offset_site] = numpyro.deterministic(offset_site, raw @ weight / weight.sum())
     return p
+
+
+def sample_spline(arrays: Arrays, knot_weeks: float) -> dict[str, jnp.ndarray]:
+    """The spline baseline's parameters for the design's ``T`` periods: centred over the fitted
+    periods, so the sampled level stays the mean KPI's (as with no trend) instead of trading off
+    against the spline's mean along a ridge."""
+    return sample_random_walk_spline(
+        arrays, knot_weeks, STEP_SD, ("spline_knots", "spline_z", "spline_offset")
+    )
 
 
 def random_walk_spline(z: jnp.ndarray, step_sd: float, trend_t: jnp.ndarray) -> jnp.ndarray:
@@ -94,6 +106,7 @@ __all__ = [
     "bspline_basis",
     "n_basis",
     "random_walk_spline",
+    "sample_random_walk_spline",
     "sample_spline",
     "spline_trend",
 ]

@@ -28,10 +28,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import jax.numpy as jnp
-import numpyro
-import numpyro.distributions as dist
 
-from mixflow.model.baseline import n_basis, random_walk_spline
+from mixflow.model.baseline import random_walk_spline, sample_random_walk_spline
 
 #: prior sd of the log multiplier's random-walk step per knot
 MEDIA_STEP_SD = 0.3
@@ -43,15 +41,9 @@ Arrays = Mapping[str, jnp.ndarray]
 
 def sample_media_multiplier(arrays: Arrays, knot_weeks: float) -> dict[str, jnp.ndarray]:
     """The multiplier's parameters for the design's ``T`` periods."""
-    k = n_basis(int(arrays["y"].shape[1]), knot_weeks)
-    p: dict[str, jnp.ndarray] = {}
-    with numpyro.plate("media_knots", k - 1):
-        p["media_time_z"] = numpyro.sample("media_time_z", dist.Normal(0.0, 1.0))
-    t = arrays["y"].shape[1]
-    weight = arrays["obs_mask"].astype(jnp.float32)
-    raw = random_walk_spline(p["media_time_z"], MEDIA_STEP_SD, arrays["trend_t"][:t])
-    p["media_time_offset"] = numpyro.deterministic("media_time_offset", raw @ weight / weight.sum())
-    return p
+    return sample_random_walk_spline(
+        arrays, knot_weeks, MEDIA_STEP_SD, ("media_knots", "media_time_z", "media_time_offset")
+    )
 
 
 def media_multiplier(params: Mapping[str, jnp.ndarray], trend_t: jnp.ndarray) -> jnp.ndarray:
