@@ -101,6 +101,16 @@ def test_summary_reports_the_optimal_frequency_of_rf_channels_only(posterior: Po
     assert summary.channels["video"].roi.mean > 0
 
 
+def test_summary_roi_of_an_rf_channel_is_its_fitted_roi(posterior: Posterior) -> None:
+    """The analysis's contributions weight reach by the frequency gain, as the likelihood does:
+    with ROI priors each channel's reported ROI is its ROI parameter (once it was not: the
+    contributions left the gain out, and video's ROI was off by the gain's average)."""
+    summary = analyze(posterior).summary
+    roi = posterior.flat_samples()["roi"].reshape(-1)
+    for i, ch in enumerate(posterior.dataset.channels):
+        assert summary.channels[ch].roi.mean == pytest.approx(float(roi[i]), rel=1e-4), ch
+
+
 def test_optimizer_reports_and_plans_at_the_optimal_frequency(posterior: Posterior) -> None:
     sim = Simulator(posterior)
     problem = BudgetProblem(horizon=13)

@@ -70,15 +70,16 @@ def _per_draw(
     ku = kpi_unit[:, None]  # (G, 1)
 
     def contributions(scale: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+        # arrays: R&F channels' reach through their frequency gain, as the likelihood has it
         s = with_time_multiplier(
-            params, arrays, saturated_media(params, arrays["x_lag"] * scale, spec)
+            params, arrays, saturated_media(params, arrays["x_lag"] * scale, spec, arrays)
         )
         media = s * beta[:, None, :]  # (G, T', C) scaled
         kpi = jnp.einsum("gtc,g->c", media, ku[:, 0])
         value = jnp.einsum("gtc,gt->c", media, vw)
         return kpi, value
 
-    s = with_time_multiplier(params, arrays, saturated_media(params, arrays["x_lag"], spec))
+    s = with_time_multiplier(params, arrays, saturated_media(params, arrays["x_lag"], spec, arrays))
     media = s * beta[:, None, :]
     base = baseline_components(params, arrays)
     baseline = sum(base.values(), jnp.zeros_like(base["intercept"]))

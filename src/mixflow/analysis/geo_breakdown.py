@@ -76,7 +76,7 @@ def _per_draw(
     from mixflow.model.mmm import media_coefficients, saturated_media, with_time_multiplier
 
     beta = media_coefficients(params, arrays, spec)  # (G, C)
-    s = with_time_multiplier(params, arrays, saturated_media(params, arrays["x_lag"], spec))
+    s = with_time_multiplier(params, arrays, saturated_media(params, arrays["x_lag"], spec, arrays))
     media = s * beta[:, None, :]  # (G, T', C)
     kpi = jnp.einsum("gtc,g->gc", media, kpi_unit)
     value = jnp.einsum("gtc,gt->gc", media, arrays["value_weight"])
