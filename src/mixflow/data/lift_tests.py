@@ -14,7 +14,10 @@ How a spend change is spread over the test's geo-periods (:func:`spend_change_ce
 proportion to the channel's own spend there (a test scales what was running); where the channel
 did not spend in the window at all, evenly over the periods and by population over the geos.
 Exposure follows spend at the channel's exposure-per-currency in those cells (over the whole
-data when the cells had no spend). A go-dark test cannot remove more than the channel spent.
+data when the cells had no spend). For a reach and frequency channel the exposure is reach, and
+the extra spend buys it at each cell's own reach per currency, that is at the cell's own
+frequency and cost per impression: the window's reach scales as its spend does. A go-dark test
+cannot remove more than the channel spent.
 """
 
 from __future__ import annotations
@@ -288,7 +291,10 @@ def spend_change_cells(test: LiftTest, data: MMMDataset, max_lag: int) -> LiftCe
             f"'{test.channel}' spent in the test's geo-periods ({own.sum():,.0f})"
         )
     spend = test.spend_change * share
-    ratio = _exposure_per_currency(data, c, cells)
+    ratio: float | np.ndarray = _exposure_per_currency(data, c, cells)
+    if test.channel in data.rf_channels:
+        own_reach = data.exposure[:, :, c]
+        ratio = np.where(own > 0, own_reach / np.where(own > 0, own, 1.0), ratio)
     measured = np.zeros((len(data.geos), t + max_lag), dtype=bool)
     measured[np.ix_(geos, np.arange(first, until + 1))] = True
     return LiftCells(channel=c, spend=spend, exposure=spend * ratio, measured=measured)

@@ -60,6 +60,10 @@ class CalibrationArrays:
         obs, se: ``(n,)`` measured lift and its standard error, divided by ``unit``.
         unit: KPI units per model lift unit (``kpi_scale * mean population``).
         window: ``(first, last + 1)`` periods of the padded panel the window covers.
+        freq: ``(L+1, G', W, n)`` lag stack of the tested channel's average frequency where it
+            is a reach and frequency channel (its ``x`` and ``dx`` are reach, weighted by the
+            frequency gain in the model; ones elsewhere), ``None`` without R&F channels.
+        rf: ``(n,)`` the tested channel's position among the R&F channels, -1 for others.
     """
 
     channel: np.ndarray
@@ -71,6 +75,8 @@ class CalibrationArrays:
     se: np.ndarray
     unit: float
     window: tuple[int, int] = (0, 1)
+    freq: np.ndarray | None = None
+    rf: np.ndarray | None = None
 
     @property
     def n_tests(self) -> int:
@@ -109,7 +115,7 @@ def calibration_arrays(
     pop = data.population
     per_geo = np.broadcast_to(media_scale, (g, data.n_channels))
     unit = kpi_scale * float(pop.mean())
-    channel, x, dx, weight = [], [], [], []
+    channel, x, dx, weight, freq, rf = [], [], [], [], [], []
     for test in tests:
         cells = spend_change_cells(test, data, max_lag)
         c = cells.channel
@@ -121,6 +127,17 @@ def calibration_arrays(
         x.append(lag_stack(base[:, :, None], max_lag)[..., 0])
         dx.append(lag_stack(delta[:, :, None], max_lag)[..., 0])
         weight.append(cells.measured * (pop / pop.mean())[:, None])
+        if data.rf_channels:
+            # an R&F channel's extra spend buys reach at the cells' own frequency (the cost per
+            # impression and the frequency of the history), so the gain weights x and dx alike
+            name = data.channels[c]
+            r = data.rf_channels.index(name) if name in data.rf_channels else -1
+            f = np.ones((g, t_all))
+            if r >= 0:
+                f = np.zeros((g, t_all))
+                f[:, : data.n_times] = data.frequency_array[:, :, r]
+            rf.append(r)
+            freq.append(lag_stack(f[:, :, None], max_lag)[..., 0])
     w_all = np.stack(weight, axis=-1)
     measured = np.asarray(w_all != 0).any(axis=-1)
     geo = np.flatnonzero(np.any(measured, axis=1))
@@ -138,6 +155,8 @@ def calibration_arrays(
         se=se,
         unit=unit,
         window=(lo, hi),
+        freq=np.stack(freq, axis=-1)[:, geo, lo:hi] if freq else None,
+        rf=np.array(rf, dtype=np.int32) if freq else None,
     )
 
 

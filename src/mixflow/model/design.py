@@ -143,6 +143,9 @@ class Design:
         out["cal_time"] = np.arange(*cal.window, dtype=np.int32)
         for name in ("x", "dx", "weight", "obs", "se"):
             out[f"cal_{name}"] = np.asarray(getattr(cal, name), dtype=np.float32)
+        if cal.freq is not None and cal.rf is not None:  # lift tests with R&F channels
+            out["cal_freq"] = np.asarray(cal.freq, dtype=np.float32)
+            out["cal_rf"] = np.asarray(cal.rf, dtype=np.int32)
         for name, (_, args) in self.component_priors.items():
             out[f"prior_{name}"] = np.asarray(args, dtype=np.float32)
         if self.organic_x is not None:
@@ -302,7 +305,7 @@ def build_design(
         component_priors=component_prior_arrays(spec, data.channels),
         geo_scale=geo_scale,
         **organic_fields(data, lag),
-        **rf_fields(data, lag, tuple(test.channel for test in lift_tests)),
+        **rf_fields(data, lag),
     )
 
 

@@ -26,7 +26,7 @@ import numpyro.distributions as dist
 
 from mixflow.model.baseline import sample_spline, spline_trend
 from mixflow.model.organic import organic_level, organic_media, sample_organic
-from mixflow.model.rf import rf_input, sample_rf
+from mixflow.model.rf import rf_input, rf_test_gain, sample_rf
 from mixflow.model.time_varying import (
     has_media_multiplier,
     media_multiplier,
@@ -181,8 +181,11 @@ def implied_lift(params: Params, arrays: Arrays, spec: ModelSpec, beta: jnp.ndar
     }
     # each test is a "channel" of its own: its channel's parameters, its moved exposure
     per_test = {name: value[idx] for name, value in params.items() if name in curve}
-    x = arrays["cal_x"]
-    both = saturated_media(per_test, jnp.concatenate([x, x + arrays["cal_dx"]], axis=1), spec)
+    x, dx = arrays["cal_x"], arrays["cal_dx"]
+    gain = rf_test_gain(params, arrays)  # R&F channels: reach weighted by the frequency gain
+    if gain is not None:
+        x, dx = x * gain, dx * gain
+    both = saturated_media(per_test, jnp.concatenate([x, x + dx], axis=1), spec)
     g = x.shape[1]
     b = beta[arrays["cal_geo"]] if beta.shape[0] > 1 else beta
     diff = (both[g:] - both[:g]) * b[:, None, idx]

@@ -16,7 +16,7 @@ parameters (without its 0.1 shift of ``ec``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import jax.numpy as jnp
 import numpy as np
@@ -25,7 +25,6 @@ import numpyro.distributions as dist
 
 from mixflow.data.dataset import MMMDataset
 from mixflow.data.rf import mean_frequency
-from mixflow.errors import SpecError
 from mixflow.transforms.adstock import channel_major, lag_stack
 from mixflow.transforms.frequency import frequency_gain
 
@@ -39,24 +38,12 @@ Arrays = Mapping[str, jnp.ndarray]
 Params = Mapping[str, jnp.ndarray]
 
 
-def rf_fields(
-    data: MMMDataset, max_lag: int, lift_channels: Sequence[str] = ()
-) -> dict[str, np.ndarray]:
+def rf_fields(data: MMMDataset, max_lag: int) -> dict[str, np.ndarray]:
     """The design's R&F fields (none without R&F channels): ``rf_index (R,)`` positions among
     the channels, ``rf_freq (L+1, G, T', R)`` lag stack of frequency (0 in the padding) and
-    ``rf_reference (R,)`` each channel's reach-weighted mean frequency.
-
-    Raises:
-        SpecError: a lift test of an R&F channel (calibration does not handle them yet).
-    """
+    ``rf_reference (R,)`` each channel's reach-weighted mean frequency."""
     if not data.rf_channels:
         return {}
-    tested = sorted(set(lift_channels) & set(data.rf_channels))
-    if tested:
-        raise SpecError(
-            f"calibration: lift tests of reach and frequency channels are not supported yet "
-            f"(tests of {tested}); leave them out of calibration.experiments"
-        )
     index = np.array([data.channels.index(ch) for ch in data.rf_channels], dtype=np.int64)
     freq = data.frequency_array
     padded = np.concatenate([freq, np.zeros((freq.shape[0], max_lag, freq.shape[2]))], axis=1)
@@ -93,6 +80,22 @@ def sample_rf(arrays: Arrays) -> dict[str, jnp.ndarray]:
         }
 
 
+def rf_test_gain(params: Params, arrays: Arrays) -> jnp.ndarray | None:
+    """``(L+1, G', W, n)`` the frequency gain of each lift test's tested channel on the tests'
+    window (ones for channels that are not R&F); ``None`` when no test needs one."""
+    if "cal_rf" not in arrays or "rf_ec" not in params:
+        return None
+    rf = jnp.asarray(arrays["cal_rf"])
+    r = jnp.maximum(rf, 0)
+    gain = frequency_gain(
+        jnp.asarray(arrays["cal_freq"]),
+        jnp.asarray(params["rf_ec"])[r],
+        jnp.asarray(params["rf_slope"])[r],
+        jnp.asarray(arrays["rf_reference"])[r],
+    )
+    return jnp.where(rf >= 0, gain, 1.0)
+
+
 def rf_input(params: Params, x_cm: jnp.ndarray, arrays: Arrays | None) -> jnp.ndarray:
     """Channel-major exposure ``(C, L+1, N)`` with each R&F channel's reach weighted by its
     frequency gain; unchanged without R&F channels (or without ``arrays``, or when ``x_cm``
@@ -119,5 +122,6 @@ __all__ = [
     "rf_arrays",
     "rf_fields",
     "rf_input",
+    "rf_test_gain",
     "sample_rf",
 ]
