@@ -30,7 +30,14 @@ def _bench() -> Any:
 
 
 ARGS = argparse.Namespace(
-    geos=8, weeks=104, effect_sd=0.15, relative_se=0.15, chains=2, samples=300
+    geos=8,
+    weeks=104,
+    effect_sd=0.15,
+    relative_se=0.15,
+    chains=2,
+    samples=300,
+    heterogeneous=False,
+    geo_saturation=None,
 )
 
 
