@@ -270,9 +270,7 @@ def analyze(posterior: Posterior, max_draws: int | None = 1000) -> Analysis:
         name=posterior.config.name or "mixflow-model",
         created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         kpi_type=data.kpi_type.value,
-        value_unit="revenue"
-        if (data.kpi_type is KpiType.REVENUE or data.has_revenue_per_kpi)
-        else "kpi",
+        value_unit="revenue" if data.value_is_currency else "kpi",
         data=DataSummary(
             start=str(data.dates[0]),
             end=str(data.dates[-1]),

@@ -254,7 +254,7 @@ def optimize(
 
     data = sim.posterior.dataset
     point = sim.posterior.method.value == "map"
-    currency = data.kpi_type.value == "revenue" or data.has_revenue_per_kpi
+    currency = data.value_is_currency
     story = plan_story(payload, point_estimate=point, value_is_currency=currency)
     render_plan_report(out, notes=story.notes, point_estimate=point)
     frame = result.to_frame()

@@ -124,6 +124,12 @@ class MMMDataset:
         return len(self.geos)
 
     @property
+    def value_is_currency(self) -> bool:
+        """Whether the KPI's value is money: a revenue KPI, or one with revenue per KPI unit
+        (else values stay in KPI units: no profit, no probability of losing money)."""
+        return self.kpi_type is KpiType.REVENUE or self.has_revenue_per_kpi
+
+    @property
     def n_times(self) -> int:
         return len(self.dates)
 

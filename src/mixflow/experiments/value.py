@@ -289,7 +289,6 @@ def channel_posterior(
     over the data window plus its carryover tail, against its spend over the data window.
     """
     from mixflow.analysis.draws import compute_draws
-    from mixflow.data.dataset import KpiType
 
     if horizon < 1:
         raise SpecError(f"horizon: expected a number of periods >= 1, got {horizon}")
@@ -299,7 +298,7 @@ def channel_posterior(
     safe_spend = np.where(spend > 0, spend, np.nan)
     roi = quantities.contribution_value / safe_spend[None, :]
     cost = spend[None, :] / np.maximum(quantities.contribution_kpi, 1e-12)
-    revenue = data.kpi_type is KpiType.REVENUE or data.has_revenue_per_kpi
+    revenue = data.value_is_currency
     return ChannelPosterior(
         channels=tuple(data.channels),
         roi=np.nan_to_num(roi),

@@ -12,8 +12,10 @@ media the KPI's movement that the multiplier explains is about the media level t
 multiplier's swing, so a multiplier held close to 1 is made up for by larger ROIs. On brands
 whose media effect swung by +-30% (bench/time_varying_media.py, seeds 5-7), a step sd of 0.1
 shrank the fitted swing to +-10-20% and raised the median ROI error from 26-35% (constant
-effect) to 29-50%, 0.05 to 84-529%; 0.3 recovered the swing and lowered it to 8-27%. The log multiplier is centred over the fitted
-periods (deterministic site ``media_time_offset``), so ``m`` has geometric mean 1 there and the
+effect) to 29-50%, 0.05 to 84-529%; 0.3 recovered the swing and lowered it to 8-27%.
+
+The log multiplier is centred over the fitted periods (deterministic site
+``media_time_offset``), so ``m`` has geometric mean 1 there and the
 channels' coefficients keep their meaning; with ROI priors the ROI is defined with ``m`` in
 the denominator, so it is the ROI of the history as it happened. After the fitted periods the
 multiplier stays at its last fitted value, as the baseline does: a plan is simulated at the

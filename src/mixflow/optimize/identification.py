@@ -107,7 +107,7 @@ def compare_weak_moves(
     ``ratios``: channel -> posterior/prior log-sd ratio of its ROI (:func:`sd_ratios` of the
     run summary)."""
     data = sim.posterior.dataset
-    currency = data.kpi_type.value == "revenue" or data.has_revenue_per_kpi
+    currency = data.value_is_currency
     reference = plans[0].spend.sum(axis=(0, 1))  # (C,)
     out: dict[str, list[dict[str, Any]]] = {}
     for plan in plans[1:]:

@@ -213,7 +213,7 @@ class BudgetOptimizer:
             fs.channels,
             sd_ratios or {},
             lambda xs: self.batch_draws(fs, xs)[1],
-            value_is_currency=data.kpi_type.value == "revenue" or data.has_revenue_per_kpi,
+            value_is_currency=data.value_is_currency,
         )
         if moves:
             result = replace(result, weak_moves=moves)

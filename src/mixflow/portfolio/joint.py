@@ -31,7 +31,6 @@ import numpy as np
 from scipy.optimize import minimize
 
 from mixflow.analysis.stats import stat
-from mixflow.data.dataset import KpiType
 from mixflow.errors import ConvergenceError, InfeasiblePlanError, SpecError, did_you_mean
 from mixflow.optimize import BudgetProblem, FeasibleSet, resolve
 from mixflow.optimize.constraints import money
@@ -63,7 +62,7 @@ class Member:
 
     def __post_init__(self) -> None:
         data = self.simulator.posterior.dataset
-        valued = data.kpi_type is KpiType.REVENUE or data.has_revenue_per_kpi
+        valued = data.value_is_currency
         if not valued and self.value_per_kpi is None:
             raise SpecError(
                 f"model '{self.name}': its KPI '{data.kpi_type.value}' has no revenue per KPI, "
