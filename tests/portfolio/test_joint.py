@@ -169,7 +169,10 @@ def test_contradicting_model_bounds_are_named(brands: dict[str, Fitted]) -> None
 
 
 def _stub(kpi_type: KpiType, has_revenue: bool) -> Any:
-    data = SimpleNamespace(kpi_type=kpi_type, has_revenue_per_kpi=has_revenue)
+    valued = kpi_type is KpiType.REVENUE or has_revenue  # MMMDataset.value_is_currency
+    data = SimpleNamespace(
+        kpi_type=kpi_type, has_revenue_per_kpi=has_revenue, value_is_currency=valued
+    )
     return SimpleNamespace(posterior=SimpleNamespace(dataset=data))
 
 
