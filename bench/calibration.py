@@ -7,13 +7,17 @@ error (``--relative-se`` of the true lift, 0.15 by default, typical of a geo exp
 - ``heavy_up``: +50 % spend on ``tv`` in a third of the geos for 6 weeks;
 - ``go_dark``: ``search`` spend off in a third of the geos for 6 weeks;
 - ``heavy_up_search``: +50 % spend on ``search`` (always on, the channel the plain fit pins
-  least) in a third of the geos for 6 weeks.
+  least) in a third of the geos for 6 weeks;
+- ``heavy_up_steady``: the same test on a brand that buys ``search`` at one steady level
+  (weekly log-sd 0.05, no yearly swing, geo split log-sd 0.05): a history with almost no
+  spend variation, the case a heavy-up test is run for.
 
 Per brand and kind it fits the config twice (no calibration; ``calibration.method:
 likelihood`` with the test) and prints, per channel, the true ROI, the posterior mean, its
 error ``|mean / truth - 1|`` and its 90 % HDI width; each fit's wall time (sampling included,
 compilation included) and their ratio; and the test's z (model-implied lift against the
-measurement) before and after calibration.
+measurement) before and after calibration; and the tested lift itself (the test's noise-free
+incremental KPI under the truth against the model's, mean error and 90 % HDI width).
 
     python bench/calibration.py                       # 3 brands x 2 kinds, 10 geos, 2 x 500
     python bench/calibration.py --brands 1 --kinds heavy_up --chains 2 --samples 300
@@ -24,6 +28,7 @@ measurement) before and after calibration.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -42,25 +47,45 @@ from mixflow.analysis.calibration import lift_draws  # noqa: E402
 from mixflow.data.lift_tests import LiftTest  # noqa: E402
 from mixflow.data.loaders import dataset_from_frame  # noqa: E402
 from mixflow.datasets import DEFAULT_CHANNELS, BrandSimulation, simulate_brand  # noqa: E402
-from mixflow.datasets.lift import simulated_go_dark_test, simulated_heavy_up_test  # noqa: E402
+from mixflow.datasets.lift import (  # noqa: E402
+    simulated_go_dark_test,
+    simulated_heavy_up_test,
+    true_lift,
+)
 from mixflow.posterior.posterior import Posterior  # noqa: E402
 from mixflow.spec import parse_config  # noqa: E402
 from mixflow.workflow import fit_dataset  # noqa: E402
 
 #: kind -> (tested channel, experiment)
-KINDS = {"heavy_up": "tv", "go_dark": "search", "heavy_up_search": "search"}
+KINDS = {
+    "heavy_up": "tv",
+    "go_dark": "search",
+    "heavy_up_search": "search",
+    "heavy_up_steady": "search",
+}
+#: kinds whose brand buys the tested channel at one steady level
+STEADY_KINDS = frozenset({"heavy_up_steady"})
 TEST_WEEKS = 6
 
 
 def geo_brand(
-    seed: int, n_geos: int, n_weeks: int, effect_sd: float, heterogeneous: bool = False
+    seed: int,
+    n_geos: int,
+    n_weeks: int,
+    effect_sd: float,
+    heterogeneous: bool = False,
+    steady_search: bool = False,
 ) -> Any:
     """A geo brand with per-geo effect multipliers (tv, search, radio); ``heterogeneous``: each
-    geo's half-saturation scaled by its own mean exposure (issue 21's panels)."""
+    geo's half-saturation scaled by its own mean exposure (issue 21's panels);
+    ``steady_search``: search bought at one steady level, nationally and across geos."""
+    search = DEFAULT_CHANNELS[1]
+    if steady_search:
+        search = dataclasses.replace(search, spend_sd=0.05, season_swing=0.0, geo_split_sd=0.05)
     sim = BrandSimulation(
         n_weeks=n_weeks,
         n_geos=n_geos,
-        channels=(DEFAULT_CHANNELS[0], DEFAULT_CHANNELS[1], DEFAULT_CHANNELS[4]),
+        channels=(DEFAULT_CHANNELS[0], search, DEFAULT_CHANNELS[4]),
         geo_effect_sd=effect_sd,
         geo_relative_saturation=heterogeneous,
     )
@@ -100,7 +125,9 @@ def config(
     return parse_config(raw)
 
 
-def score(brand: Any, post: Posterior, seconds: float, test: LiftTest) -> dict[str, Any]:
+def score(
+    brand: Any, post: Posterior, seconds: float, test: LiftTest, lift_truth: float
+) -> dict[str, Any]:
     chans = post.dataset.channels
     roi = np.asarray(post.samples["roi"]).reshape(-1, len(chans))
     band = hdi(roi)
@@ -118,7 +145,13 @@ def score(brand: Any, post: Posterior, seconds: float, test: LiftTest) -> dict[s
             "error": round(abs(mean / truth - 1.0), 4),
             "hdi_width": round(float(band[i, 1] - band[i, 0]), 4),
         }
-    out["model_lift"] = {"mean": round(float(lift.mean()), 1), "sd": round(float(lift.std()), 1)}
+    lo, hi = hdi(lift[:, None])[0]
+    out["model_lift"] = {
+        "mean": round(float(lift.mean()), 1),
+        "sd": round(float(lift.std()), 1),
+        "error": round(abs(float(lift.mean()) / lift_truth - 1.0), 4),
+        "hdi_width": round(float(hi - lo), 1),
+    }
     out["z"] = round(z, 2)
     d = post.diagnostics
     out["rhat_max"], out["divergences"] = d.rhat_max, d.divergences
@@ -126,13 +159,17 @@ def score(brand: Any, post: Posterior, seconds: float, test: LiftTest) -> dict[s
 
 
 def run_case(seed: int, kind: str, args: argparse.Namespace) -> dict[str, Any]:
-    brand = geo_brand(seed, args.geos, args.weeks, args.effect_sd, args.heterogeneous)
+    brand = geo_brand(
+        seed, args.geos, args.weeks, args.effect_sd, args.heterogeneous, kind in STEADY_KINDS
+    )
     test = experiment(brand, kind, args.relative_se, seed + 100)
     data = dataset_from_frame(brand.frame, parse_config(brand.config).data)
+    lift_truth = true_lift(brand.true_response, test, data)
     row: dict[str, Any] = {
         "brand": seed,
         "kind": kind,
         "channel": test.channel,
+        "true_lift": round(lift_truth, 1),
         "measured": round(test.incremental_kpi, 1),
         "se": round(test.standard_error, 1),
     }
@@ -140,7 +177,7 @@ def run_case(seed: int, kind: str, args: argparse.Namespace) -> dict[str, Any]:
         cfg = config(brand, t, args.chains, args.samples, seed, args.geo_saturation)
         t0 = time.perf_counter()
         post = fit_dataset(cfg, data)
-        row[name] = score(brand, post, time.perf_counter() - t0, test)
+        row[name] = score(brand, post, time.perf_counter() - t0, test, lift_truth)
     row["time_ratio"] = round(row["calibrated"]["seconds"] / row["plain"]["seconds"], 2)
     return row
 
@@ -159,11 +196,24 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "tested_error": {"plain": _med(tested, 0), "calibrated": _med(tested, 1)},
             "tested_hdi_width": {"plain": _med(tested, 2), "calibrated": _med(tested, 3)},
             "untested_error": {"plain": _med(untested, 0), "calibrated": _med(untested, 1)},
+            "lift_error": {
+                "plain": _med([_lift(r, "plain") for r in rs], 0),
+                "calibrated": _med([_lift(r, "calibrated") for r in rs], 0),
+            },
+            "lift_hdi_width": {
+                "plain": _med([_lift(r, "plain") for r in rs], 1),
+                "calibrated": _med([_lift(r, "calibrated") for r in rs], 1),
+            },
             "time_ratio_median": round(statistics.median(r["time_ratio"] for r in rs), 2),
             "z_before": [r["plain"]["z"] for r in rs],
             "z_after": [r["calibrated"]["z"] for r in rs],
         }
     return out
+
+
+def _lift(row: dict[str, Any], fit: str) -> tuple[float, float]:
+    m = row[fit]["model_lift"]
+    return (m["error"], m["hdi_width"])
 
 
 def _med(pairs: list[tuple[float, ...]], i: int) -> float:

@@ -37,6 +37,25 @@ class ChannelTruth:
     lam: float = 1.5
     has_exposure: bool = False
     cost_per_exposure: float = 0.01
+    #: always-on channels: week-to-week log-sd of national spend, and the amplitude of its
+    #: yearly swing. Near 0 both: a channel bought at one steady level, whose history holds
+    #: no spend variation to learn its response from (a heavy-up test's use case).
+    spend_sd: float = 0.3
+    season_swing: float = 0.25
+    #: geo panels: this channel's own ``BrandSimulation.geo_split_sd`` (None: the brand's)
+    geo_split_sd: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.spend_sd < 0:
+            raise SpecError(f"channel {self.name!r}: spend_sd must be >= 0, got {self.spend_sd}")
+        if not 0 <= self.season_swing < 1:
+            raise SpecError(
+                f"channel {self.name!r}: season_swing must be in [0, 1), got {self.season_swing}"
+            )
+        if self.geo_split_sd is not None and self.geo_split_sd < 0:
+            raise SpecError(
+                f"channel {self.name!r}: geo_split_sd must be >= 0, got {self.geo_split_sd}"
+            )
 
 
 DEFAULT_CHANNELS: tuple[ChannelTruth, ...] = (
@@ -154,8 +173,8 @@ def _spend_pattern(ch: ChannelTruth, n: int, rng: np.random.Generator) -> np.nda
             t += burst + int(rng.integers(4, 12))
         level = ch.weekly_spend * 2.2 * rng.lognormal(0.0, 0.25, n)
         return np.where(on, level, 0.0)
-    wobble = 1.0 + 0.25 * np.sin(2 * math.pi * np.arange(n) / 52.0 + rng.uniform(0, 6.3))
-    return ch.weekly_spend * wobble * rng.lognormal(0.0, 0.3, n)
+    wobble = 1.0 + ch.season_swing * np.sin(2 * math.pi * np.arange(n) / 52.0 + rng.uniform(0, 6.3))
+    return ch.weekly_spend * wobble * rng.lognormal(0.0, ch.spend_sd, n)
 
 
 def _f(x: float | np.ndarray) -> jnp.ndarray:
@@ -244,9 +263,8 @@ def simulate_brand(sim: BrandSimulation, rng: np.random.Generator) -> SimulatedB
         if g > 1:
             # each geo's average share, moved week to week and renormalised so the national
             # total is the one drawn above
-            split = rng.dirichlet(pop_share * 50)[:, None] * rng.lognormal(
-                0.0, sim.geo_split_sd, (g, n)
-            )
+            split_sd = sim.geo_split_sd if ch.geo_split_sd is None else ch.geo_split_sd
+            split = rng.dirichlet(pop_share * 50)[:, None] * rng.lognormal(0.0, split_sd, (g, n))
             split = split / split.sum(axis=0, keepdims=True)
         else:
             split = np.ones((1, n))
