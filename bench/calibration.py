@@ -16,7 +16,9 @@ Per brand and kind it fits the config twice (no calibration; ``calibration.metho
 likelihood`` with the test) and prints, per channel, the true ROI, the posterior mean, its
 error ``|mean / truth - 1|`` and its 90 % HDI width; each fit's wall time (sampling included,
 compilation included) and their ratio; and the test's z (model-implied lift against the
-measurement) before and after calibration; and the tested lift itself (the test's noise-free
+measurement) before and after calibration; per channel its heavy-up ROI (incremental KPI per
+extra unit of +50 % spend in every geo and week: what a heavy-up test measures, out of the
+test's own geos and weeks), truth, mean, error and HDI width; and the tested lift itself (the test's noise-free
 incremental KPI under the truth against the model's, mean error and 90 % HDI width).
 
     python bench/calibration.py                       # 3 brands x 2 kinds, 10 geos, 2 x 500
@@ -41,6 +43,7 @@ import numpyro
 numpyro.set_host_device_count(min(4, os.cpu_count() or 1))
 
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from mixflow.analysis import hdi  # noqa: E402
 from mixflow.analysis.calibration import lift_draws  # noqa: E402
@@ -135,15 +138,27 @@ def score(
     z = (float(lift.mean()) - test.incremental_kpi) / float(
         np.hypot(test.standard_error, lift.std())
     )
+    probes = heavy_up_everywhere(post.dataset)
+    extra = np.array([p.spend_change for p in probes])
+    iroi = lift_draws(post, probes, 400) / extra
+    iband = hdi(iroi)
     out: dict[str, Any] = {"seconds": round(seconds, 1), "channels": {}}
     for i, ch in enumerate(chans):
         truth = brand.true_roi[ch]
         mean = float(roi[:, i].mean())
+        itruth = true_lift(brand.true_response, probes[i], post.dataset) / extra[i]
+        imean = float(iroi[:, i].mean())
         out["channels"][ch] = {
             "true_roi": round(truth, 4),
             "mean": round(mean, 4),
             "error": round(abs(mean / truth - 1.0), 4),
             "hdi_width": round(float(band[i, 1] - band[i, 0]), 4),
+            "heavy_up_roi": {
+                "truth": round(itruth, 4),
+                "mean": round(imean, 4),
+                "error": round(abs(imean / itruth - 1.0), 4),
+                "hdi_width": round(float(iband[i, 1] - iband[i, 0]), 4),
+            },
         }
     lo, hi = hdi(lift[:, None])[0]
     out["model_lift"] = {
@@ -156,6 +171,26 @@ def score(
     d = post.diagnostics
     out["rhat_max"], out["divergences"] = d.rhat_max, d.divergences
     return out
+
+
+def heavy_up_everywhere(data: Any) -> list[LiftTest]:
+    """Per channel, +50 % of its spend in every geo and week of the history: the quantity a
+    heavy-up test measures (incremental KPI per extra unit spent at the brand's own levels),
+    taken out of the test's geos and weeks to the whole panel."""
+    start, end = (pd.Timestamp(data.dates[i]).date() for i in (0, data.n_times - 1))
+    return [
+        LiftTest(
+            ch,
+            start,
+            end,
+            (),
+            0.5 * float(data.spend[:, :, c].sum()),
+            0.0,
+            1.0,
+            label=f"{ch} +50 % everywhere",
+        )
+        for c, ch in enumerate(data.channels)
+    ]
 
 
 def run_case(seed: int, kind: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -190,12 +225,26 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         for r in rs:
             for ch, p in r["plain"]["channels"].items():
                 c = r["calibrated"]["channels"][ch]
+                pi, ci = p["heavy_up_roi"], c["heavy_up_roi"]
                 pair = (p["error"], c["error"], p["hdi_width"], c["hdi_width"])
+                pair += (pi["error"], ci["error"], pi["hdi_width"], ci["hdi_width"])
                 (tested if ch == r["channel"] else untested).append(pair)
         out[kind] = {
             "tested_error": {"plain": _med(tested, 0), "calibrated": _med(tested, 1)},
             "tested_hdi_width": {"plain": _med(tested, 2), "calibrated": _med(tested, 3)},
             "untested_error": {"plain": _med(untested, 0), "calibrated": _med(untested, 1)},
+            "tested_heavy_up_roi_error": {
+                "plain": _med(tested, 4),
+                "calibrated": _med(tested, 5),
+            },
+            "tested_heavy_up_roi_hdi_width": {
+                "plain": _med(tested, 6),
+                "calibrated": _med(tested, 7),
+            },
+            "untested_heavy_up_roi_error": {
+                "plain": _med(untested, 4),
+                "calibrated": _med(untested, 5),
+            },
             "lift_error": {
                 "plain": _med([_lift(r, "plain") for r in rs], 0),
                 "calibrated": _med([_lift(r, "calibrated") for r in rs], 0),
