@@ -18,8 +18,9 @@ error ``|mean / truth - 1|`` and its 90 % HDI width; each fit's wall time (sampl
 compilation included) and their ratio; and the test's z (model-implied lift against the
 measurement) before and after calibration; per channel its heavy-up ROI (incremental KPI per
 extra unit of +50 % spend in every geo and week: what a heavy-up test measures, out of the
-test's own geos and weeks), truth, mean, error and HDI width; and the tested lift itself (the test's noise-free
-incremental KPI under the truth against the model's, mean error and 90 % HDI width).
+test's own geos and weeks), truth, mean, error and HDI width; and the tested lift itself (the
+test's noise-free incremental KPI under the truth against the model's: error and 90 % HDI
+width).
 
     python bench/calibration.py                       # 3 brands x 2 kinds, 10 geos, 2 x 500
     python bench/calibration.py --brands 1 --kinds heavy_up --chains 2 --samples 300
@@ -43,7 +44,6 @@ import numpyro
 numpyro.set_host_device_count(min(4, os.cpu_count() or 1))
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 
 from mixflow.analysis import hdi  # noqa: E402
 from mixflow.analysis.calibration import lift_draws  # noqa: E402
@@ -51,6 +51,7 @@ from mixflow.data.lift_tests import LiftTest  # noqa: E402
 from mixflow.data.loaders import dataset_from_frame  # noqa: E402
 from mixflow.datasets import DEFAULT_CHANNELS, BrandSimulation, simulate_brand  # noqa: E402
 from mixflow.datasets.lift import (  # noqa: E402
+    heavy_up_probe,
     simulated_go_dark_test,
     simulated_heavy_up_test,
     true_lift,
@@ -59,7 +60,7 @@ from mixflow.posterior.posterior import Posterior  # noqa: E402
 from mixflow.spec import parse_config  # noqa: E402
 from mixflow.workflow import fit_dataset  # noqa: E402
 
-#: kind -> (tested channel, experiment)
+#: kind -> tested channel
 KINDS = {
     "heavy_up": "tv",
     "go_dark": "search",
@@ -69,6 +70,7 @@ KINDS = {
 #: kinds whose brand buys the tested channel at one steady level
 STEADY_KINDS = frozenset({"heavy_up_steady"})
 TEST_WEEKS = 6
+FITS = ("plain", "calibrated")
 
 
 def geo_brand(
@@ -128,9 +130,7 @@ def config(
     return parse_config(raw)
 
 
-def score(
-    brand: Any, post: Posterior, seconds: float, test: LiftTest, lift_truth: float
-) -> dict[str, Any]:
+def score(post: Posterior, seconds: float, test: LiftTest, truth: CaseTruth) -> dict[str, Any]:
     chans = post.dataset.channels
     roi = np.asarray(post.samples["roi"]).reshape(-1, len(chans))
     band = hdi(roi)
@@ -138,20 +138,19 @@ def score(
     z = (float(lift.mean()) - test.incremental_kpi) / float(
         np.hypot(test.standard_error, lift.std())
     )
-    probes = heavy_up_everywhere(post.dataset)
-    extra = np.array([p.spend_change for p in probes])
-    iroi = lift_draws(post, probes, 400) / extra
+    extra = np.array([p.spend_change for p in truth.probes])
+    iroi = lift_draws(post, truth.probes, 400) / extra
     iband = hdi(iroi)
     out: dict[str, Any] = {"seconds": round(seconds, 1), "channels": {}}
     for i, ch in enumerate(chans):
-        truth = brand.true_roi[ch]
+        roi_truth = truth.roi[ch]
         mean = float(roi[:, i].mean())
-        itruth = true_lift(brand.true_response, probes[i], post.dataset) / extra[i]
+        itruth = truth.heavy_up_roi[i]
         imean = float(iroi[:, i].mean())
         out["channels"][ch] = {
-            "true_roi": round(truth, 4),
+            "true_roi": round(roi_truth, 4),
             "mean": round(mean, 4),
-            "error": round(abs(mean / truth - 1.0), 4),
+            "error": round(abs(mean / roi_truth - 1.0), 4),
             "hdi_width": round(float(band[i, 1] - band[i, 0]), 4),
             "heavy_up_roi": {
                 "truth": round(itruth, 4),
@@ -164,7 +163,7 @@ def score(
     out["model_lift"] = {
         "mean": round(float(lift.mean()), 1),
         "sd": round(float(lift.std()), 1),
-        "error": round(abs(float(lift.mean()) / lift_truth - 1.0), 4),
+        "error": round(abs(float(lift.mean()) / truth.lift - 1.0), 4),
         "hdi_width": round(float(hi - lo), 1),
     }
     out["z"] = round(z, 2)
@@ -173,24 +172,28 @@ def score(
     return out
 
 
-def heavy_up_everywhere(data: Any) -> list[LiftTest]:
-    """Per channel, +50 % of its spend in every geo and week of the history: the quantity a
-    heavy-up test measures (incremental KPI per extra unit spent at the brand's own levels),
-    taken out of the test's geos and weeks to the whole panel."""
-    start, end = (pd.Timestamp(data.dates[i]).date() for i in (0, data.n_times - 1))
-    return [
-        LiftTest(
-            ch,
-            start,
-            end,
-            (),
-            0.5 * float(data.spend[:, :, c].sum()),
-            0.0,
-            1.0,
-            label=f"{ch} +50 % everywhere",
-        )
-        for c, ch in enumerate(data.channels)
-    ]
+@dataclasses.dataclass(frozen=True)
+class CaseTruth:
+    """What a case's fits are scored against: each channel's true ROI; per channel, +50 % of
+    its spend in every geo and week of the history (``probes``) and the true incremental KPI
+    per extra unit spent (``heavy_up_roi``: what a heavy-up test measures, taken out of the
+    test's geos and weeks to the whole panel); and the test's own noise-free lift."""
+
+    roi: dict[str, float]
+    probes: list[LiftTest]
+    heavy_up_roi: list[float]
+    lift: float
+
+
+def case_truth(brand: Any, data: Any, test: LiftTest) -> CaseTruth:
+    truth = brand.true_response
+    probes = [heavy_up_probe(data, ch, 0, data.n_times - 1, 0.5) for ch in data.channels]
+    return CaseTruth(
+        roi=dict(brand.true_roi),
+        probes=probes,
+        heavy_up_roi=[true_lift(truth, p, data) / p.spend_change for p in probes],
+        lift=true_lift(truth, test, data),
+    )
 
 
 def run_case(seed: int, kind: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -199,12 +202,12 @@ def run_case(seed: int, kind: str, args: argparse.Namespace) -> dict[str, Any]:
     )
     test = experiment(brand, kind, args.relative_se, seed + 100)
     data = dataset_from_frame(brand.frame, parse_config(brand.config).data)
-    lift_truth = true_lift(brand.true_response, test, data)
+    truth = case_truth(brand, data, test)
     row: dict[str, Any] = {
         "brand": seed,
         "kind": kind,
         "channel": test.channel,
-        "true_lift": round(lift_truth, 1),
+        "true_lift": round(truth.lift, 1),
         "measured": round(test.incremental_kpi, 1),
         "se": round(test.standard_error, 1),
     }
@@ -212,7 +215,7 @@ def run_case(seed: int, kind: str, args: argparse.Namespace) -> dict[str, Any]:
         cfg = config(brand, t, args.chains, args.samples, seed, args.geo_saturation)
         t0 = time.perf_counter()
         post = fit_dataset(cfg, data)
-        row[name] = score(brand, post, time.perf_counter() - t0, test, lift_truth)
+        row[name] = score(post, time.perf_counter() - t0, test, truth)
     row["time_ratio"] = round(row["calibrated"]["seconds"] / row["plain"]["seconds"], 2)
     return row
 
@@ -229,6 +232,10 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 pair = (p["error"], c["error"], p["hdi_width"], c["hdi_width"])
                 pair += (pi["error"], ci["error"], pi["hdi_width"], ci["hdi_width"])
                 (tested if ch == r["channel"] else untested).append(pair)
+        lifts = {
+            fit: [(r[fit]["model_lift"]["error"], r[fit]["model_lift"]["hdi_width"]) for r in rs]
+            for fit in FITS
+        }
         out[kind] = {
             "tested_error": {"plain": _med(tested, 0), "calibrated": _med(tested, 1)},
             "tested_hdi_width": {"plain": _med(tested, 2), "calibrated": _med(tested, 3)},
@@ -245,24 +252,13 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 "plain": _med(untested, 4),
                 "calibrated": _med(untested, 5),
             },
-            "lift_error": {
-                "plain": _med([_lift(r, "plain") for r in rs], 0),
-                "calibrated": _med([_lift(r, "calibrated") for r in rs], 0),
-            },
-            "lift_hdi_width": {
-                "plain": _med([_lift(r, "plain") for r in rs], 1),
-                "calibrated": _med([_lift(r, "calibrated") for r in rs], 1),
-            },
+            "lift_error": {fit: _med(lifts[fit], 0) for fit in FITS},
+            "lift_hdi_width": {fit: _med(lifts[fit], 1) for fit in FITS},
             "time_ratio_median": round(statistics.median(r["time_ratio"] for r in rs), 2),
             "z_before": [r["plain"]["z"] for r in rs],
             "z_after": [r["calibrated"]["z"] for r in rs],
         }
     return out
-
-
-def _lift(row: dict[str, Any], fit: str) -> tuple[float, float]:
-    m = row[fit]["model_lift"]
-    return (m["error"], m["hdi_width"])
 
 
 def _med(pairs: list[tuple[float, ...]], i: int) -> float:

@@ -51,6 +51,18 @@ def simulated_lift_test(
     )
 
 
+def _window(
+    data: MMMDataset, channel: str, first: int, last: int, geos: Sequence[str]
+) -> tuple[date, date, float]:
+    """First and last day of periods ``first`` .. ``last`` (indices into ``data.dates``,
+    inclusive) and ``channel``'s spend over them in ``geos`` (every geo when empty)."""
+    c = data.channels.index(channel)
+    rows = [data.geos.index(g) for g in geos] if geos else list(range(data.n_geos))
+    spend = float(data.spend[rows, first : last + 1, c].sum())
+    start, end = (pd.Timestamp(data.dates[i]).date() for i in (first, last))
+    return start, end, spend
+
+
 def simulated_go_dark_test(
     truth: TrueResponse,
     data: MMMDataset,
@@ -64,11 +76,26 @@ def simulated_go_dark_test(
     """:func:`simulated_lift_test` of ``channel`` going dark over periods ``first`` .. ``last``
     (indices into ``data.dates``, inclusive) in ``geos`` (every geo when empty): its whole
     spend there cut."""
-    c = data.channels.index(channel)
-    rows = [data.geos.index(g) for g in geos] if geos else list(range(data.n_geos))
-    dark = -float(data.spend[rows, first : last + 1, c].sum())
-    start, end = (pd.Timestamp(data.dates[i]).date() for i in (first, last))
-    return simulated_lift_test(truth, data, channel, start, end, dark, relative_se, rng, geos)
+    start, end, spend = _window(data, channel, first, last, geos)
+    return simulated_lift_test(truth, data, channel, start, end, -spend, relative_se, rng, geos)
+
+
+def heavy_up_probe(
+    data: MMMDataset,
+    channel: str,
+    first: int,
+    last: int,
+    increase: float,
+    geos: Sequence[str] = (),
+) -> LiftTest:
+    """The spend change of ``channel`` spending ``increase`` (0.5: +50 %) more over periods
+    ``first`` .. ``last`` in ``geos`` (every geo when empty), as a test with no measurement
+    (0 ± 1): for :func:`true_lift` and a model's implied lift of the same change."""
+    if not increase > 0:
+        raise SpecError(f"increase must be > 0, got {increase}")
+    start, end, spend = _window(data, channel, first, last, geos)
+    label = f"{channel} +{increase:.0%} heavy-up"
+    return LiftTest(channel, start, end, tuple(geos), increase * spend, 0.0, 1.0, label=label)
 
 
 def simulated_heavy_up_test(
@@ -82,18 +109,15 @@ def simulated_heavy_up_test(
     rng: np.random.Generator,
     geos: Sequence[str] = (),
 ) -> LiftTest:
-    """:func:`simulated_lift_test` of ``channel`` spending ``increase`` (0.5: +50 %) more over
-    periods ``first`` .. ``last`` in ``geos`` (every geo when empty)."""
-    if not increase > 0:
-        raise SpecError(f"increase must be > 0, got {increase}")
-    c = data.channels.index(channel)
-    rows = [data.geos.index(g) for g in geos] if geos else list(range(data.n_geos))
-    extra = increase * float(data.spend[rows, first : last + 1, c].sum())
-    start, end = (pd.Timestamp(data.dates[i]).date() for i in (first, last))
-    return simulated_lift_test(truth, data, channel, start, end, extra, relative_se, rng, geos)
+    """:func:`simulated_lift_test` of :func:`heavy_up_probe`'s spend change."""
+    probe = heavy_up_probe(data, channel, first, last, increase, geos)
+    return simulated_lift_test(
+        truth, data, channel, probe.start, probe.end, probe.spend_change, relative_se, rng, geos
+    )
 
 
 __all__ = [
+    "heavy_up_probe",
     "simulated_go_dark_test",
     "simulated_heavy_up_test",
     "simulated_lift_test",
