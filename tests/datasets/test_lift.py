@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mixflow.data.dataset import MMMDataset
 from mixflow.data.loaders import dataset_from_frame
-from mixflow.datasets import DEFAULT_CHANNELS, BrandSimulation, simulate_brand
+from mixflow.datasets import DEFAULT_CHANNELS, BrandSimulation, SimulatedBrand, simulate_brand
 from mixflow.datasets.lift import (
     heavy_up_probe,
     simulated_go_dark_test,
@@ -18,13 +19,18 @@ from mixflow.errors import SpecError
 from mixflow.spec.config import parse_config
 
 
-def test_go_dark_cuts_the_whole_window_spend_and_measures_a_loss() -> None:
+def _brand() -> tuple[SimulatedBrand, MMMDataset]:
     brand = simulate_brand(
         BrandSimulation(n_weeks=60, n_geos=3, channels=DEFAULT_CHANNELS[:3]),
         np.random.default_rng(4),
     )
     assert brand.true_response is not None
-    data = dataset_from_frame(brand.frame, parse_config(brand.config).data)
+    return brand, dataset_from_frame(brand.frame, parse_config(brand.config).data)
+
+
+def test_go_dark_cuts_the_whole_window_spend_and_measures_a_loss() -> None:
+    brand, data = _brand()
+    assert brand.true_response is not None
     test = simulated_go_dark_test(
         brand.true_response, data, "search", 20, 27, 0.15, np.random.default_rng(0)
     )
@@ -38,12 +44,8 @@ def test_go_dark_cuts_the_whole_window_spend_and_measures_a_loss() -> None:
 
 
 def test_heavy_up_probe_adds_the_share_of_the_tested_geos_window_spend() -> None:
-    brand = simulate_brand(
-        BrandSimulation(n_weeks=60, n_geos=3, channels=DEFAULT_CHANNELS[:3]),
-        np.random.default_rng(4),
-    )
+    brand, data = _brand()
     assert brand.true_response is not None
-    data = dataset_from_frame(brand.frame, parse_config(brand.config).data)
     geos = data.geos[:2]
     probe = heavy_up_probe(data, "search", 30, 35, 0.5, geos)
     c = data.channels.index("search")
